@@ -1,0 +1,137 @@
+"""Shared plumbing for CLI commands: store access, output formats, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hashdesk.store.db import Store
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(str, Enum):
+    """Output format of a data command."""
+
+    table = "table"
+    json = "json"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print a red error line to stderr and exit with ``code``."""
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def store_from_ctx(ctx: typer.Context, read_only: bool = True) -> Store:
+    """Open the store chosen by ``--db`` / ``HASHDESK_DB`` / the XDG default."""
+    from hashdesk.store.db import StoreError
+
+    db = (ctx.obj or {}).get("db") if ctx is not None else None
+    try:
+        return Store(db, read_only=read_only)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/pandas/dataclass values to JSON-safe Python (NaN → null)."""
+    if hasattr(obj, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return to_jsonable(asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, pd.DataFrame):
+        return [to_jsonable(r) for r in obj.to_dict(orient="records")]
+    if isinstance(obj, pd.Series):
+        return to_jsonable(obj.to_dict())
+    if isinstance(obj, (list, tuple, np.ndarray)) and not isinstance(obj, (str, bytes)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        f = float(obj)
+        return None if math.isnan(f) or math.isinf(f) else f
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, pd.Timestamp):
+        return None if pd.isna(obj) else obj.isoformat()
+    if isinstance(obj, (datetime, date)):
+        return obj.isoformat()
+    if obj is pd.NaT or (obj is not None and not isinstance(obj, (str, bytes, bool, int)) and pd.isna(obj) is True):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, Enum):
+        return obj.value
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    """Print JSON (machine-readable, stdout only)."""
+    typer.echo(json.dumps(to_jsonable(obj), indent=2))
+
+
+def _fmt(v: Any) -> str:
+    v = to_jsonable(v)
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if v != 0 and (abs(v) >= 1e7 or abs(v) < 1e-3):
+            return f"{v:.4g}"
+        return f"{v:,.4f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:,.1f}"
+    return str(v)
+
+
+def print_table(
+    records: Sequence[Mapping[str, Any]] | pd.DataFrame,
+    title: str | None = None,
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Render records as a Rich table (column names carry their units)."""
+    if isinstance(records, pd.DataFrame):
+        records = records.to_dict(orient="records")
+    records = list(records)
+    if not records:
+        console.print(f"[yellow]{title or 'result'}: no rows[/]")
+        return
+    cols = list(columns) if columns else list(records[0].keys())
+    table = Table(title=title, show_lines=False)
+    for c in cols:
+        table.add_column(c, overflow="fold")
+    for r in records:
+        table.add_row(*[_fmt(r.get(c)) for c in cols])
+    console.print(table)
+
+
+def print_kv(record: Mapping[str, Any], title: str | None = None) -> None:
+    """Render one record as a two-column (field, value) table."""
+    table = Table(title=title, show_header=True)
+    table.add_column("field")
+    table.add_column("value")
+    for k, v in record.items():
+        table.add_row(k, _fmt(v))
+    console.print(table)
+
+
+def emit(obj: Any, fmt: OutputFormat, title: str | None = None) -> None:
+    """Print a record (dict) or records (list/DataFrame) as table or JSON."""
+    if fmt == OutputFormat.json:
+        print_json(obj)
+    elif isinstance(obj, Mapping):
+        print_kv(obj, title)
+    else:
+        print_table(obj, title)
