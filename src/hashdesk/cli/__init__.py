@@ -19,7 +19,8 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "hashdesk.cli.foundation",  # ingest, info
     "hashdesk.cli.network",  # network
-    "hashdesk.cli.economics",  # economics, production, stress, shocks, profile
+    "hashdesk.cli.economics",  # economics, stress, profile
+    "hashdesk.cli.production",  # production, shocks
     "hashdesk.cli.market",  # market, check, ...
     "hashdesk.cli.scenario",  # simulate
     "hashdesk.cli.hpc",  # hpc value/company/scorecard
