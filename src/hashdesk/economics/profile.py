@@ -7,7 +7,7 @@ revenue and cost → margin. Validation errors name the offending field.
 from __future__ import annotations
 
 import tomllib
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -17,7 +17,7 @@ class ProfileError(ValueError):
     """A profile file that cannot be read or does not validate (message names the field)."""
 
 
-class ContractType(str, Enum):
+class ContractType(StrEnum):
     """Power contract kind."""
 
     fixed = "fixed"
@@ -25,7 +25,7 @@ class ContractType(str, Enum):
     curtailable = "curtailable"
 
 
-class PoolPayout(str, Enum):
+class PoolPayout(StrEnum):
     """Who bears block-finding luck: ``fpps``/``pps`` pools absorb it; ``own`` (solo/own pool) does not."""
 
     fpps = "fpps"
