@@ -41,7 +41,7 @@ class BundleMissingError(FileNotFoundError):
 def require_data_dir(path: Path | None = None) -> Path:
     """Return the bundle directory or raise a message naming the ways forward."""
     p = Path(path) if path is not None else default_data_dir()
-    if not p.is_dir() or not any(p.glob("*.csv")):
+    if not p.is_dir() or not any(p.rglob("*.csv")):
         raise BundleMissingError(
             f"no reference data bundle at {p}. Set {DATA_ENV}=/path/to/shared/data, "
             "or fetch live data with `hashdesk sync`."
