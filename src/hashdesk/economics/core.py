@@ -99,6 +99,44 @@ def hashprice_btc_per_ph_day(bits: int, subsidy_sats: int, fees_sats_per_block: 
     return expected_btc(HS_PER_PHS, SECONDS_PER_DAY, bits, subsidy_sats, fees_sats_per_block)
 
 
+def hashprice_btc_per_ph_day_from_work(work_per_block: float, reward_btc_per_block: float) -> float:
+    """Hashprice in BTC terms from the expected hashes per block [BTC/PH/day].
+
+    Used where a day spans two difficulty epochs: ``work_per_block`` is then the block-weighted
+    mean of each block's exact work, i.e. the hashes the network spent that day per block found.
+
+    Parameters
+    ----------
+    work_per_block : float
+        Expected hashes per block, ``2**256 // (target + 1)`` or a block-weighted mean of it
+        [hashes].
+    reward_btc_per_block : float
+        Mean subsidy + fees per block [BTC].
+
+    Returns
+    -------
+    float
+        ``86,400 · 10^15 / work × reward`` [BTC/PH/day].
+
+    References
+    ----------
+    .. [1] DESIGN.md §3; Hashrate Index hashprice definition.
+
+    Examples
+    --------
+    Work 3.14386e23 hashes per block (bits 0x1703d869, January 2024) and 6.55 BTC per block:
+    86,400·10^15 / 3.14386e23 = 2.74821e-4 blocks per PH-day, × 6.55 = 1.80008e-3 BTC.
+
+    >>> round(hashprice_btc_per_ph_day_from_work(314386242214620658760377, 6.55), 8)
+    0.00180008
+    """
+    if not work_per_block > 0:
+        raise ValueError(f"work_per_block must be > 0, got {work_per_block!r}")
+    if reward_btc_per_block < 0:
+        raise ValueError(f"reward_btc_per_block must be >= 0, got {reward_btc_per_block!r}")
+    return SECONDS_PER_DAY * HS_PER_PHS / float(work_per_block) * float(reward_btc_per_block)
+
+
 def hashprice_usd_per_ph_day(
     bits: int, subsidy_sats: int, fees_sats_per_block: float, price_usd: float
 ) -> float:

@@ -1,0 +1,389 @@
+"""Daily network economics: blocks, subsidy, fees, price, difficulty and hashprice per UTC day.
+
+Inputs are the store's ``network_daily`` rows (Coin Metrics: ``blk_cnt``, ``fee_tot_btc``,
+``iss_tot_btc``, ``price_usd``, ``hashrate_ehs``) and the ``epochs`` table (exact compact target of
+every difficulty epoch). Everything here is pure: frames in, frames out.
+
+Which difficulty applies to a day
+---------------------------------
+A day's blocks can straddle a retarget. We use **the exact work of each block's own epoch**: the
+day's blocks are split between epoch ``k`` and ``k+1`` and the day's hashprice uses the
+block-weighted mean work per block,
+
+.. math:: \\bar W = (b_k W_k + b_{k+1} W_{k+1}) / (b_k + b_{k+1}),
+
+which is the hashes the network actually spent per block that day. The split ``(b_k, b_{k+1})`` is
+recovered exactly from Coin Metrics' ``HashRate``, which Coin Metrics derives as
+``Σ difficulty · 2^32 / 86,400`` over the day's blocks: its implied mean difficulty is an exact
+integer mix of the two epochs' difficulties (SOURCES.md §8 checks this on every day of the bundle).
+The same split anchors block heights (``height_last``), so the position inside an epoch is known.
+
+Missing inputs are never filled: the value is NaN and the ``missing`` column names the input(s).
+
+References
+----------
+.. [1] DESIGN.md §3 (hashprice from exact work).
+.. [2] Coin Metrics, ``HashRate`` and ``DiffMean`` metric definitions (community data ``csv/btc.csv``).
+.. [3] Hashrate Index, "Bitcoin Hashprice Index" methodology (USD and BTC per PH/s per day).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from hashdesk.chain.consensus import RETARGET_INTERVAL, block_work, difficulty
+from hashdesk.economics.core import HS_PER_EHS, SECONDS_PER_DAY, hashprice_btc_per_ph_day_from_work
+
+#: Coin Metrics' hashrate convention: hashes per unit difficulty [hashes].
+HASHES_PER_DIFFICULTY: float = 2.0**32
+#: Relative tolerance for matching a day's implied difficulty to one epoch [–].
+PURE_MATCH_RTOL: float = 1e-5
+#: Largest distance of a two-epoch split from an integer number of blocks [blocks].
+MIX_INTEGER_TOL: float = 0.05
+
+#: Columns of the daily network economics table (units in the names).
+COLUMNS: list[str] = [
+    "date",
+    "blocks",
+    "subsidy_btc_per_block",
+    "fees_btc_total",
+    "fees_btc_per_block",
+    "revenue_btc_per_block",
+    "price_usd",
+    "epoch_first",
+    "epoch_last",
+    "blocks_epoch_first",
+    "bits_last",
+    "difficulty",
+    "difficulty_last",
+    "work_per_block",
+    "height_last",
+    "hashrate_ehs",
+    "hashrate_mempool_ehs",
+    "hashprice_btc_per_ph_day",
+    "hashprice_usd_per_ph_day",
+    "hashprice_btc_per_th_day",
+    "hashprice_usd_per_th_day",
+    "missing",
+]
+
+
+class NetworkDataError(ValueError):
+    """Network inputs that cannot be used (bad values, no data for a date)."""
+
+
+def implied_difficulty(blocks: np.ndarray, hashrate_ehs: np.ndarray) -> np.ndarray:
+    """Block-weighted mean difficulty implied by a daily hashrate [–].
+
+    Parameters
+    ----------
+    blocks : array-like
+        Blocks found that day [blocks].
+    hashrate_ehs : array-like
+        Mean hashrate that day as Coin Metrics defines it [EH/s].
+
+    Returns
+    -------
+    numpy.ndarray
+        ``H · 86,400 / (blocks · 2^32)``; NaN where an input is missing or ``blocks == 0``.
+
+    References
+    ----------
+    .. [1] Coin Metrics ``HashRate`` definition.
+
+    Examples
+    --------
+    144 blocks at difficulty 1e13 give a hashrate of 1e13·2^32·144/86,400 H/s = 71.58 EH/s:
+
+    >>> float(implied_difficulty(np.array([144.0]), np.array([71.58278826666667]))[0])
+    10000000000000.0
+    """
+    n = np.asarray(blocks, dtype=np.float64)
+    h = np.asarray(hashrate_ehs, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = h * HS_PER_EHS * SECONDS_PER_DAY / (n * HASHES_PER_DIFFICULTY)
+    return np.where((n > 0) & np.isfinite(out) & (out > 0), out, np.nan)
+
+
+def _match(dm: float, n: float, diff: dict[int, float], candidates: list[int]) -> tuple[int, int, int] | None:
+    """First epoch split ``(epoch_first, epoch_last, blocks_in_first)`` that explains ``dm``."""
+    for j in candidates:
+        if j in diff and abs(diff[j] / dm - 1.0) < PURE_MATCH_RTOL:
+            return j, j, int(n)
+    for j in candidates:
+        if j not in diff or j + 1 not in diff or diff[j + 1] == diff[j]:
+            continue
+        b2 = n * (dm - diff[j]) / (diff[j + 1] - diff[j])
+        r = round(b2)
+        if abs(b2 - r) < MIX_INTEGER_TOL and 0 < r < n:
+            return j, j + 1, int(n - r)
+    return None
+
+
+def assign_epochs(
+    blocks: np.ndarray, hashrate_ehs: np.ndarray, epoch_difficulty: pd.Series
+) -> pd.DataFrame:
+    """Split each day's blocks between the difficulty epoch(s) in force, and anchor heights.
+
+    Parameters
+    ----------
+    blocks : array-like
+        Blocks per day, in date order [blocks].
+    hashrate_ehs : array-like
+        Coin Metrics daily hashrate [EH/s].
+    epoch_difficulty : pandas.Series
+        Difficulty per epoch, indexed by epoch number [–].
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per day: ``epoch_first``, ``epoch_last`` (nullable ints), ``blocks_epoch_first``
+        (blocks of that day mined in ``epoch_first``), ``height_last`` (height of the day's last
+        block, from the retarget-day splits and the block counts). Unknown values are NA.
+
+    Notes
+    -----
+    Epochs only move forward: after the first match, day ``i`` is tried against epochs
+    ``k..k+2`` (a day without data may hide a retarget). The first day is matched against all
+    epochs. A day whose implied difficulty fits no epoch or split is left NA.
+
+    Examples
+    --------
+    Epoch 0 at difficulty 1e13, epoch 1 at 2e13; day two has 44 blocks in epoch 0 and 100 in 1:
+
+    >>> d = pd.Series({0: 1e13, 1: 2e13})
+    >>> h = lambda n, dm: dm * n * 2**32 / 86400 / 1e18  # hashrate [EH/s] for n blocks at mean dm
+    >>> out = assign_epochs(np.array([144, 144]), np.array([h(144, 1e13), h(144, (44e13 + 200e13) / 144)]), d)
+    >>> out[["epoch_first", "epoch_last", "blocks_epoch_first", "height_last"]].values.tolist()
+    [[0, 0, 144, 1915], [0, 1, 44, 2115]]
+    """
+    n = np.asarray(blocks, dtype=np.float64)
+    dm_all = implied_difficulty(n, hashrate_ehs)
+    diff = {int(k): float(v) for k, v in epoch_difficulty.items()}
+    ordered = sorted(diff)
+    m = len(n)
+    e_first = np.full(m, -1, dtype=np.int64)
+    e_last = np.full(m, -1, dtype=np.int64)
+    b_first = np.full(m, -1, dtype=np.int64)
+    k: int | None = None
+    for i in range(m):
+        if not np.isfinite(dm_all[i]):
+            continue
+        cands = ordered if k is None else [k, k + 1, k + 2]
+        hit = _match(float(dm_all[i]), float(n[i]), diff, cands)
+        if hit is None:
+            continue
+        e_first[i], e_last[i], b_first[i] = hit
+        k = hit[1]
+    # Heights: a retarget day fixes the height of its last block; block counts carry it on.
+    height = np.full(m, np.nan)
+    anchors = [i for i in range(m) if e_first[i] >= 0 and e_last[i] != e_first[i]]
+    anchor_set = set(anchors)
+    for a in anchors:
+        height[a] = e_last[a] * RETARGET_INTERVAL + (n[a] - b_first[a]) - 1
+    if anchors:
+        for i in range(anchors[0] + 1, m):
+            if i not in anchor_set:
+                height[i] = height[i - 1] + n[i]
+        for i in range(anchors[0] - 1, -1, -1):
+            height[i] = height[i + 1] - n[i + 1]
+    out = pd.DataFrame(
+        {
+            "epoch_first": pd.array(np.where(e_first >= 0, e_first, 0), dtype="Int64"),
+            "epoch_last": pd.array(np.where(e_last >= 0, e_last, 0), dtype="Int64"),
+            "blocks_epoch_first": pd.array(np.where(b_first >= 0, b_first, 0), dtype="Int64"),
+            "height_last": pd.array(np.where(np.isfinite(height), height, 0).astype(np.int64), dtype="Int64"),
+        }
+    )
+    unknown = e_first < 0
+    out.loc[unknown, ["epoch_first", "epoch_last", "blocks_epoch_first"]] = pd.NA
+    out.loc[~np.isfinite(height), "height_last"] = pd.NA
+    return out
+
+
+def _num(df: pd.DataFrame, col: str) -> np.ndarray:
+    if col not in df.columns:
+        raise NetworkDataError(f"network_daily: column '{col}' is missing")
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
+
+
+def network_economics_daily(
+    network_daily: pd.DataFrame,
+    epochs: pd.DataFrame,
+    hashrate_daily: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Build the daily network economics table.
+
+    Parameters
+    ----------
+    network_daily : pandas.DataFrame
+        One source's daily rows: ``date``, ``blk_cnt`` [blocks], ``fee_tot_btc`` [BTC],
+        ``iss_tot_btc`` [BTC], ``price_usd`` [USD/BTC], ``hashrate_ehs`` [EH/s].
+    epochs : pandas.DataFrame
+        ``epoch`` and ``bits`` (exact compact target) of each difficulty epoch.
+    hashrate_daily : pandas.DataFrame, optional
+        A second hashrate estimate (``date``, ``hashrate_ehs`` [EH/s]), e.g. mempool.space's,
+        reported alongside as ``hashrate_mempool_ehs``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`, one row per calendar day from the first to the last input date
+        (absent days are kept with ``missing = 'network_daily'``). Per block values are means
+        over the day's blocks: ``subsidy_btc_per_block = iss_tot_btc / blk_cnt`` (realised, as
+        Coin Metrics assigns blocks to days), ``fees_btc_per_block = fee_tot_btc / blk_cnt``.
+        ``difficulty`` is the block-weighted mean difficulty, ``difficulty_last`` that of the
+        epoch in force at the day's end. Hashprice [BTC/PH/day] = 86,400·10^15 / mean work ×
+        (subsidy + fees per block); the USD figure multiplies by ``price_usd`` (Coin Metrics'
+        00:00 UTC next-day fixing); per-TH figures divide by 1,000.
+
+    Raises
+    ------
+    NetworkDataError
+        On negative values, duplicate dates or missing columns (named).
+
+    References
+    ----------
+    .. [1] DESIGN.md §3.
+    .. [2] Hashrate Index hashprice methodology.
+    """
+    if network_daily.empty:
+        raise NetworkDataError("network_daily: no rows")
+    nd = network_daily.copy()
+    nd["date"] = pd.to_datetime(nd["date"]).dt.normalize()
+    if nd["date"].duplicated().any():
+        dup = nd.loc[nd["date"].duplicated(), "date"].iloc[0].date()
+        raise NetworkDataError(f"network_daily: duplicate date {dup} (pass one source)")
+    for col in ("blk_cnt", "fee_tot_btc", "iss_tot_btc", "price_usd", "hashrate_ehs"):
+        v = _num(nd, col)
+        if (v < 0).any():
+            bad = nd["date"].iloc[int(np.flatnonzero(v < 0)[0])].date()
+            raise NetworkDataError(f"network_daily: {col} is negative on {bad}")
+    full = pd.date_range(nd["date"].min(), nd["date"].max(), freq="D")
+    present = pd.Series(True, index=nd["date"]).reindex(full, fill_value=False).to_numpy()
+    nd = nd.set_index("date").reindex(full)
+    n = _num(nd, "blk_cnt")
+    fees = _num(nd, "fee_tot_btc")
+    iss = _num(nd, "iss_tot_btc")
+    price = _num(nd, "price_usd")
+    hr = _num(nd, "hashrate_ehs")
+
+    ep = epochs.set_index(epochs["epoch"].astype(int)).sort_index()
+    bits_by_epoch = {int(e): int(b) for e, b in ep["bits"].items()}
+    diff = pd.Series({e: difficulty(b) for e, b in bits_by_epoch.items()})
+    work = {e: block_work(b) for e, b in bits_by_epoch.items()}
+    split = assign_epochs(n, hr, diff)
+
+    m = len(full)
+    work_mean = np.full(m, np.nan)
+    diff_mean = np.full(m, np.nan)
+    diff_last = np.full(m, np.nan)
+    bits_last = pd.array([pd.NA] * m, dtype="Int64")
+    for i in range(m):
+        if pd.isna(split.epoch_first.iloc[i]):
+            continue
+        j, k, b1 = int(split.epoch_first.iloc[i]), int(split.epoch_last.iloc[i]), int(split.blocks_epoch_first.iloc[i])
+        b2 = int(n[i]) - b1
+        # exact integer work, one division at the end
+        work_mean[i] = (b1 * work[j] + b2 * work[k]) / (b1 + b2)
+        diff_mean[i] = (b1 * diff[j] + b2 * diff[k]) / (b1 + b2)
+        diff_last[i] = diff[k]
+        bits_last[i] = bits_by_epoch[k]
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos = np.where(n > 0, n, np.nan)
+        subsidy = iss / pos
+        fees_pb = fees / pos
+    reward = subsidy + fees_pb
+    hp_btc = np.array(
+        [
+            hashprice_btc_per_ph_day_from_work(w, r) if np.isfinite(w) and np.isfinite(r) else np.nan
+            for w, r in zip(work_mean, reward, strict=True)
+        ]
+    )
+    hp_usd = hp_btc * price
+
+    missing = []
+    for i in range(m):
+        if not present[i]:
+            missing.append("network_daily")
+            continue
+        parts = [
+            name
+            for name, v in (
+                ("blk_cnt", n[i]),
+                ("fee_tot_btc", fees[i]),
+                ("iss_tot_btc", iss[i]),
+                ("price_usd", price[i]),
+                ("hashrate_ehs", hr[i]),
+            )
+            if not np.isfinite(v)
+        ]
+        if np.isfinite(n[i]) and n[i] == 0:
+            parts.append("blk_cnt=0")
+        if not np.isfinite(diff_mean[i]) and "hashrate_ehs" not in parts and "blk_cnt" not in parts:
+            parts.append("difficulty")
+        missing.append(",".join(parts))
+
+    out = pd.DataFrame(
+        {
+            "date": full.date,
+            "blocks": pd.array([None if not np.isfinite(v) else int(v) for v in n], dtype="Int64"),
+            "subsidy_btc_per_block": subsidy,
+            "fees_btc_total": fees,
+            "fees_btc_per_block": fees_pb,
+            "revenue_btc_per_block": reward,
+            "price_usd": price,
+            "epoch_first": split.epoch_first.to_numpy(),
+            "epoch_last": split.epoch_last.to_numpy(),
+            "blocks_epoch_first": split.blocks_epoch_first.to_numpy(),
+            "bits_last": bits_last,
+            "difficulty": diff_mean,
+            "difficulty_last": diff_last,
+            "work_per_block": work_mean,
+            "height_last": split.height_last.to_numpy(),
+            "hashrate_ehs": hr,
+            "hashrate_mempool_ehs": np.nan,
+            "hashprice_btc_per_ph_day": hp_btc,
+            "hashprice_usd_per_ph_day": hp_usd,
+            "hashprice_btc_per_th_day": hp_btc / 1000.0,
+            "hashprice_usd_per_th_day": hp_usd / 1000.0,
+            "missing": missing,
+        }
+    )
+    if hashrate_daily is not None and not hashrate_daily.empty:
+        hd = hashrate_daily.assign(date=pd.to_datetime(hashrate_daily["date"]).dt.date)
+        out["hashrate_mempool_ehs"] = out["date"].map(hd.set_index("date")["hashrate_ehs"]).astype("float64")
+    return out[COLUMNS]
+
+
+def row_at(table: pd.DataFrame, day: str | pd.Timestamp) -> pd.Series:
+    """The table's row for one UTC day.
+
+    Raises
+    ------
+    NetworkDataError
+        If the day is outside the table, naming the covered range.
+    """
+    d = pd.Timestamp(day).date()
+    hit = table[table["date"] == d]
+    if hit.empty:
+        lo, hi = (table["date"].min(), table["date"].max()) if len(table) else (None, None)
+        raise NetworkDataError(f"no network data for {d} (the store covers {lo} .. {hi})")
+    return hit.iloc[0]
+
+
+def row_record(row: pd.Series) -> dict:
+    """One day as a JSON-ready dict (NaN → None; ``missing`` as a list of input names)."""
+    rec = {}
+    for k, v in row.items():
+        if k == "missing":
+            rec[k] = [x for x in str(v).split(",") if x]
+        elif v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            rec[k] = None
+        else:
+            rec[k] = v.item() if hasattr(v, "item") else v
+    return rec

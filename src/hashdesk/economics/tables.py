@@ -1,0 +1,120 @@
+"""Store queries of the economics module (the only I/O of ``hashdesk.economics``' issue-3 parts).
+
+The domain functions in :mod:`hashprice`, :mod:`fleet`, :mod:`breakeven` and :mod:`halving` are
+pure; this module reads their inputs from the store and writes the ``network_economics_daily``
+table (migration 0010).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from hashdesk.economics.hashprice import COLUMNS, NetworkDataError, network_economics_daily
+from hashdesk.store.db import Store
+
+#: The economics table (migration 0010).
+TABLE = "network_economics_daily"
+#: Default network_daily source.
+DEFAULT_SOURCE = "coinmetrics"
+
+
+def _has_table(store: Store, name: str) -> bool:
+    return bool(
+        store.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
+    )
+
+
+def load_network_inputs(store: Store, source: str = DEFAULT_SOURCE) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``network_daily`` rows of one source, the ``epochs`` table and mempool's daily hashrate.
+
+    Raises
+    ------
+    NetworkDataError
+        If the store has no ``network_daily`` rows for ``source`` or no epochs.
+    """
+    nd = store.df(
+        "SELECT date, blk_cnt, fee_tot_btc, iss_tot_btc, price_usd, hashrate_ehs "
+        "FROM network_daily WHERE source = ? ORDER BY date",
+        [source],
+    )
+    if nd.empty:
+        raise NetworkDataError(
+            f"the store has no network_daily rows from source '{source}': run `hashdesk ingest` first"
+        )
+    ep = store.df("SELECT epoch, bits FROM epochs ORDER BY epoch")
+    if ep.empty:
+        raise NetworkDataError("the store has no difficulty epochs: run `hashdesk ingest` first")
+    hd = store.df(
+        "SELECT date, hashrate_ehs FROM hashrate_daily WHERE source = 'mempool.space' ORDER BY date"
+    )
+    return nd, ep, hd
+
+
+def compute_network_economics(store: Store, source: str = DEFAULT_SOURCE) -> pd.DataFrame:
+    """Build the daily table from the store's inputs without writing it."""
+    nd, ep, hd = load_network_inputs(store, source)
+    return network_economics_daily(nd, ep, hd)
+
+
+def rebuild_network_economics(store: Store, source: str = DEFAULT_SOURCE) -> int:
+    """(Re)build ``network_economics_daily`` in one transaction; returns the rows written."""
+    if store.read_only:
+        raise NetworkDataError("the store is open read-only; cannot rebuild the economics table")
+    table = compute_network_economics(store, source).assign(source=source, built_at=int(time.time()))
+    cols = ["date", "source", *COLUMNS[1:], "built_at"]
+    table = table[cols]
+    with store.transaction() as con:
+        con.execute(f"DELETE FROM {TABLE}").fetchall()
+        con.register("_econ", table)
+        try:
+            con.execute(f"INSERT INTO {TABLE} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _econ").fetchall()
+        finally:
+            con.unregister("_econ")
+    return len(table)
+
+
+def _stored_is_current(store: Store, source: str) -> bool:
+    if not _has_table(store, TABLE):
+        return False
+    got = store.con.execute(
+        f"SELECT count(*), min(date), max(date), min(source), max(source) FROM {TABLE}"
+    ).fetchone()
+    want = store.con.execute(
+        "SELECT count(*), min(date), max(date) FROM network_daily WHERE source = ?", [source]
+    ).fetchone()
+    if not got[0] or got[3] != source or got[4] != source:
+        return False
+    span = (want[2] - want[1]).days + 1 if want[0] else -1
+    return got[1] == want[1] and got[2] == want[2] and got[0] == span
+
+
+def network_economics(
+    store: Store,
+    start: str | None = None,
+    end: str | None = None,
+    source: str = DEFAULT_SOURCE,
+) -> pd.DataFrame:
+    """Daily network economics between ``start`` and ``end`` (inclusive, UTC dates).
+
+    Reads ``network_economics_daily`` when it is current for ``source``; otherwise computes the
+    table from the inputs in memory (a read-only store cannot be written).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`hashdesk.economics.hashprice.COLUMNS`.
+    """
+    if _stored_is_current(store, source):
+        df = store.df(f"SELECT {', '.join(COLUMNS)} FROM {TABLE} ORDER BY date")
+        df["date"] = pd.to_datetime(df["date"]).dt.date
+        for c in ("blocks", "epoch_first", "epoch_last", "blocks_epoch_first", "bits_last", "height_last"):
+            df[c] = df[c].astype("Int64")
+    else:
+        df = compute_network_economics(store, source)
+    if start is not None:
+        df = df[df["date"] >= pd.Timestamp(start).date()]
+    if end is not None:
+        df = df[df["date"] <= pd.Timestamp(end).date()]
+    return df.reset_index(drop=True)
