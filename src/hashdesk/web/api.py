@@ -1,0 +1,168 @@
+"""JSON API (``/api/v1``): validated parameters in, sections (metrics, tables, figures) out.
+
+Every route calls a section builder from :mod:`hashdesk.report.sections` (the same functions the
+brief uses), which calls the domain modules. Parameters are validated here (formats, ranges,
+limits); a period with no data gives a 200 with ``status: "no_data"`` and the library's message.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from hashdesk.report import sections as S
+from hashdesk.report.model import Month, Section, section_to_dict
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+#: Month shown when a request gives none (the reference bundle's showcase month).
+DEFAULT_MONTH = "2024-01"
+#: Earliest / latest dates accepted anywhere [UTC].
+MIN_DATE, MAX_DATE = date(2009, 1, 3), date(2140, 12, 31)
+#: Longest market window a request may ask for [days].
+MAX_SPAN_DAYS = 3 * 366
+
+MonthParam = Annotated[
+    str,
+    Query(pattern=r"^(20[0-9]{2}|21[0-3][0-9]|2140)-(0[1-9]|1[0-2])$", description="UTC calendar month, YYYY-MM"),
+]
+TickerList = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9.\-]{1,12}(,[A-Za-z0-9.\-]{1,12}){0,19}$",
+        description="Comma-separated tickers (at most 20), e.g. MARA,RIOT; default: every ticker in the store",
+    ),
+]
+
+
+# -- response models --------------------------------------------------------------------------
+
+
+class MetricOut(BaseModel):
+    key: str
+    label: str
+    value: float | int | str | bool | None
+    unit: str
+    kind: str
+    display: str
+    note: str
+
+
+class ColumnOut(BaseModel):
+    key: str
+    label: str = Field(description="column name with its unit")
+    kind: str
+
+
+class TableOut(BaseModel):
+    key: str
+    title: str
+    note: str
+    columns: list[ColumnOut]
+    rows: list[list[Any]] = Field(description="raw values, one list per row")
+    display: list[list[str]] = Field(description="the same rows formatted for people")
+
+
+class FigureOut(BaseModel):
+    key: str
+    title: str
+    plotly: dict[str, Any] | None = Field(None, description="Plotly figure JSON (data, layout)")
+
+
+class SectionOut(BaseModel):
+    key: str
+    title: str
+    status: str = Field(description="ok | unavailable | no_data | error")
+    note: str
+    metrics: list[MetricOut]
+    tables: list[TableOut]
+    figures: list[FigureOut]
+    sources: list[str]
+
+
+class BriefOut(BaseModel):
+    month: str
+    period_start: date
+    period_end: date
+    generated_utc: str
+    claims_file: str | None
+    sections: list[SectionOut]
+    timings_s: dict[str, float]
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+    schema_version: int
+    first_price_date: date | None
+    last_price_date: date | None
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _store(request: Request):
+    return request.app.state.pool.get()
+
+
+def _month(text: str) -> Month:
+    try:
+        return Month.parse(text)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def _period(start: date, end: date) -> tuple[date, date]:
+    for name, d in (("start", start), ("end", end)):
+        if not MIN_DATE <= d <= MAX_DATE:
+            raise HTTPException(422, f"{name}: must be within {MIN_DATE}..{MAX_DATE}, got {d}")
+    if end < start:
+        raise HTTPException(422, f"end ({end}) is before start ({start})")
+    if (end - start).days > MAX_SPAN_DAYS:
+        raise HTTPException(422, f"period longer than {MAX_SPAN_DAYS} days")
+    return start, end
+
+
+def _tickers(text: str | None) -> tuple[str, ...] | None:
+    if not text:
+        return None
+    out = tuple(dict.fromkeys(t.strip().upper() for t in text.split(",") if t.strip()))
+    return out or None
+
+
+def _out(section: Section) -> dict[str, Any]:
+    return section_to_dict(section, include_figures=True)
+
+
+# -- routes -----------------------------------------------------------------------------------
+
+
+@router.get("/health", response_model=HealthOut, summary="Store status")
+def health(request: Request) -> dict[str, Any]:
+    from hashdesk.report.queries import store_date_range
+
+    store = _store(request)
+    first, last = store_date_range(store)
+    return {
+        "status": "ok",
+        "version": __import__("hashdesk").__version__,
+        "schema_version": store.schema_version(),
+        "first_price_date": first,
+        "last_price_date": last,
+    }
+
+
+@router.get("/network", response_model=SectionOut, summary="Network panel for a month")
+def network(request: Request, month: MonthParam = DEFAULT_MONTH) -> dict[str, Any]:
+    m = _month(month)
+    return _out(S.network_section(_store(request), m.start, m.end))
+
+
+@router.get("/brief", response_model=BriefOut, summary="The monthly brief (all sections)")
+def brief(request: Request, month: MonthParam = DEFAULT_MONTH) -> dict[str, Any]:
+    from hashdesk.report.brief import brief_to_dict, build_brief
+
+    return brief_to_dict(build_brief(_store(request), _month(month)), include_figures=True)

@@ -1,0 +1,172 @@
+"""The hashdesk dashboard: FastAPI + Jinja2 + Plotly, served from the package (no CDN).
+
+* Pages (``/network``, ``/miners``, ``/markets``, ``/scenarios``, ``/hpc``, ``/brief``) are thin
+  Jinja2 shells; their content comes from the JSON API under ``/api/v1`` (OpenAPI at
+  ``/openapi.json``), which calls the same section builders as ``hashdesk brief``
+  (:mod:`hashdesk.report.sections`), which call the domain modules.
+* Security: read-only (GET/HEAD only; the store is opened read-only); every parameter is
+  validated (dates, months, tickers, windows, limits); no request names a file; errors are JSON
+  without stack traces. With a token (``HASHDESK_TOKEN``) every request must carry it as
+  ``Authorization: Bearer <token>`` or ``?token=<token>``; ``hashdesk serve`` refuses a
+  non-loopback host without one.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import hashdesk
+from hashdesk.store.db import Store
+
+#: Environment variable holding the dashboard's access token.
+TOKEN_ENV = "HASHDESK_TOKEN"
+_HERE = Path(__file__).resolve().parent
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def plotly_js_path() -> Path:
+    """plotly.min.js inside the installed ``plotly`` package (served as /static/plotly.min.js)."""
+    import plotly
+
+    path = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+    if not path.is_file():
+        raise FileNotFoundError(f"plotly.min.js not found in the plotly package at {path}")
+    return path
+
+
+class StorePool:
+    """One read-only :class:`Store` per worker thread (DuckDB connections are not thread-safe)."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = Path(db_path)
+        self._local = threading.local()
+        self._all: list[Store] = []
+        self._lock = threading.Lock()
+        # Open once now so a missing or locked store fails at start-up, not on the first request.
+        self.get()
+
+    def get(self) -> Store:
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = Store(self.db_path, read_only=True)
+            self._local.store = store
+            with self._lock:
+                self._all.append(store)
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            for s in self._all:
+                s.close()
+            self._all.clear()
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "status": status}, status_code=status)
+
+
+def create_app(db_path: str | Path, token: str | None = None) -> FastAPI:
+    """Build the dashboard application.
+
+    Parameters
+    ----------
+    db_path : str or Path
+        Existing hashdesk store (opened read-only).
+    token : str, optional
+        Access token required on every request (Bearer header or ``?token=``); ``None`` means
+        no token (loopback use).
+
+    Returns
+    -------
+    fastapi.FastAPI
+    """
+    from hashdesk.web import api, pages
+
+    pool = StorePool(Path(db_path))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        pool.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="hashdesk API",
+        version=hashdesk.__version__,
+        description="Read-only JSON API of the hashdesk dashboard: the same library functions as "
+        "the CLI. Dates are UTC (YYYY-MM-DD), months YYYY-MM.",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.pool = pool
+    app.state.token = token
+    app.state.templates = Jinja2Templates(directory=str(_HERE / "templates"))
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        if request.method not in ("GET", "HEAD"):
+            return _error(405, "read-only: only GET and HEAD are allowed")
+        if token is not None:
+            given = request.query_params.get("token")
+            auth = request.headers.get("authorization", "")
+            if auth.lower().startswith("bearer "):
+                given = auth[7:].strip()
+            if not given or not hmac.compare_digest(given.encode(), token.encode()):
+                return _error(401, "missing or wrong token (Authorization: Bearer … or ?token=…)")
+        response = await call_next(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        msgs = []
+        for e in exc.errors():
+            loc = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "path"))
+            msgs.append(f"{loc}: {e.get('msg')}")
+        return _error(422, "; ".join(msgs) or "invalid request")
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception):
+        return _error(500, f"internal error ({type(exc).__name__})")
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(plotly_js_path(), media_type="application/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index(request: Request) -> RedirectResponse:
+        q = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/network{q}")
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    return app
