@@ -30,6 +30,8 @@ References
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -158,7 +160,7 @@ def assign_epochs(
     >>> h = lambda n, dm: dm * n * 2**32 / 86400 / 1e18  # hashrate [EH/s] for n blocks at mean dm
     >>> out = assign_epochs(np.array([144, 144]), np.array([h(144, 1e13), h(144, (44e13 + 200e13) / 144)]), d)
     >>> out[["epoch_first", "epoch_last", "blocks_epoch_first", "height_last"]].values.tolist()
-    [[0, 0, 144, 1915], [0, 1, 44, 2115]]
+    [[0, 0, 144, 1971], [0, 1, 44, 2115]]
     """
     n = np.asarray(blocks, dtype=np.float64)
     dm_all = implied_difficulty(n, hashrate_ehs)
@@ -387,3 +389,78 @@ def row_record(row: pd.Series) -> dict:
         else:
             rec[k] = v.item() if hasattr(v, "item") else v
     return rec
+
+
+@dataclass(frozen=True)
+class NetworkState:
+    """Network economics over a day or a window of days, the input of unit economics.
+
+    Attributes
+    ----------
+    start, end : datetime.date
+        First and last UTC day of the window.
+    days : int
+        Days with complete data in the window.
+    hashprice_btc_per_th_day : float
+        Mean hashprice [BTC/TH/day].
+    hashprice_usd_per_th_day : float
+        Mean hashprice [USD/TH/day] (mean of the daily USD values).
+    price_usd : float
+        Revenue-weighted BTC price = USD hashprice / BTC hashprice [USD/BTC].
+    difficulty : float
+        Mean difficulty [–].
+    subsidy_btc_per_block, fees_btc_per_block : float
+        Means per block [BTC].
+    """
+
+    start: date
+    end: date
+    days: int
+    hashprice_btc_per_th_day: float
+    hashprice_usd_per_th_day: float
+    price_usd: float
+    difficulty: float
+    subsidy_btc_per_block: float
+    fees_btc_per_block: float
+
+    @property
+    def hashprice_usd_per_ph_day(self) -> float:
+        """Mean hashprice [USD/PH/day]."""
+        return self.hashprice_usd_per_th_day * 1000.0
+
+    @property
+    def hashprice_btc_per_ph_day(self) -> float:
+        """Mean hashprice [BTC/PH/day]."""
+        return self.hashprice_btc_per_th_day * 1000.0
+
+
+def network_state(table: pd.DataFrame, start: str | date, end: str | date | None = None) -> NetworkState:
+    """Average the daily table over ``start..end`` (inclusive; one day when ``end`` is None).
+
+    Days with a missing input are left out and counted; a window with no complete day raises.
+
+    Raises
+    ------
+    NetworkDataError
+        If the window has no complete day, naming the window and the missing inputs.
+    """
+    lo = pd.Timestamp(start).date()
+    hi = pd.Timestamp(end).date() if end is not None else lo
+    if hi < lo:
+        raise NetworkDataError(f"window end {hi} is before its start {lo}")
+    win = table[(table["date"] >= lo) & (table["date"] <= hi)]
+    if win.empty:
+        row_at(table, lo)  # raises with the covered range
+    ok = win[win["hashprice_usd_per_ph_day"].notna()]
+    if ok.empty:
+        miss = sorted({m for v in win["missing"] for m in str(v).split(",") if m})
+        raise NetworkDataError(f"no complete network data in {lo} .. {hi} (missing: {', '.join(miss)})")
+    hp_btc = float(ok["hashprice_btc_per_th_day"].mean())
+    hp_usd = float(ok["hashprice_usd_per_th_day"].mean())
+    return NetworkState(
+        start=lo, end=hi, days=len(ok),
+        hashprice_btc_per_th_day=hp_btc, hashprice_usd_per_th_day=hp_usd, price_usd=hp_usd / hp_btc,
+        difficulty=float(ok["difficulty"].mean()),
+        subsidy_btc_per_block=float(ok["subsidy_btc_per_block"].mean()),
+        fees_btc_per_block=float(ok["fees_btc_per_block"].mean()),
+    )

@@ -413,9 +413,11 @@ class ShockEffect:
                     "note": note}
 
         b, d = self.before, self.during
+        same_epoch = abs(b.blocks_per_ph_day / d.blocks_per_ph_day - 1) < 1e-9
         rows = [
             row("expected blocks per PH/day [blocks/PH/day]", b.blocks_per_ph_day,
-                d.blocks_per_ph_day, "fixed by difficulty within an epoch"),
+                d.blocks_per_ph_day, "fixed by difficulty within an epoch" if same_epoch else
+                "fixed within an epoch; the before window reaches into the previous epoch"),
             row("expected BTC per PH/day [BTC/PH/day]", b.btc_per_ph_day, d.btc_per_ph_day,
                 "moves only with fees per block"),
             row("network block rate [blocks/day]", b.blocks_per_day, d.blocks_per_day,

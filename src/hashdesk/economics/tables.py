@@ -11,6 +11,13 @@ import time
 
 import pandas as pd
 
+from hashdesk.economics.fleet import (
+    CATALOGUE_COLUMNS,
+    AsicCatalogue,
+    read_catalogue_file,
+    shipped_additions,
+    validate_catalogue,
+)
 from hashdesk.economics.hashprice import COLUMNS, NetworkDataError, network_economics_daily
 from hashdesk.store.db import Store
 
@@ -118,3 +125,18 @@ def network_economics(
     if end is not None:
         df = df[df["date"] <= pd.Timestamp(end).date()]
     return df.reset_index(drop=True)
+
+
+def asic_catalogue(store: Store, extra_files: list | tuple = ()) -> AsicCatalogue:
+    """The store's ``asic_models``, then the shipped additions, then each user file (later wins).
+
+    Raises
+    ------
+    CatalogueError
+        If a user file is missing or invalid.
+    """
+    stored = store.df(f"SELECT {', '.join(CATALOGUE_COLUMNS)} FROM asic_models ORDER BY model")
+    frames = [validate_catalogue(stored, "store asic_models")] if not stored.empty else []
+    frames.append(shipped_additions())
+    frames.extend(read_catalogue_file(p) for p in extra_files)
+    return AsicCatalogue.from_frames(*frames)
