@@ -169,7 +169,7 @@ def hashrate_time_windows(
     return work / np.diff(e).astype(np.float64), count
 
 
-def _covered_span(times: np.ndarray) -> tuple[int, int]:
+def covered_span(times: np.ndarray) -> tuple[int, int]:
     """Interval of time a gap-free run covers completely [unix s].
 
     Blocks outside the run can carry header times up to the median of the previous 11 blocks
@@ -196,7 +196,7 @@ def daily_hashrate(heights: np.ndarray, times: np.ndarray, bits: np.ndarray) -> 
     Returns
     -------
     pandas.DataFrame
-        Columns ``date`` (UTC day), ``blocks``, ``hashrate_ehs`` [EH/s]. Only days that a run
+        Columns ``date`` (UTC day, naive Timestamp), ``blocks``, ``hashrate_ehs`` [EH/s]. Only days that a run
         covers completely are listed (partial first and last days are dropped).
 
     Notes
@@ -209,7 +209,7 @@ def daily_hashrate(heights: np.ndarray, times: np.ndarray, bits: np.ndarray) -> 
     b = np.asarray(bits, dtype=np.int64)
     frames = []
     for run in contiguous_runs(h):
-        lo, hi = _covered_span(t[run])
+        lo, hi = covered_span(t[run])
         first_day = -(-lo // DAY_S) * DAY_S
         last_day = (hi // DAY_S) * DAY_S
         if last_day - first_day < DAY_S:
@@ -219,14 +219,17 @@ def daily_hashrate(heights: np.ndarray, times: np.ndarray, bits: np.ndarray) -> 
         frames.append(
             pd.DataFrame(
                 {
-                    "date": pd.to_datetime(edges[:-1], unit="s").date,
+                    "date": pd.to_datetime(edges[:-1], unit="s"),
                     "blocks": count,
                     "hashrate_ehs": hs / HS_PER_EHS,
                 }
             )
         )
     if not frames:
-        return pd.DataFrame({"date": [], "blocks": [], "hashrate_ehs": []})
+        return pd.DataFrame({
+            "date": pd.to_datetime([]), "blocks": np.array([], dtype=np.int64),
+            "hashrate_ehs": np.array([], dtype=np.float64),
+        })
     return pd.concat(frames, ignore_index=True)
 
 
@@ -262,7 +265,7 @@ def trailing_hashrate(
     b = np.asarray(bits, dtype=np.int64)
     start, end = int(at) - int(window_s), int(at)
     for run in contiguous_runs(h):
-        lo, hi = _covered_span(t[run])
+        lo, hi = covered_span(t[run])
         if lo <= start and end <= hi:
             hs, count = hashrate_time_windows(t[run], b[run], np.array([start, end]))
             days = window_s / DAY_S
