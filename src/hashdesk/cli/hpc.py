@@ -1,9 +1,245 @@
-"""CLI commands of the hpc module (placeholder until the module lands)."""
+"""CLI commands of the hpc module: ``hashdesk hpc value|company|scorecard|deals``."""
 
 from __future__ import annotations
 
+import datetime as dt
+import tomllib
+from pathlib import Path
+
 import typer
+
+from hashdesk.cli._common import (
+    OutputFormat,
+    console,
+    emit,
+    fail,
+    print_json,
+    print_kv,
+    print_table,
+    store_from_ctx,
+)
+from hashdesk.config import repo_root
+
+hpc_app = typer.Typer(
+    name="hpc",
+    no_args_is_help=True,
+    help="AI/HPC pivot: mining vs HPC value per MW, sum of the parts, due-diligence scorecard.",
+)
+
+#: Where the example site and company files live in a source checkout.
+EXAMPLES_DIR = repo_root() / "examples" / "hpc"
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: expected YYYY-MM-DD, got {value!r}")
+
+
+def _write_html(figs, path: Path) -> None:
+    """Write figures into one self-contained HTML file (plotly.js inlined once)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    parts = [
+        fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figs)
+    ]
+    path.write_text("<!doctype html><html><head><meta charset='utf-8'></head><body>"
+                    + "\n".join(parts) + "</body></html>", encoding="utf-8")
+    console.print(f"charts written to [bold]{path}[/]")
+
+
+@hpc_app.command("value")
+def value(
+    ctx: typer.Context,
+    site_file: Path = typer.Option(..., "--site", help="Site TOML file (see examples/hpc/)."),
+    as_of: str = typer.Option(None, "--as-of", help="Network date YYYY-MM-DD [default: file's, else latest]."),
+    html: Path = typer.Option(None, "--html", help="Also write comparison, cash-flow and tornado charts here."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+) -> None:
+    """Value one site both ways (mining vs HPC hosting): NPV, IRR, payback, break-even lease."""
+    from hashdesk.hpc.data import hpc_deals, network_state_at
+    from hashdesk.hpc.sites import SiteFileError, load_site
+    from hashdesk.hpc.valuation import (
+        deal_reference_ranges,
+        sensitivity_table,
+        site_cashflows,
+        value_site,
+    )
+    from hashdesk.store.db import StoreError
+
+    try:
+        site = load_site(site_file)
+    except SiteFileError as exc:
+        fail(str(exc))
+    store = store_from_ctx(ctx)
+    try:
+        state = network_state_at(store, _date(as_of, "--as-of") or site.valuation.as_of)
+        deals = hpc_deals(store)
+    except StoreError as exc:
+        fail(str(exc))
+    result = value_site(site, state)
+    sens = sensitivity_table(site, state)
+    ranges = deal_reference_ranges(deals)
+    lease = ranges.set_index("metric").loc["lease_usd_per_kw_month"]
+    if html is not None:
+        from hashdesk.hpc.charts import cashflow_figure, site_comparison_figure, tornado_figure
+
+        band = (lease["low"], lease["high"]) if lease["n"] else None
+        _write_html(
+            [site_comparison_figure(result, band), cashflow_figure(site_cashflows(site, state), site.name),
+             tornado_figure(sens, f"{site.name}: sensitivity of NPV(HPC) − NPV(mining)")],
+            html,
+        )
+    network = {
+        "date": state.date, "height": state.height, "bits": f"0x{state.bits:08x}",
+        "fees_sats_per_block": state.fees_sats_per_block, "btc_price_usd": state.price_usd,
+        "fee_window_days": state.fee_window_days,
+    }
+    if fmt == OutputFormat.json:
+        print_json(
+            {**result.to_dict(), "network": network, "sensitivity": sens, "reference_ranges": ranges,
+             "sources": site.sources, "illustrative": site.illustrative}
+        )
+        return
+    rec = result.to_dict()
+    warnings = rec.pop("warnings")
+    print_kv(rec, title=f"{site.name}: mining vs HPC hosting")
+    print_kv(network, title="network state (hashprice start)")
+    print_table(sens, title="sensitivity: switch value NPV(HPC) − NPV(mining) [USD]",
+                columns=["input", "unit", "low_value", "high_value", "switch_value_low_usd",
+                         "switch_value_high_usd"])
+    print_table(ranges, title="reference ranges from public deals (store: hpc_deals)")
+    for w in warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+    if site.illustrative:
+        console.print(f"[dim]illustrative inputs: {', '.join(site.illustrative)}[/]")
+
+
+@hpc_app.command("company")
+def company(
+    ctx: typer.Context,
+    company_file: Path = typer.Argument(..., help="Company TOML file (see examples/hpc/)."),
+    html: Path = typer.Option(None, "--html", help="Also write the sum-of-the-parts chart here."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+) -> None:
+    """Sum of the parts (mining + contracted HPC + BTC − net debt) vs market cap."""
+    from hashdesk.hpc.cohorts import COHORT_RULE, classify_cohort, hpc_power_share
+    from hashdesk.hpc.data import market_inputs, network_state_at
+    from hashdesk.hpc.sites import SiteFileError, load_company
+    from hashdesk.hpc.valuation import ValuationError, value_company
+    from hashdesk.store.db import StoreError
+
+    try:
+        comp = load_company(company_file)
+    except SiteFileError as exc:
+        fail(str(exc))
+    store = store_from_ctx(ctx)
+    try:
+        market = market_inputs(store, comp)
+        state = network_state_at(store, market.price_date)
+        val = value_company(comp, state, market)
+    except (StoreError, ValuationError) as exc:
+        fail(str(exc))
+    if html is not None:
+        from hashdesk.hpc.charts import sotp_figure
+
+        _write_html([sotp_figure(val)], html)
+    rec = val.to_dict()
+    sites = rec.pop("sites")
+    rec.update(cohort=classify_cohort(comp), hpc_power_share=hpc_power_share(comp), cohort_rule=COHORT_RULE)
+    if fmt == OutputFormat.json:
+        print_json({**rec, "sites": sites, "sources": comp.sources, "illustrative": comp.illustrative})
+        return
+    print_kv(rec, title=f"{comp.name}: sum of the parts vs market cap")
+    print_table(list(sites), title="sites")
+    if comp.illustrative:
+        console.print(f"[dim]illustrative inputs: {', '.join(comp.illustrative)}[/]")
+
+
+def _company_files(files: list[Path] | None) -> list[Path]:
+    if files:
+        return files
+    if not EXAMPLES_DIR.is_dir():
+        fail(f"no company files given and no examples at {EXAMPLES_DIR}")
+    out = []
+    for p in sorted(EXAMPLES_DIR.glob("*.toml")):
+        try:
+            if "shares_outstanding" in tomllib.loads(p.read_text(encoding="utf-8")):
+                out.append(p)
+        except tomllib.TOMLDecodeError as exc:
+            fail(f"{p}: invalid TOML: {exc}")
+    return out
+
+
+@hpc_app.command("scorecard")
+def scorecard(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(None, help="Company TOML files [default: examples/hpc companies]."),
+    detail: bool = typer.Option(False, "--detail", help="Show every criterion's inputs, rule and weight."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+) -> None:
+    """Due-diligence scorecard (0–100) per company, with inputs and weights, and its cohort."""
+    import pandas as pd
+
+    from hashdesk.hpc.cohorts import cohort_table
+    from hashdesk.hpc.data import market_inputs
+    from hashdesk.hpc.scorecard import score_company, scorecard_summary
+    from hashdesk.hpc.sites import SiteFileError, load_company
+    from hashdesk.store.db import StoreError
+
+    companies = []
+    for f in _company_files(files):
+        try:
+            companies.append(load_company(f))
+        except SiteFileError as exc:
+            fail(str(exc))
+    if not companies:
+        fail("no company files to score")
+    store = store_from_ctx(ctx)
+    cards = []
+    for c in companies:
+        try:
+            market = market_inputs(store, c)
+            as_of = market.price_date
+        except StoreError as exc:
+            console.print(f"[yellow]warning:[/] {c.name}: balance sheet unscored ({exc})")
+            market, as_of = None, c.valuation.as_of or dt.date.today()
+        cards.append(score_company(c, market, as_of))
+    summary = cohort_table(companies)[["company", "ticker", "cohort"]].merge(
+        scorecard_summary(cards), on="company"
+    ).sort_values("total", ascending=False, ignore_index=True)
+    if fmt == OutputFormat.json:
+        print_json({"summary": summary, "detail": pd.concat(cards, ignore_index=True)})
+        return
+    emit(summary, fmt, title="due-diligence scorecard [score 0-100]")
+    if detail:
+        for card in cards:
+            print_table(card, title=f"{card.company.iloc[0]}: inputs, rules, weights",
+                        columns=["criterion", "inputs", "value", "unit", "rule", "score_0_100", "weight"])
+
+
+@hpc_app.command("deals")
+def deals(
+    ctx: typer.Context,
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+) -> None:
+    """Public AI/HPC hosting deals (store: hpc_deals) and the reference ranges they give."""
+    from hashdesk.hpc.data import hpc_deals
+    from hashdesk.hpc.valuation import deal_reference_ranges
+
+    df = hpc_deals(store_from_ctx(ctx))
+    ranges = deal_reference_ranges(df)
+    if fmt == OutputFormat.json:
+        print_json({"deals": df, "reference_ranges": ranges})
+        return
+    print_table(df, title="public AI/HPC deals",
+                columns=["operator", "tenant", "critical_it_mw", "term_years", "implied_usd_per_kw_month",
+                         "capex_usd_per_mw_low", "capex_usd_per_mw_high", "noi_margin", "source_url"])
+    print_table(ranges, title="reference ranges")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add the ``hpc`` sub-app (value, company, scorecard, deals)."""
+    app.add_typer(hpc_app, name="hpc")
