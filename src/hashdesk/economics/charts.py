@@ -70,3 +70,47 @@ def hashprice_figure(table: pd.DataFrame, title: str | None = None) -> go.Figure
     fig.update_yaxes(title_text="hashprice [USD/PH/day]", secondary_y=False)
     fig.update_yaxes(title_text="hashprice [BTC/PH/day]", secondary_y=True)
     return fig
+
+
+def stress_figure(result) -> go.Figure:
+    """Network cost curve with the stress hashprice, and the difficulty path by epoch.
+
+    Parameters
+    ----------
+    result : hashdesk.economics.halving.StressResult
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Left: cumulative hashrate share [%] against power-only breakeven hashprice
+        [USD/PH/day], the stress hashprice as a vertical line. Right: difficulty [T] and
+        hashprice [USD/PH/day] per epoch.
+    """
+    curve, path, net = result.curve, result.epochs, result.network
+    fig = make_subplots(
+        rows=1, cols=2, specs=[[{}, {"secondary_y": True}]],
+        subplot_titles=("network cost curve (power-only breakeven)", "difficulty response by epoch"),
+    )
+    x = [0.0, *curve.breakeven_hashprice_usd_per_ph_day.tolist()]
+    y = [0.0, *(curve.cumulative_share * 100).tolist()]
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", line_shape="hv", name="cumulative hashrate [%]"),
+                  row=1, col=1)
+    hp = net["hashprice_usd_per_ph_day"]
+    fig.add_vline(x=hp, line_dash="dash", line_color="firebrick", row=1, col=1)
+    fig.add_annotation(x=hp, y=100, text=f"stress hashprice {hp:.1f} USD/PH/day<br>"
+                       f"under water {net['share_under_water'] * 100:.1f} %",
+                       showarrow=False, xanchor="left", row=1, col=1)
+    labels = [f"epoch {e}" for e in path.epoch]
+    fig.add_trace(go.Bar(x=labels, y=path.difficulty / 1e12, name="difficulty [T]"), row=1, col=2)
+    fig.add_trace(go.Scatter(x=labels, y=path.hashprice_usd_per_ph_day, name="hashprice [USD/PH/day]",
+                             mode="lines+markers"), row=1, col=2, secondary_y=True)
+    fig.update_xaxes(title_text="breakeven hashprice [USD/PH/day]", row=1, col=1)
+    fig.update_yaxes(title_text="hashrate share at or below [%]", row=1, col=1)
+    fig.update_yaxes(title_text="difficulty [T]", row=1, col=2)
+    fig.update_yaxes(title_text="hashprice [USD/PH/day]", row=1, col=2, secondary_y=True)
+    fig.update_layout(
+        title=(f"Stress at {net['date']}: BTC {net['price_usd']:,.0f} USD, fees {net['fees_btc_per_block']:g} "
+               f"BTC/block, subsidy {net['subsidy_btc_per_block']:g} BTC"),
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig

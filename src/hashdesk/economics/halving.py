@@ -302,3 +302,115 @@ def miner_halving_stress(
         subsidy_after_btc=subsidy_after_btc,
         fees_btc_per_block=state.fees_btc_per_block,
     )
+
+
+#: Days of Coin Metrics hashrate averaged for the pre-shock baseline [days].
+BASELINE_DAYS = 14
+
+
+@dataclass(frozen=True)
+class StressResult:
+    """Outcome of :func:`stress_test`: the network at the stress inputs, the epoch path and,
+    when a fleet is given, the miner across the halving."""
+
+    network: dict
+    epochs: pd.DataFrame
+    curve: pd.DataFrame
+    miner: HalvingStress | None
+
+
+def stress_test(
+    table: pd.DataFrame,
+    at: str | None,
+    price_usd: float,
+    fees_btc_per_block: float,
+    curve: pd.DataFrame,
+    halving: bool = False,
+    n_epochs: int = 4,
+    hashrate_ehs: float | None = None,
+    fleet: Fleet | None = None,
+    profile: MinerProfile | None = None,
+) -> StressResult:
+    """Price / fee / halving stress from the network state at the end of day ``at``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Daily network economics (:func:`hashdesk.economics.hashprice.network_economics_daily`).
+    at : str or None
+        UTC day whose end is "now"; the latest complete day when None.
+    price_usd : float
+        Stress BTC price [USD/BTC].
+    fees_btc_per_block : float
+        Stress fees per block [BTC].
+    curve : pandas.DataFrame
+        Validated network cost curve.
+    halving : bool
+        Apply the next halving's subsidy to the network response (else today's subsidy).
+    n_epochs : int
+        Epochs in the difficulty path.
+    hashrate_ehs : float, optional
+        Pre-shock network hashrate [EH/s]; default the mean Coin Metrics hashrate of the
+        :data:`BASELINE_DAYS` days ending at ``at``.
+    fleet, profile : optional
+        A miner to stress across the halving at the stress price and fees (today's difficulty).
+
+    Returns
+    -------
+    StressResult
+    """
+    from hashdesk.chain.consensus import block_subsidy, next_halving_height
+    from hashdesk.economics.hashprice import NetworkDataError, row_at
+
+    check_stress_inputs(price_usd, fees_btc_per_block)
+    complete = table.dropna(subset=["bits_last", "height_last", "epoch_last"])
+    if complete.empty:
+        raise NetworkDataError("no day with a known difficulty epoch and height in the network table")
+    row = row_at(table, at) if at else complete.iloc[-1]
+    if pd.isna(row["bits_last"]) or pd.isna(row["height_last"]):
+        raise NetworkDataError(f"{row['date']}: difficulty or height unknown (missing: {row['missing'] or 'difficulty'})")
+    bits, epoch, height = int(row["bits_last"]), int(row["epoch_last"]), int(row["height_last"])
+    if hashrate_ehs is None:
+        lo = row["date"] - pd.Timedelta(days=BASELINE_DAYS - 1)
+        win = table[(table["date"] >= lo) & (table["date"] <= row["date"])]["hashrate_ehs"].dropna()
+        if win.empty:
+            raise NetworkDataError(f"no hashrate in the {BASELINE_DAYS} days to {row['date']}")
+        hashrate_ehs = float(win.mean())
+    subsidy_now = block_subsidy(height + 1)
+    subsidy_next = block_subsidy(next_halving_height(height))
+    subsidy = subsidy_next if halving else subsidy_now
+    # a day that ends on an epoch's last block: keep one block at these bits (next bits unknown here)
+    blocks_done = min(height + 1 - epoch * RETARGET_INTERVAL, RETARGET_INTERVAL - 1)
+    path = difficulty_response(
+        bits, epoch, blocks_done, hashrate_ehs, curve, subsidy,
+        fees_btc_per_block, price_usd, n_epochs,
+    )
+    first = path.iloc[0]
+    network = {
+        "date": row["date"],
+        "height": height,
+        "epoch": epoch,
+        "blocks_done_in_epoch": blocks_done,
+        "bits": bits,
+        "difficulty": difficulty(bits),
+        "hashrate_before_ehs": hashrate_ehs,
+        "price_usd": price_usd,
+        "fees_btc_per_block": fees_btc_per_block,
+        "subsidy_btc_per_block": subsidy / SATS_PER_BTC,
+        "halving_applied": halving,
+        "hashprice_usd_per_ph_day": float(first.hashprice_usd_per_ph_day),
+        "hashprice_btc_per_ph_day": float(first.hashprice_btc_per_ph_day),
+        "share_under_water": float(first.share_under_water),
+        "capitulation_ehs": float(first.capitulated_ehs),
+        "difficulty_change_next_pct": float(path.difficulty_change_pct.iloc[1]) if len(path) > 1 else None,
+    }
+    miner = None
+    if fleet is not None and profile is not None:
+        hb = hashprice_btc_per_ph_day(bits, subsidy_now, fees_btc_per_block * SATS_PER_BTC) / 1000.0
+        state = NetworkState(
+            start=row["date"], end=row["date"], days=1, hashprice_btc_per_th_day=hb,
+            hashprice_usd_per_th_day=hb * price_usd, price_usd=price_usd, difficulty=difficulty(bits),
+            subsidy_btc_per_block=subsidy_now / SATS_PER_BTC, fees_btc_per_block=fees_btc_per_block,
+        )
+        miner = miner_halving_stress(fleet, profile, state, subsidy_next / SATS_PER_BTC)
+    return StressResult(network=network, epochs=path, curve=curve, miner=miner)
