@@ -94,6 +94,8 @@ def load_market_inputs(
     equity_source : str
         'alpaca_iex' (default) or 'yfinance' (through 2024-03-08). A ticker absent from that
         source but present in exactly one other is read from the other, with a warning.
+        Bars with zero volume are dropped (no trade: they repeat a stale price; WGMI's IEX
+        bars of 2023 include a bogus 4.237 on such days), with a warning.
     lookback_days : int
         Calendar days loaded before ``start`` [days].
 
@@ -130,11 +132,18 @@ def load_market_inputs(
     frames = []
     for t, src in chosen.items():
         df = store.df(
-            "SELECT date, coalesce(adj_close, close) AS close FROM prices_daily "
+            "SELECT date, coalesce(adj_close, close) AS close, volume FROM prices_daily "
             "WHERE ticker = ? AND source = ? AND date BETWEEN ? AND ? ORDER BY date",
             [t, src, lo, hi],
         )
-        frames.append(pd.Series(df.close.to_numpy(float), index=pd.DatetimeIndex(df.date), name=t))
+        stale = (df.volume == 0).to_numpy()
+        if stale.any():
+            days = pd.DatetimeIndex(df.date[stale])
+            warnings.append(
+                f"{t}: {int(stale.sum())} zero-volume bar(s) dropped ({days[0].date()}..{days[-1].date()}): "
+                "no trade that day, the bar repeats a stale price"
+            )
+        frames.append(pd.Series(df.close.to_numpy(float)[~stale], index=pd.DatetimeIndex(df.date[~stale]), name=t))
     btc_lo = (pd.Timestamp(lo) - pd.Timedelta(days=1)).date()
     btc = store.df(
         "SELECT date, source, close FROM prices_daily WHERE ticker = ? AND date BETWEEN ? AND ? "
@@ -250,3 +259,36 @@ def load_production_months(store: Store, tickers: list[str]) -> pd.DataFrame:
         "ORDER BY ticker, month",
         [tickers],
     )
+
+
+def load_chain_events(
+    store: Store,
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    tickers: list[str],
+    *,
+    min_retarget_pct: float = 0.0,
+    hashrate_drop_pct: float = 10.0,
+) -> pd.DataFrame:
+    """Chain and production events in a window: retargets, halvings, hashrate drops, and the
+    reported production months of ``tickers`` (columns :data:`~hashdesk.market.events.EVENT_COLUMNS`).
+    """
+    from hashdesk.market.events import (
+        EVENT_COLUMNS,
+        halving_events,
+        hashrate_drops,
+        production_events,
+        retarget_events,
+    )
+
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    parts = [
+        retarget_events(load_retargets(store, start, end), min_abs_change_pct=min_retarget_pct),
+        halving_events(load_halvings(store)),
+        hashrate_drops(load_hashrate(store, start - pd.Timedelta(days=60), end), threshold_pct=hashrate_drop_pct),
+        production_events(load_production_months(store, tickers)),
+    ]
+    ev = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) \
+        else pd.DataFrame(columns=EVENT_COLUMNS)
+    ev = ev[(pd.to_datetime(ev["end_date"]) >= start) & (pd.to_datetime(ev["date"]) <= end)]
+    return ev.sort_values("date").reset_index(drop=True)

@@ -263,3 +263,50 @@ def market_summary(
             f"no ticker has returns between {pd.Timestamp(start).date()} and {pd.Timestamp(end).date()}"
         )
     return records, warnings
+
+
+def panel_returns(
+    inputs: MarketInputs,
+    tickers: Sequence[str],
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    *,
+    frequency: Frequency | str = Frequency.daily,
+    non_operating: str = "exclude",
+) -> AlignedReturns:
+    """Returns of several equities and BTC on their common exchange calendar.
+
+    The calendar is the union of the tickers' stored dates (all trade on US exchange days); a
+    ticker without a close on a date gets NaN for the returns touching it (never filled), and
+    its non-operating (SPAC) dates are blanked when ``non_operating='exclude'``.
+
+    Raises
+    ------
+    MarketDataError
+        Unknown ticker or no dates in the window.
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    missing = [t for t in tickers if t not in inputs.prices.columns]
+    if missing:
+        raise MarketDataError(f"unknown ticker(s) {missing}: not loaded")
+    px = inputs.prices[list(tickers)].copy()
+    warnings = []
+    if non_operating == "exclude":
+        for w in inputs.non_operating:
+            if w.ticker in px.columns:
+                m = w.mask(px.index)
+                if (m & (px.index >= start) & px[w.ticker].notna().to_numpy()).any():
+                    warnings.append(f"{w.ticker}: {w.entity} days excluded (not an operating miner)")
+                px.loc[m, w.ticker] = np.nan
+    dates = px.dropna(how="all").index
+    dates = dates[dates <= end]
+    if Frequency(frequency) == Frequency.weekly:
+        dates = week_end_calendar(dates)
+    before, inside = dates[dates < start], dates[dates >= start]
+    if len(inside) == 0:
+        raise MarketDataError(f"no prices for {list(tickers)} between {start.date()} and {end.date()}")
+    cal = before[-1:].append(inside)
+    px[BTC] = inputs.prices[BTC]
+    ar = returns_on_calendar(px, cal, frequency=frequency)
+    return AlignedReturns(ar.returns, ar.prices, ar.kind, ar.frequency, ar.periods_per_year,
+                          (*warnings, *ar.warnings))
