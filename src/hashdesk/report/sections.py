@@ -10,12 +10,15 @@ and wraps the module's figures. A module that is not installed yet gives a secti
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 
 from hashdesk.report.model import (
+    NO_DATA,
     Month,
     Section,
+    figure,
     guarded,
     metric,
     table_from_records,
@@ -30,51 +33,434 @@ MARKET_BENCHMARKS: tuple[str, ...] = ("WGMI", "QQQ")
 
 
 def network_section(store: Store, start: date, end: date) -> Section:
-    """Network: hashrate and shocks, retargets in the period, hashprice, next retarget/halving."""
+    """Network: hashrate and shocks, retargets in the period, hashprice, next retarget and halving.
+
+    Calls :func:`hashdesk.chain.network.network_view` at the end of ``end`` (UTC),
+    :func:`hashdesk.economics.tables.network_economics` for the daily hashprice,
+    :func:`hashdesk.market.data.load_retargets` for the retargets and
+    :func:`hashdesk.economics.shocks.shock_report` (default parameters) for hashrate shocks.
+    """
 
     def build() -> Section:
-        from hashdesk.chain.consensus import (
-            block_subsidy,
-            next_halving_height,
-            next_retarget_height,
-        )
+        from hashdesk.chain.network import network_view
 
-        adj = store.df(
-            "SELECT height, epoch_ms(time * 1000) AS time_utc, difficulty, adjustment_ratio - 1 AS change "
-            "FROM difficulty_adjustments WHERE time >= epoch(?::DATE) AND time < epoch(?::DATE + 1) "
-            "ORDER BY height",
-            [start, end],
-        )
-        last = store.con.execute(
-            "SELECT epoch, first_height, difficulty FROM epochs "
-            "WHERE start_time < epoch(?::DATE + 1) ORDER BY epoch DESC LIMIT 1",
-            [end],
-        ).fetchone()
-        if last is None:
-            raise LookupError(f"no difficulty epoch starts before {end}")
-        _, first_height, diff = last
-        metrics = (
-            metric("difficulty", "difficulty at period end", diff, "difficulty"),
-            metric("next_retarget_height", "next retarget height", next_retarget_height(first_height), "int"),
-            metric("next_halving_height", "next halving height", next_halving_height(first_height), "int"),
-            metric("subsidy_btc", "block subsidy", block_subsidy(first_height) / 1e8, "btc"),
-        )
-        tables = (
-            table_from_records(
-                "retargets",
-                "Retargets in the period",
-                adj,
-                [
-                    ("height", "height", "int"),
-                    ("time_utc", "time [UTC]", "datetime"),
-                    ("difficulty", "difficulty [T]", "difficulty"),
-                    ("change", "change [%]", "pct"),
-                ],
-            ),
-        )
-        return Section("network", "Network", metrics=metrics, tables=tables)
+        view = network_view(store, end)
+        proj = view.get("projection") or {}
+        metrics = [
+            metric("tip_height", f"height at {view['as_of']}", view["tip_height"], "int",
+                   "" if view["tip_height_exact"] else "estimate (interpolated)"),
+            metric("difficulty", "difficulty", view["difficulty"], "difficulty", f"bits {view['bits']}"),
+            metric("hashrate_ehs_7d", "hashrate, trailing 7 days", view["hashrate_ehs_7d"], "ehs"),
+            metric("next_retarget_height", "next retarget height", view["next_retarget_height"], "int",
+                   f"{proj['blocks_remaining']:,} blocks to go" if proj else ""),
+        ]
+        if proj:
+            lo, hi = proj["next_difficulty_change_pct_90"]
+            metrics += [
+                metric("next_difficulty_change", "projected next difficulty change",
+                       proj["next_difficulty_change_pct"] / 100, "pct", f"90%: {lo:+.2f}% to {hi:+.2f}%"),
+                metric("retarget_time", "projected retarget", proj["retarget_time"], "text",
+                       f"90%: {proj['retarget_time_90'][0]} to {proj['retarget_time_90'][1]}"),
+            ]
+        metrics += [
+            metric("next_halving_height", "next halving height", view["next_halving_height"], "int"),
+            metric("subsidy_btc", "block subsidy", view["subsidy_btc"], "btc"),
+        ]
+        tables, figs, notes = [], [], []
+        sources = [f"{k}: {v}" for k, v in view["sources"].items()]
+
+        from hashdesk.market.data import load_retargets
+
+        rt = load_retargets(store, start, end)
+        rt = rt.assign(change=rt["change_pct"] / 100)
+        tables.append(table_from_records(
+            "retargets", "Retargets in the period", rt,
+            [("height", "height", "int"), ("date", "date [UTC]", "date"), ("epoch", "epoch", "int"),
+             ("difficulty", "difficulty", "difficulty"), ("change", "change [%]", "pct")],
+        ))
+
+        from hashdesk.economics.charts import hashprice_figure
+        from hashdesk.economics.tables import network_economics
+
+        econ = network_economics(store, start.isoformat(), end.isoformat())
+        if len(econ):
+            first, last = econ.iloc[0], econ.iloc[-1]
+            metrics += [
+                metric("hashprice_usd_first", f"hashprice {first['date']}", first["hashprice_usd_per_ph_day"], "usd_ph_day"),
+                metric("hashprice_usd_last", f"hashprice {last['date']}", last["hashprice_usd_per_ph_day"], "usd_ph_day"),
+                metric("hashprice_btc_last", f"hashprice {last['date']} (BTC)", last["hashprice_btc_per_ph_day"], "btc_ph_day"),
+            ]
+            figs.append(figure("hashprice", "Hashprice", hashprice_figure(econ, f"Hashprice {start} to {end} (UTC)")))
+            tables.append(table_from_records(
+                "economics", "Daily network economics", econ,
+                [("date", "date [UTC]", "date"), ("blocks", "blocks", "int"),
+                 ("fees_btc_per_block", "fees per block [BTC]", "btc"), ("price_usd", "BTC price [USD]", "usd"),
+                 ("hashrate_ehs", "hashrate [EH/s]", "ehs"),
+                 ("hashprice_usd_per_ph_day", "hashprice [USD/PH/day]", "usd_ph_day"),
+                 ("hashprice_btc_per_ph_day", "hashprice [BTC/PH/day]", "btc_ph_day"),
+                 ("missing", "missing inputs", "text")],
+                note="Hashprice from the exact work of each day's epoch(s); Coin Metrics daily fees, blocks and price.",
+            ))
+            sources.append("hashprice: hashdesk.economics (network_daily coinmetrics + epochs)")
+        else:
+            notes.append(f"no daily network economics between {start} and {end}")
+
+        from hashdesk.economics.charts_production import shock_figure
+        from hashdesk.economics.shocks import ShockError, shock_report
+
+        try:
+            rep = shock_report(store, start, end)
+        except ShockError as exc:
+            notes.append(f"shocks: {exc}")
+        else:
+            sf = rep.shocks_frame()
+            sf = sf.assign(depth=sf["depth_pct"] / 100)
+            figs.append(figure("shocks", "Hashrate and shocks", shock_figure(rep.daily, sf, rep.title)))
+            tables.append(table_from_records(
+                "shocks", "Hashrate shocks", sf,
+                [("start", "start [UTC]", "date"), ("end", "end [UTC]", "date"), ("days", "days", "int"),
+                 ("baseline_ehs", "baseline [EH/s]", "ehs"), ("trough_ehs", "trough, 3-day mean [EH/s]", "ehs"),
+                 ("depth_ehs", "depth [EH/s]", "ehs"), ("depth", "depth [%]", "pct"),
+                 ("energy_curtailed_mwh", "energy curtailed [MWh]", "int")],
+                note=rep.method,
+            ))
+            for eff in rep.effects:
+                tables.append(table_from_records(
+                    f"shock_effect_{eff.start}", f"A miner that stayed online: shock {eff.start} to {eff.end}",
+                    eff.to_rows(),
+                    [("component", "component [unit]", "text"), ("before", "before", "num"),
+                     ("during / after", "during / after", "num"), ("change [%]", "change [%]", "num"),
+                     ("note", "note", "text")],
+                    note="; ".join(eff.notes),
+                ))
+        return Section("network", "Network", note="; ".join(notes), metrics=tuple(metrics),
+                       tables=tuple(tables), figures=tuple(figs), sources=tuple(sources))
 
     return guarded("network", "Network", build)
+
+
+# -- markets ----------------------------------------------------------------------------------
+
+#: Trailing history used to fit each ticker's BTC beta for decoupling episodes [days].
+DECOUPLING_LOOKBACK_DAYS = 365
+
+
+def markets_section(
+    store: Store,
+    start: date,
+    end: date,
+    tickers: Sequence[str] | None = None,
+    window: int = 20,
+    k: float = 2.0,
+) -> Section:
+    """Markets: BTC, each miner, WGMI and QQQ — returns, excess returns, betas, decoupling.
+
+    Statistics are :func:`hashdesk.market.summary.market_summary` over ``start..end`` (daily
+    simple returns on the exchange calendar, BTC compounded over weekends; benchmark BTC). Decoupling episodes are :func:`hashdesk.market.decoupling.decoupling_episodes` fitted
+    on the trailing :data:`DECOUPLING_LOOKBACK_DAYS` to ``end`` (``window`` exchange days,
+    ``k`` sigmas), listed when they overlap the period.
+    """
+
+    def build() -> Section:
+        import pandas as pd
+
+        from hashdesk.market.charts import cumulative_returns_figure, decoupling_figure
+        from hashdesk.market.data import load_market_inputs
+        from hashdesk.market.decoupling import decoupling_episodes
+        from hashdesk.market.returns import BTC, cumulative_returns
+        from hashdesk.market.summary import DEFAULT_TICKERS, market_summary, panel_returns
+
+        names = list(tickers) if tickers else [*DEFAULT_TICKERS, *[b for b in MARKET_BENCHMARKS if b not in DEFAULT_TICKERS]]
+        names = [t for t in names if t != BTC]
+        t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
+        hist0 = t1 - pd.Timedelta(days=DECOUPLING_LOOKBACK_DAYS)
+        inputs = load_market_inputs(store, names, min(hist0, t0), t1)
+        records, warnings = market_summary(inputs, names, t0, t1, benchmarks=[BTC], strict=False)
+        rows = sorted(records, key=lambda r: (r["ticker"] != BTC, r["ticker"] in MARKET_BENCHMARKS, r["ticker"]))
+        cols = [
+            ("ticker", "ticker", "text"),
+            ("return", "return [%]", "pct"),
+            ("excess_return_vs_btc", "excess vs BTC [%]", "pct"),
+            ("beta_btc", "β vs BTC", "ratio"),
+            ("beta_btc_se", "β s.e.", "ratio"),
+            ("beta_btc_dimson", "Dimson β vs BTC", "ratio"),
+            ("correlation_btc", "corr. vs BTC", "ratio"),
+            ("annual_volatility", "volatility [%/yr]", "pct"),
+            ("max_drawdown", "max drawdown [%]", "pct"),
+            ("n_obs", "returns [days]", "int"),
+        ]
+        summary = table_from_records(
+            "returns", "Returns and risk in the period", rows, cols,
+            note="Daily simple returns on each equity's exchange calendar; BTC (00:00 UTC fixing) "
+            "compounded over weekends and holidays; β = OLS on daily returns, Dimson β adds one "
+            "lead and lag; volatility annualised with 252 (BTC's own row: 365).",
+        )
+        btc = next((r for r in records if r["ticker"] == BTC), None)
+        wgmi = next((r for r in records if r["ticker"] == "WGMI"), None)
+        metrics = [metric("btc_return", "BTC return", btc["return"] if btc else None, "pct")]
+        if wgmi:
+            metrics += [
+                metric("wgmi_return", "WGMI (miners ETF) return", wgmi["return"], "pct"),
+                metric("wgmi_excess_vs_btc", "WGMI excess vs BTC", wgmi["excess_return_vs_btc"], "pct"),
+                metric("wgmi_beta_btc", "WGMI β vs BTC", wgmi["beta_btc"], "ratio"),
+            ]
+        # Cumulative paths in the period and decoupling over the trailing year.
+        measured = [r["ticker"] for r in records if r["ticker"] != BTC]
+        panel = panel_returns(inputs, measured, t0, t1)
+        paths = {t: cumulative_returns(panel.returns[t]) for t in [BTC, *measured] if t in panel.returns}
+        figs = [figure("cumulative", "Cumulative return in the period",
+                       cumulative_returns_figure(paths, f"Cumulative return {start} to {end} (UTC)"))]
+        hist = panel_returns(inputs, measured, hist0, t1)
+        episodes, focus = [], None
+        for t in measured:
+            try:
+                res = decoupling_episodes(hist.returns[t], hist.returns[BTC], window=window, k=k, name=t)
+            except ValueError as exc:
+                warnings.append(f"decoupling {t}: {exc}")
+                continue
+            if t == "WGMI":
+                focus = res
+            ep = res.episodes
+            ep = ep[(ep["end"] >= start) & (ep["start"] <= end)]
+            for e in ep.to_dict(orient="records"):
+                episodes.append({"ticker": t, "beta_btc": res.beta, **e})
+        if focus is not None:
+            figs.append(figure("decoupling_wgmi", "WGMI decoupling from its BTC beta",
+                               decoupling_figure(focus.path.loc[hist0:t1], focus.episodes, "WGMI", k)))
+        dec = table_from_records(
+            "decoupling", f"Decoupling episodes overlapping the period (trailing {window}-day residual beyond ±{k:g}σ)",
+            episodes,
+            [("ticker", "ticker", "text"), ("start", "first day outside band", "date"),
+             ("end", "last day outside band", "date"), ("direction", "direction", "text"),
+             ("size", "residual at peak [%]", "pct"), ("peak_z", "peak z [σ]", "ratio"),
+             ("return", "ticker return over span [%]", "pct"), ("btc_return", "BTC return over span [%]", "pct"),
+             ("beta_btc", "β vs BTC (trailing year)", "ratio")],
+            note=f"Market model fitted on {hist0.date()} to {end}; 'up' = ticker ahead of what its BTC beta implies.",
+        )
+        return Section(
+            "markets", "Markets", metrics=tuple(metrics), tables=(summary, dec), figures=tuple(figs),
+            note="; ".join(dict.fromkeys(w for w in warnings if w)),
+            sources=("prices_daily (alpaca_iex closes; BTC-USD coinmetrics)", "hashdesk.market"),
+        )
+
+    return guarded("markets", "Markets", build)
+
+
+# -- miners -----------------------------------------------------------------------------------
+
+
+def example_files(kind: str, pattern: str = "*.toml") -> list[Path]:
+    """Example records shipped in the source checkout (``examples/<kind>/``), sorted; [] if absent."""
+    from hashdesk.config import repo_root
+
+    d = repo_root() / "examples" / kind
+    return sorted(d.glob(pattern)) if d.is_dir() else []
+
+
+def miners_section(store: Store, month: Month, profiles: Sequence[Path] | None = None) -> Section:
+    """Miners: reported vs expected production, unit economics and halving stance for a month.
+
+    Production is :func:`hashdesk.economics.production.production_report` (realization with its
+    luck × hashrate-kind interval). Unit economics and the halving stance are
+    :func:`hashdesk.economics.breakeven.unit_economics` and
+    :func:`hashdesk.economics.halving.miner_halving_stress` for each miner profile (default: the
+    example profiles) at the month's average network state
+    (:func:`hashdesk.economics.hashprice.network_state`), the "after" side at the next halving's
+    subsidy with difficulty, fees and price held.
+    """
+
+    def build() -> Section:
+        from hashdesk.economics.production import ProductionError, production_report
+
+        tables, figs, notes = [], [], []
+        metrics = []
+        try:
+            rec = production_report(store, None, str(month), str(month))
+        except ProductionError as exc:
+            notes.append(f"production: {exc}")
+        else:
+            from hashdesk.economics.charts_production import production_figure
+
+            tables.append(table_from_records(
+                "production", f"Reported vs expected production, {month}", rec,
+                [("ticker", "ticker", "text"), ("btc_reported", "reported [BTC]", "btc"),
+                 ("btc_expected", "expected [BTC]", "btc"), ("realization", "realization [×]", "ratio"),
+                 ("realization_lo", "interval low [×]", "ratio"), ("realization_hi", "interval high [×]", "ratio"),
+                 ("verdict", "verdict", "text"), ("hashrate_ehs", "hashrate used [EH/s]", "ehs"),
+                 ("hashrate_kind", "hashrate kind", "text"), ("pool_payout", "pool payout", "text")],
+                note="Expected BTC = ∫ hashrate / work(T) × (subsidy + fees) over the month's epochs; "
+                "the interval combines block-finding luck (own pool only) and the hashrate-kind band.",
+            ))
+            if rec["realization"].notna().any():
+                figs.append(figure("production", "Realization by miner", production_figure(rec)))
+            verdicts = rec["verdict"].value_counts()
+            metrics += [metric(f"verdict_{k}", f"miners: {k}", int(v), "int") for k, v in verdicts.items()]
+        # Unit economics and the halving stance of each profile.
+        from hashdesk.chain.consensus import SATS_PER_BTC, block_subsidy, next_halving_height
+        from hashdesk.chain.network import network_view
+        from hashdesk.economics.fleet import resolve_fleet
+        from hashdesk.economics.halving import miner_halving_stress
+        from hashdesk.economics.hashprice import network_state
+        from hashdesk.economics.profile import load_profile
+        from hashdesk.economics.tables import asic_catalogue, network_economics
+
+        files = list(profiles) if profiles is not None else example_files("profiles")
+        if files:
+            state = network_state(network_economics(store, month.start.isoformat(), month.end.isoformat()),
+                                  month.start, month.end)
+            tip = network_view(store, month.end)["tip_height"]
+            subsidy_after = block_subsidy(next_halving_height(tip)) / SATS_PER_BTC
+            catalogue = asic_catalogue(store)
+            rows = []
+            for f in files:
+                prof = load_profile(f)
+                hs = miner_halving_stress(resolve_fleet(prof, catalogue), prof, state, subsidy_after)
+                for side, ue in (("now", hs.before), (f"after halving ({subsidy_after:g} BTC)", hs.after)):
+                    rows.append({"profile": prof.name, "case": side, **ue.__dict__})
+            tables.append(table_from_records(
+                "unit_economics", f"Unit economics and halving stance ({state.start} to {state.end} network average)",
+                rows,
+                [("profile", "profile", "text"), ("case", "case", "text"),
+                 ("hashrate_ehs", "hashrate [EH/s]", "ehs"), ("efficiency_j_per_th", "efficiency [J/TH]", "j_th"),
+                 ("power_usd_per_kwh", "power [USD/kWh]", "usd_kwh"),
+                 ("hashprice_usd_per_ph_day", "hashprice [USD/PH/day]", "usd_ph_day"),
+                 ("btc_per_day", "BTC per day [BTC]", "btc"), ("margin_usd_per_day", "margin [USD/day]", "usd"),
+                 ("margin_pct", "margin [%]", "num"), ("cash_cost_per_btc_usd", "cash cost per BTC [USD]", "usd"),
+                 ("breakeven_hashprice_all_in_usd_per_ph_day", "breakeven hashprice [USD/PH/day]", "usd_ph_day"),
+                 ("breakeven_btc_price_usd", "breakeven BTC price [USD]", "usd"),
+                 ("breakeven_power_usd_per_kwh", "breakeven power [USD/kWh]", "usd_kwh")],
+                note="'after halving' holds difficulty, fees and BTC price at the month's average and cuts the "
+                "subsidy to the next halving's; profiles are the example files (see their sources).",
+            ))
+            metrics.append(metric("network_hashprice_avg", f"network hashprice, {month} average",
+                                  state.hashprice_usd_per_th_day * 1000, "usd_ph_day"))
+        return Section("miners", "Miners", note="; ".join(notes), metrics=tuple(metrics), tables=tuple(tables),
+                       figures=tuple(figs), sources=("miner_production (company reports, ranked)", "examples/profiles"))
+
+    return guarded("miners", "Miners", build)
+
+
+# -- AI / HPC -----------------------------------------------------------------------------------
+
+
+def hpc_section(store: Store, start: date, end: date, companies: Sequence[Path] | None = None) -> Section:
+    """AI/HPC: cohort performance over the period and each company's sum of the parts.
+
+    Cohorts come from the company records (:func:`hashdesk.hpc.cohorts.cohort_tickers`, its
+    stated rule) when at least two are populated, else :data:`hashdesk.market.cohorts.DEFAULT_COHORTS`;
+    performance is :func:`hashdesk.market.cohorts.cohort_analysis`. Sum of the parts is
+    :func:`hashdesk.hpc.valuation.value_company` for each company file (default: the examples).
+    """
+
+    def build() -> Section:
+        import pandas as pd
+
+        from hashdesk.hpc.cohorts import COHORT_RULE, cohort_table, cohort_tickers
+        from hashdesk.hpc.data import market_inputs, network_state_at
+        from hashdesk.hpc.sites import SiteFileError, load_company
+        from hashdesk.hpc.valuation import ValuationError, value_company
+        from hashdesk.market.charts import cumulative_returns_figure
+        from hashdesk.market.cohorts import DEFAULT_COHORTS, cohort_analysis
+        from hashdesk.market.data import load_market_inputs
+        from hashdesk.market.returns import BTC
+        from hashdesk.market.summary import panel_returns
+        from hashdesk.store.db import StoreError
+
+        notes, tables, figs, metrics = [], [], [], []
+        comps = []
+        for f in (list(companies) if companies is not None else example_files("hpc")):
+            try:
+                comps.append(load_company(f))
+            except SiteFileError:
+                continue  # a site file, not a company
+        groups = {k: v for k, v in cohort_tickers(comps).items() if v} if comps else {}
+        basis = f"company records ({COHORT_RULE})"
+        if len(groups) < 2:
+            groups, basis = dict(DEFAULT_COHORTS), "hashdesk.market.cohorts.DEFAULT_COHORTS"
+        members = sorted({m for g in groups.values() for m in g})
+        t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
+        inputs = load_market_inputs(store, members, t0, t1)
+        ar = panel_returns(inputs, members, t0, t1)
+        res = cohort_analysis(ar.returns[members], ar.returns[BTC], groups, periods_per_year=ar.periods_per_year)
+        tables.append(table_from_records(
+            "cohorts", "Cohort performance in the period (equal weight, rebalanced daily)", res.table,
+            [("cohort", "cohort", "text"), ("members", "members", "text"), ("return", "return [%]", "pct"),
+             ("excess_return_vs_btc", "excess vs BTC [%]", "pct"), ("beta_btc", "β vs BTC", "ratio"),
+             ("correlation_btc", "corr. vs BTC", "ratio"), ("max_drawdown", "max drawdown [%]", "pct")],
+            note=f"cohorts from {basis}",
+        ))
+        figs.append(figure("cohorts", "Cohorts and spread",
+                           cumulative_returns_figure({c: res.cumulative[c] for c in res.cumulative.columns},
+                                                     f"Cohorts and spread {start} to {end} (UTC)")))
+        if comps:
+            tables.append(table_from_records(
+                "cohort_rule", "Company classification", cohort_table(comps),
+                [("company", "company", "text"), ("ticker", "ticker", "text"), ("gross_mw", "gross [MW]", "mw"),
+                 ("hpc_gross_mw", "HPC [MW]", "mw"), ("hpc_power_share", "HPC share [%]", "pct"),
+                 ("cohort", "cohort", "text")], note=COHORT_RULE,
+            ))
+            rows = []
+            for c in comps:
+                try:
+                    market = market_inputs(store, c)
+                    val = value_company(c, network_state_at(store, market.price_date), market)
+                except (StoreError, ValuationError) as exc:
+                    notes.append(f"{c.name}: {exc}")
+                    continue
+                rows.append(val.to_dict())
+            if rows:
+                tables.append(table_from_records(
+                    "sotp", "Sum of the parts vs market cap (company records)", rows,
+                    [("name", "company", "text"), ("ticker", "ticker", "text"), ("price_date", "price date [UTC]", "date"),
+                     ("market_cap_usd", "market cap [USD]", "usd"), ("mining_value_usd", "mining value [USD]", "usd"),
+                     ("contracted_hpc_value_usd", "contracted HPC value [USD]", "usd"),
+                     ("btc_held_usd", "BTC held [USD]", "usd"), ("net_debt_usd", "net debt [USD]", "usd"),
+                     ("sum_of_parts_usd", "sum of the parts [USD]", "usd"), ("premium_usd", "premium [USD]", "usd"),
+                     ("premium_pct_of_sum_of_parts", "premium [% of SOTP]", "pct")],
+                    note="valued at each company file's valuation date (price date column), not the brief's month",
+                ))
+        else:
+            notes.append("no company records (examples/hpc) for a sum of the parts")
+        return Section("hpc", "AI / HPC", note="; ".join(notes), metrics=tuple(metrics), tables=tuple(tables),
+                       figures=tuple(figs), sources=("examples/hpc company files", "prices_daily", "hpc_deals"))
+
+    return guarded("hpc", "AI / HPC", build)
+
+
+# -- claims -----------------------------------------------------------------------------------
+
+
+def claims_section(store: Store, claims_path: Path | None) -> Section:
+    """Claims: verdicts of :func:`hashdesk.market.claims.check_claims` on a claims YAML file."""
+
+    def build() -> Section:
+        if claims_path is None:
+            return Section("claims", "Claims", NO_DATA, "no claims file given (--claims FILE)")
+        from functools import partial
+
+        from hashdesk.market.claims import check_claims, load_claims, results_table
+        from hashdesk.market.data import load_market_inputs
+
+        results = check_claims(load_claims(claims_path), partial(load_market_inputs, store))
+        verdicts = table_from_records(
+            "verdicts", "Verdicts", [{"id": r.id, "text": r.text, "verdict": r.verdict,
+                                      "data": "; ".join(r.data_used)} for r in results],
+            [("id", "claim", "text"), ("text", "statement", "text"), ("verdict", "verdict", "text"),
+             ("data", "data used", "text")],
+        )
+        detail = table_from_records(
+            "conditions", "Conditions and measured values", results_table(results),
+            [("claim", "claim", "text"), ("verdict", "verdict", "text"), ("condition", "condition", "text"),
+             ("measured", "measured (returns as fractions)", "text")],
+        )
+        counts = {}
+        for r in results:
+            counts[r.verdict] = counts.get(r.verdict, 0) + 1
+        return Section("claims", "Claims", note=f"claims file: {Path(claims_path).name}",
+                       metrics=tuple(metric(f"claims_{k}", f"claims {k}", v, "int") for k, v in counts.items()),
+                       tables=(verdicts, detail))
+
+    return guarded("claims", "Claims", build)
 
 
 # -- the brief's list -------------------------------------------------------------------------
@@ -84,6 +470,11 @@ def brief_builders(month: Month, claims_path=None) -> list[tuple[str, Callable[[
     """The brief's section builders for ``month``, in reading order, as ``(key, build(store))``."""
     s, e = month.start, month.end
     out: list[tuple[str, Callable[[Store], Section]]] = [
+        ("markets", lambda st: markets_section(st, s, e)),
         ("network", lambda st: network_section(st, s, e)),
+        ("miners", lambda st: miners_section(st, month)),
+        ("hpc", lambda st: hpc_section(st, s, e)),
     ]
+    if claims_path is not None:
+        out.append(("claims", lambda st: claims_section(st, Path(claims_path))))
     return out
