@@ -50,3 +50,41 @@ __all__ = [
     "verify_header",
     "work_from_target",
 ]
+
+# Hashrate estimators and the retarget projection (pure; store-facing parts live in
+# hashdesk.chain.network and hashdesk.chain.charts).
+from hashdesk.chain.hashrate import (  # noqa: E402
+    HashrateEstimate,
+    block_work_exact,
+    contiguous_runs,
+    daily_hashrate,
+    epoch_hashrate,
+    hashrate_over_blocks,
+    hashrate_time_windows,
+    trailing_hashrate,
+)
+from hashdesk.chain.projection import (  # noqa: E402
+    DriftPrior,
+    RetargetProjection,
+    backtest_projection,
+    fit_drift_prior,
+    log_difficulty_changes,
+    project_retarget,
+)
+
+__all__ += [
+    "DriftPrior",
+    "HashrateEstimate",
+    "RetargetProjection",
+    "backtest_projection",
+    "block_work_exact",
+    "contiguous_runs",
+    "daily_hashrate",
+    "epoch_hashrate",
+    "fit_drift_prior",
+    "hashrate_over_blocks",
+    "hashrate_time_windows",
+    "log_difficulty_changes",
+    "project_retarget",
+    "trailing_hashrate",
+]
