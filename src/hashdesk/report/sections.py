@@ -463,6 +463,75 @@ def claims_section(store: Store, claims_path: Path | None) -> Section:
     return guarded("claims", "Claims", build)
 
 
+# -- scenarios --------------------------------------------------------------------------------
+
+
+def scenarios_section(
+    store: Store,
+    at: date,
+    horizon_months: int = 12,
+    n_scenarios: int = 1000,
+    seed: int = 0,
+    profile: Path | None = None,
+    price_model: str = "bootstrap",
+) -> Section:
+    """Scenarios: Monte Carlo of price, hashrate, fees and exact retargets from the state at ``at``.
+
+    :func:`hashdesk.scenario.data.build_spec` (models fitted on the store) and
+    :func:`hashdesk.scenario.executors.simulate` (local executor, one process, root ``seed``);
+    with a miner ``profile`` the months carry its BTC mined, revenue, cost and margin.
+    """
+
+    def build() -> Section:
+        from hashdesk.scenario.charts import fan_chart_figure
+        from hashdesk.scenario.data import FitOptions, build_spec, load_miner
+        from hashdesk.scenario.executors import simulate
+
+        miner = load_miner(store, profile) if profile is not None else None
+        spec, models = build_spec(store, horizon_months, at=at, miner=miner,
+                                  options=FitOptions(price_model=price_model))
+        summary = simulate(spec, n_scenarios, seed=seed, models=models)
+        st = summary.start
+        metrics = [
+            metric("start_date", "start (UTC)", st["date"], "text", st.get("source", "")),
+            metric("start_price", "BTC price at start", st["price_usd"], "usd_btc"),
+            metric("start_hashrate", "hashrate at start", st["hashrate_ehs"], "ehs"),
+            metric("start_hashprice", "hashprice at start", st["hashprice_usd_per_ph_day"], "usd_ph_day"),
+            metric("n_scenarios", "scenarios", summary.n_scenarios, "int", f"seed {summary.seed}"),
+        ]
+        risk = summary.risk or {}
+        if risk:
+            metrics += [
+                metric("p_negative_margin", "P(margin < 0 over the horizon)", risk["p_negative_margin_horizon"], "pct"),
+                metric("margin_q50", "total margin, median", risk["horizon_totals"]["margin_usd"]["q50"], "usd"),
+                metric("btc_q50", "total BTC mined, median", risk["horizon_totals"]["btc_mined"]["q50"], "btc"),
+            ]
+        units = {"price_usd": ("BTC price [USD]", "usd"), "hashprice_usd_per_ph_day": ("hashprice [USD/PH/day]", "usd_ph_day"),
+                 "hashrate_ehs": ("hashrate [EH/s]", "ehs"), "btc_mined": ("BTC mined [BTC]", "btc"),
+                 "margin_usd": ("margin [USD]", "usd")}
+        monthly = summary.monthly[summary.monthly.metric.isin(list(units))]
+        last = monthly[monthly.month == monthly.month.max()]
+        rows = [{"metric": units[r["metric"]][0], **{q: r[q] for q in ("q05", "q25", "q50", "q75", "q95")}}
+                for r in last.to_dict(orient="records")]
+        tables = [table_from_records(
+            "horizon_quantiles", f"Month {int(monthly.month.max())} quantiles", rows,
+            [("metric", "metric [unit]", "text"), ("q05", "5%", "num"), ("q25", "25%", "num"),
+             ("q50", "median", "num"), ("q75", "75%", "num"), ("q95", "95%", "num")],
+        ), table_from_records(
+            "retargets", "Simulated retargets (day after start; difficulty change [%])", summary.retargets.head(8),
+            [("retarget", "retarget", "int"), ("height", "height", "int"), ("day_q05", "day 5%", "num"),
+             ("day_q50", "day median", "num"), ("day_q95", "day 95%", "num"),
+             ("change_pct_q05", "change 5% [%]", "num"), ("change_pct_q50", "change median [%]", "num"),
+             ("change_pct_q95", "change 95% [%]", "num")],
+            note="retargets by the exact consensus rule on simulated timestamps",
+        )]
+        return Section("scenarios", "Scenarios", metrics=tuple(metrics), tables=tuple(tables),
+                       figures=(figure("fan", "Fan chart", fan_chart_figure(summary)),),
+                       sources=tuple(f"{k}: {v}" for k, v in (summary.models or {}).items()))
+
+    return guarded("scenarios", "Scenarios", build)
+
+
 # -- the brief's list -------------------------------------------------------------------------
 
 

@@ -166,3 +166,63 @@ def brief(request: Request, month: MonthParam = DEFAULT_MONTH) -> dict[str, Any]
     from hashdesk.report.brief import brief_to_dict, build_brief
 
     return brief_to_dict(build_brief(_store(request), _month(month)), include_figures=True)
+
+
+#: Most scenarios one request may run (keeps a request under a few seconds).
+MAX_SCENARIOS = 5000
+#: Longest scenario horizon a request may ask for [months].
+MAX_HORIZON_MONTHS = 36
+
+
+def _profile(name: str | None):
+    """An example profile by name (never a path): ``examples/profiles/<name>.toml``."""
+    if not name:
+        return None
+    files = {p.stem: p for p in S.example_files("profiles")}
+    if name not in files:
+        raise HTTPException(422, f"profile: unknown {name!r}; choose one of {sorted(files)}")
+    return files[name]
+
+
+@router.get("/markets", response_model=SectionOut, summary="Markets panel: returns, betas, decoupling")
+def markets(
+    request: Request,
+    start: Annotated[date, Query(description="first return date (UTC)")] = date(2024, 1, 1),
+    end: Annotated[date, Query(description="last return date (UTC, inclusive)")] = date(2024, 1, 31),
+    tickers: TickerList = None,
+    window: Annotated[int, Query(ge=5, le=120, description="decoupling window [exchange days]")] = 20,
+    k: Annotated[float, Query(ge=0.5, le=5.0, description="decoupling band [sigmas]")] = 2.0,
+) -> dict[str, Any]:
+    s, e = _period(start, end)
+    return _out(S.markets_section(_store(request), s, e, _tickers(tickers), window=window, k=k))
+
+
+@router.get("/miners", response_model=SectionOut, summary="Miners panel: production, unit economics, halving")
+def miners(request: Request, month: MonthParam = DEFAULT_MONTH) -> dict[str, Any]:
+    return _out(S.miners_section(_store(request), _month(month)))
+
+
+@router.get("/hpc", response_model=SectionOut, summary="AI/HPC panel: cohorts and sum of the parts")
+def hpc(request: Request, month: MonthParam = DEFAULT_MONTH) -> dict[str, Any]:
+    m = _month(month)
+    return _out(S.hpc_section(_store(request), m.start, m.end))
+
+
+@router.get("/scenarios", response_model=SectionOut, summary="Scenarios panel: Monte Carlo fan chart")
+def scenarios(
+    request: Request,
+    at: Annotated[date, Query(description="start state at the end of this UTC day")] = date(2024, 1, 31),
+    horizon_months: Annotated[int, Query(ge=1, le=MAX_HORIZON_MONTHS)] = 12,
+    scenarios: Annotated[int, Query(ge=100, le=MAX_SCENARIOS)] = 1000,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
+    profile: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,64}$", description="example profile name")] = "hosted_1ehs",
+    price_model: Annotated[str, Query(pattern=r"^(bootstrap|gbm)$")] = "bootstrap",
+) -> dict[str, Any]:
+    _period(at, at)
+    return _out(S.scenarios_section(_store(request), at, horizon_months, scenarios, seed,
+                                    _profile(profile), price_model))
+
+
+@router.get("/profiles", response_model=list[str], summary="Example miner profiles usable by /scenarios")
+def profiles() -> list[str]:
+    return sorted(p.stem for p in S.example_files("profiles"))
