@@ -51,8 +51,8 @@ def sync(
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
 ) -> None:
     """Sync per-block rows (validated, reorg-safe, resumable) and optionally daily prices."""
-    from hashdesk.sources import RetryPolicy, SourceError, chain_source, price_source_for
-    from hashdesk.store.chainsync import ChainValidationError, SyncError, sync_chain
+    from hashdesk.sources import RetryPolicy, SourceError
+    from hashdesk.store.chainsync import ChainValidationError, SyncError
     from hashdesk.store.ingest import IngestError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -60,36 +60,12 @@ def sync(
     store = store_from_ctx(ctx, read_only=False)
     out: dict = {"store": str(store.path)}
     try:
-        if chain != ChainKind.none:
-            src = chain_source(chain.value, url, policy, cookie=cookie)
-            with _bar() as bar:
-                task = bar.add_task(f"blocks from {src.url}", total=None)
-                rep = sync_chain(
-                    store, src, from_height=from_height, to_height=to_height,
-                    batch_size=batch_size, trust_anchor=trust_anchor,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
-                )
-            out["chain"] = {
-                "source": rep.source, "url": rep.url, "from_height": rep.start_height,
-                "to_height": rep.target_height, "blocks_written": rep.blocks_written,
-                "reorgs": len(rep.reorgs), "anchor": rep.anchor,
-            }
-        if prices:
-            from hashdesk.sources.prices import sync_prices
-
-            names = [t.strip() for t in tickers.split(",") if t.strip()] if tickers else [
-                r[0] for r in store.con.execute(
-                    "SELECT DISTINCT ticker FROM prices_daily ORDER BY ticker").fetchall()]
-            if not names:
-                fail("no tickers stored; pass --tickers BTC-USD,MARA,…")
-            source_for = price_source_for(policy)
-            with _bar() as bar:
-                task = bar.add_task("prices", total=len(names))
-                res = sync_prices(store, names, source_for,
-                                  progress=lambda t: bar.update(task, advance=1, description=t))
-            out["prices"] = [r.__dict__ for r in res]
+        _run(store, out, chain, url, cookie, prices, tickers, from_height, to_height, trust_anchor,
+             batch_size, policy)
     except (SourceError, SyncError, ChainValidationError, IngestError) as exc:
         fail(f"{type(exc).__name__}: {exc} (batches committed before this stay in the store)")
+    finally:
+        store.close()
     if fmt == OutputFormat.json:
         emit(out, fmt)
         return
@@ -97,6 +73,42 @@ def sync(
         emit(out["chain"], fmt, title="chain sync")
     if "prices" in out:
         emit(out["prices"], fmt, title="price sync")
+
+
+def _run(store, out, chain, url, cookie, prices, tickers, from_height, to_height, trust_anchor,
+         batch_size, policy) -> None:
+    """Run the chain and price syncs, filling ``out`` with their reports."""
+    from hashdesk.sources import chain_source, price_source_for
+    from hashdesk.store.chainsync import sync_chain
+
+    if chain != ChainKind.none:
+        src = chain_source(chain.value, url, policy, cookie=cookie)
+        with _bar() as bar:
+            task = bar.add_task(f"blocks from {src.url}", total=None)
+            rep = sync_chain(
+                store, src, from_height=from_height, to_height=to_height,
+                batch_size=batch_size, trust_anchor=trust_anchor,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        out["chain"] = {
+            "source": rep.source, "url": rep.url, "from_height": rep.start_height,
+            "to_height": rep.target_height, "blocks_written": rep.blocks_written,
+            "reorgs": len(rep.reorgs), "anchor": rep.anchor,
+        }
+    if prices:
+        from hashdesk.sources.prices import sync_prices
+
+        names = [t.strip() for t in tickers.split(",") if t.strip()] if tickers else [
+            r[0] for r in store.con.execute(
+                "SELECT DISTINCT ticker FROM prices_daily ORDER BY ticker").fetchall()]
+        if not names:
+            fail("no tickers stored; pass --tickers BTC-USD,MARA,…")
+        source_for = price_source_for(policy)
+        with _bar() as bar:
+            task = bar.add_task("prices", total=len(names))
+            res = sync_prices(store, names, source_for,
+                              progress=lambda t: bar.update(task, advance=1, description=t))
+        out["prices"] = [r.__dict__ for r in res]
 
 
 def register(app: typer.Typer) -> None:
