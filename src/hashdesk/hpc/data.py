@@ -39,6 +39,7 @@ def height_at_end_of_day(store: Store, day: dt.date) -> int:
     StoreError
         When no complete day of blocks exists, or Coin Metrics days are missing in between.
     """
+    day = pd.Timestamp(day).date()
     anchor = store.con.execute(
         """
         WITH per_day AS (
@@ -83,7 +84,7 @@ def network_state_at(store: Store, day: dt.date | None = None, fee_window_days: 
     StoreError
         When the day is outside the stored data.
     """
-    day = day or latest_network_date(store)
+    day = pd.Timestamp(day).date() if day is not None else latest_network_date(store)
     row = store.con.execute(
         "SELECT price_usd FROM network_daily WHERE source = ? AND date = ?", [NETWORK_SOURCE, day]
     ).fetchone()

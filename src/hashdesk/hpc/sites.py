@@ -263,7 +263,8 @@ def _check_labels(obj: Site | Company, model: type[BaseModel]) -> None:
 
 def _format_errors(exc: ValidationError) -> str:
     return "; ".join(
-        f"{'.'.join(str(x) for x in e['loc']) or '(root)'}: {e['msg'].removeprefix('Value error, ')}"
+        (f"{'.'.join(str(x) for x in e['loc'])}: " if e['loc'] else "")
+        + e['msg'].removeprefix('Value error, ')
         for e in exc.errors()
     )
 
