@@ -129,3 +129,11 @@ def test_chart_self_contained(bundle_store, tmp_path):
     assert full.layout.yaxis.type == "log"  # 2009–2026 spans many decades
     with pytest.raises(ValueError, match="no chain data"):
         hashrate_difficulty_figure(bundle_store, "2030-01-01", "2030-02-01")
+
+
+def test_view_at_epoch_end_gives_the_chains_next_bits(bundle_store):
+    # 2024-01-20T14:32:35Z is block 826,560's header time: the tip is 826,559, 2015 blocks in.
+    v = network_view(bundle_store, "2024-01-20T14:32:35Z")
+    assert (v["tip_height"], v["blocks_into_epoch"]) == (826_559, 2015)
+    assert v["projection"]["next_bits"] == "0x1704005a"  # epoch 410's bits, exactly
+    assert v["projection"]["next_difficulty_change_pct"] == pytest.approx(-3.899, abs=1e-3)

@@ -114,3 +114,10 @@ def test_backtest_has_no_look_ahead(backtest):
     a = detail[detail.epoch == 406][cols].to_numpy()
     b = d2[d2.epoch == 406][cols].to_numpy()
     assert np.array_equal(a, b)
+
+
+def test_complete_epoch_uses_last_block_time_not_now():
+    p = project_retarget(0x1703D869, 1_704_501_692, 2015, 1_705_761_155, PRIOR,
+                         last_block_time=1_705_760_000)
+    assert p.next_bits == next_work_required(0x1703D869, 1_704_501_692, 1_705_760_000)
+    assert p.retarget_time == 1_705_760_000

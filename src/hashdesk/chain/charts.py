@@ -70,7 +70,8 @@ def hashrate_difficulty_figure(
     plotly.graph_objects.Figure
         Traces: epoch-mean hashrate (epochs table, step per epoch), daily and 7-day hashrate
         from per-block data (Σ work / window, where available), difficulty (step, right axis).
-        Axes are logarithmic when a series spans more than two decades.
+        Axes are logarithmic when a series spans more than two decades. Epochs whose successor
+        has no known start time are left as gaps (never bridged).
     """
     ep = epoch_history(store)
     blocks = load_blocks(store)
@@ -85,6 +86,8 @@ def hashrate_difficulty_figure(
             keep &= df[col] < hi
         return df[keep]
 
+    # Break the difficulty step where the next epoch's start time is unknown (a data gap).
+    ep["difficulty_drawn"] = ep.difficulty.where(ep.start_time.shift(-1).notna())
     eps = clip(ep, "start_utc")
     daily = daily_hashrate(blocks.height, blocks.time, blocks.bits)
     daily["date"] = pd.to_datetime(daily["date"], utc=True)
@@ -115,7 +118,7 @@ def hashrate_difficulty_figure(
                 secondary_y=False,
             )
     fig.add_trace(
-        go.Scatter(x=eps.start_utc, y=eps.difficulty, name="difficulty [-]", mode="lines",
+        go.Scatter(x=eps.start_utc, y=eps.difficulty_drawn, name="difficulty [-]", mode="lines",
                    line={"shape": "hv", "color": "seagreen", "dash": "dot"}),
         secondary_y=True,
     )

@@ -308,11 +308,11 @@ def network_view(
         sources["hashrate_ehs_epoch"] = "epochs (start times; 2016 × work / elapsed)"
     else:
         view["hashrate_ehs_epoch"], view["hashrate_epoch_window"] = None, None
+    view["blocks_into_epoch"] = tip - start_height if height_exact else None
     if run is not None and not math.isnan(t0):
         n = tip - start_height
-        view["blocks_into_epoch"] = n
         prior = fit_drift_prior(ep.bits.iloc[: epoch + 1], history_epochs)
-        p = project_retarget(bits, int(t0), n, at_unix, prior)
+        p = project_retarget(bits, int(t0), n, at_unix, prior, last_block_time=tip_time)
         view["projection"] = {
             "blocks_remaining": p.blocks_remaining,
             "next_difficulty_change_pct": p.change_pct,
@@ -328,7 +328,6 @@ def network_view(
             f"{prior.epochs_used} difficulty changes (epochs)"
         )
     else:
-        view["blocks_into_epoch"] = None
         view["projection"] = None
     view["sources"] = sources
     return view

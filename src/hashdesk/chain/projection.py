@@ -203,6 +203,7 @@ def project_retarget(
     now: int,
     prior: DriftPrior,
     level: float = 0.9,
+    last_block_time: int | None = None,
 ) -> RetargetProjection:
     """Project the next difficulty change and retarget date with a central interval.
 
@@ -221,12 +222,15 @@ def project_retarget(
         From :func:`fit_drift_prior` on the epochs up to this one.
     level : float
         Central interval probability, in (0, 1).
+    last_block_time : int, optional
+        Header time of the tip [unix s]; only used when ``blocks_mined`` is 2015, when the span
+        is known. Defaults to ``now``.
 
     Returns
     -------
     RetargetProjection
-        Exactly ``next_work_required(bits, epoch_start_time, now)`` when ``blocks_mined``
-        is 2015 (nothing left to mine).
+        Exactly ``next_work_required(bits, epoch_start_time, last_block_time)`` when
+        ``blocks_mined`` is 2015 (nothing left to mine).
 
     Notes
     -----
@@ -245,10 +249,12 @@ def project_retarget(
     m = RETARGET_INTERVALS - n
     elapsed = float(now - t0)
     if m == 0:
-        new_bits, pct = _change_pct(bits, t0, elapsed)
+        last = now if last_block_time is None else int(last_block_time)
+        span = float(last - t0)
+        new_bits, pct = _change_pct(bits, t0, span)
         return RetargetProjection(
-            int(bits), t0, n, 0, now, level, new_bits, pct, pct, pct, now, now, now,
-            float(TARGET_TIMESPAN_S / max(elapsed, 1.0)), prior,
+            int(bits), t0, n, 0, now, level, new_bits, pct, pct, pct, last, last, last,
+            float(TARGET_TIMESPAN_S / max(span, 1.0)), prior,
         )
     mu, s0, s2 = prior.mean_log_rate, prior.var_start_level, prior.var_within_epoch
     tau = min(elapsed / TARGET_TIMESPAN_S, 1.0)
