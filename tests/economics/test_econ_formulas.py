@@ -9,7 +9,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hashdesk.chain.consensus import block_work, difficulty
@@ -23,7 +23,6 @@ from hashdesk.economics.breakeven import (
 from hashdesk.economics.core import hashprice_btc_per_ph_day, hashprice_btc_per_ph_day_from_work
 from hashdesk.economics.fleet import (
     AsicCatalogue,
-    AsicModel,
     CatalogueError,
     Fleet,
     FleetLine,
@@ -202,6 +201,7 @@ def _state(hb=8e-7, p=62_500.0) -> NetworkState:
     return NetworkState(date(2024, 5, 1), date(2024, 5, 1), 1, hb, hb * p, p, 8.6e13, 3.125, 0.1)
 
 
+@settings(max_examples=40, deadline=None)
 @given(
     uptime=st.floats(0.1, 1.0), fee=st.floats(0.0, 0.05), host=st.floats(0.0, 0.03),
     other=st.floats(0.0, 5e6), dr=st.floats(0.0, 1e6),
@@ -309,9 +309,12 @@ def _curve(shares, effs, prices):
     )
 
 
+DEFAULT_CURVE = read_cost_curve()
+
+
 @given(a=st.floats(0, 200), b=st.floats(0, 200))
 def test_econ_share_under_water_monotonic(a, b):
-    c = read_cost_curve()
+    c = DEFAULT_CURVE
     lo, hi = sorted((a, b))
     assert share_under_water(c, lo) >= share_under_water(c, hi)
 
