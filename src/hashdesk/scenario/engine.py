@@ -545,7 +545,7 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
         def rate_of(sel, _fee_level=fee_level, _inv=inv_600h):
             """Expected BTC per hash for scenarios ``sel`` at their current work and subsidy."""
             w = work[sel]
-            fee = _fee_level[sel] * (w * _inv[sel]) ** beta
+            fee = _fee_level[sel] * (w * _inv[sel] if beta == 1.0 else (w * _inv[sel]) ** beta)
             return (subsidy[sel] + fee) / w / SATS_PER_BTC, fee
 
         rate, fee_now = rate_of(slice(None))
@@ -612,7 +612,7 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
         if miner is not None:
             btc = m_hs * rph * (1.0 - miner.pool_fee)
             rev = btc * price
-            energy = np.full(n, m_energy_usd_day)
+            energy = m_energy_usd_day
             if miner.curtailable:
                 off = rev < energy
                 btc = np.where(off, 0.0, btc)

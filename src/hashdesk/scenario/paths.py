@@ -325,7 +325,8 @@ class HashrateModel:
         cap = self.capitulation
         if cap is not None and cap.enabled:
             cost = cap.marginal_cost_usd_per_ph_day(day)
-            target = np.minimum(1.0, (hashprice_prev / cost) ** cap.elasticity)
+            ratio = hashprice_prev / cost
+            target = np.minimum(1.0, ratio if cap.elasticity == 1.0 else ratio**cap.elasticity)
             state["kappa"] += (target - state["kappa"]) / cap.adjust_days
             rel = rel * state["kappa"]
         return rel

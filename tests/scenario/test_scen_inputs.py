@@ -1,0 +1,130 @@
+"""Bad input gives clear errors; summaries agree with exact quantiles; bundle start state."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hashdesk.cli import app
+from hashdesk.scenario.data import FitOptions, build_spec, load_miner, load_start_state
+from hashdesk.scenario.engine import ScenarioSpec, StartState, parse_horizon
+from hashdesk.scenario.paths import FeeModel, GBMPrice, HashrateModel, ScenarioInputError
+from hashdesk.scenario.summary import StreamingHistogram
+
+START = StartState(1_767_052_800, 930_088, 0x17024535, 1_766_634_486, 87_133.51, 1_098.0, 1.87e6)
+
+PROFILE = """
+name = "Test miner"
+uptime = 0.95
+pool_fee = 0.02
+[[fleet]]
+model = "Antminer S19 Pro"
+units = 1000
+[[fleet]]
+hashrate_ehs = 1.0
+efficiency_j_per_th = 17.5
+[power]
+price_usd_per_kwh = 0.045
+"""
+
+
+def test_scen_negative_volatility():
+    with pytest.raises(ScenarioInputError, match="price.vol_per_year: volatility must be >= 0"):
+        GBMPrice(0.1, -0.2)
+    with pytest.raises(ScenarioInputError, match="hashrate.noise_sd_per_day"):
+        HashrateModel(noise_sd_per_day=-1)
+
+
+def test_scen_horizon_parsing_and_2140_limit():
+    assert parse_horizon("2y") == 24 and parse_horizon("18m") == 18 and parse_horizon("6mo") == 6
+    for bad in ("0y", "two years", "-3m", "5d"):
+        with pytest.raises(ScenarioInputError, match="horizon"):
+            parse_horizon(bad)
+    ok = ScenarioSpec(START, 12 * 100, GBMPrice(0, 0.5), HashrateModel(), FeeModel(1e6))
+    assert ok.n_days > 36_000
+    with pytest.raises(ScenarioInputError, match="after the last subsidy era ends"):
+        ScenarioSpec(START, 12 * 120, GBMPrice(0, 0.5), HashrateModel(), FeeModel(1e6))
+
+
+def test_scen_histogram_quantiles_close_to_exact():
+    rng = np.random.default_rng(0)
+    v = np.column_stack([rng.lognormal(10, 0.6, 20_000), rng.normal(0, 5e5, 20_000), np.full(20_000, 7.0)])
+    h = StreamingHistogram(3, 100.0)
+    for part in np.array_split(v, 7):
+        h.add(part)
+    q = h.quantiles((0.05, 0.5, 0.95))
+    exact = np.quantile(v, (0.05, 0.5, 0.95), axis=0).T
+    assert np.allclose(q[:2], exact[:2], rtol=0.01, atol=2e3)
+    assert (q[2] == 7.0).all()
+
+
+def test_scen_start_state_from_bundle(bundle_store):
+    st = load_start_state(bundle_store, date(2025, 12, 29))
+    assert st.tip_height == 930_088  # last block before 2025-12-30 00:00 UTC (consecutive block times)
+    assert st.bits == int(bundle_store.scalar("SELECT bits FROM epochs WHERE epoch = 461"))
+    assert st.price_usd == pytest.approx(87_133.51, abs=0.01)
+    assert 900 < st.hashrate_ehs < 1300
+    assert 30 < st.hashprice_usd_per_ph_day < 45
+    with pytest.raises(ScenarioInputError, match="no BTC-USD price"):
+        load_start_state(bundle_store, date(2026, 3, 1))
+
+
+def test_scen_unknown_asic_model(bundle_store, tmp_path):
+    p = tmp_path / "m.toml"
+    p.write_text(PROFILE.replace("Antminer S19 Pro", "Antminer Z99"))
+    with pytest.raises(ScenarioInputError, match=r"fleet\[0\].model: 'Antminer Z99'"):
+        load_miner(bundle_store, p)
+
+
+def test_scen_build_spec_fits_on_bundle(bundle_store, tmp_path):
+    p = tmp_path / "m.toml"
+    p.write_text(PROFILE)
+    miner = load_miner(bundle_store, p)
+    assert miner.hashrate_ths == pytest.approx(1000 * 110 + 1e6)
+    spec, models = build_spec(bundle_store, 12, miner=miner, options=FitOptions(price_model="gbm"))
+    assert 0.3 < models["hashrate"]["growth_per_year"] < 0.7
+    assert 0.3 < models["price"]["vol_per_year"] < 0.8
+    assert 0.5 < models["fees"]["interval_elasticity"] < 2.0
+    with pytest.raises(ScenarioInputError, match="volatility must be >= 0"):
+        build_spec(bundle_store, 12, options=FitOptions(price_model="gbm", vol_per_year=-0.1))
+
+
+def test_scen_cli_json_and_chart(bundle_db_path, tmp_path):
+    p = tmp_path / "m.toml"
+    p.write_text(PROFILE)
+    chart = tmp_path / "fan.html"
+    r = CliRunner().invoke(app, ["--db", str(bundle_db_path), "simulate", "--miner", str(p), "--horizon", "3m",
+                                 "-n", "200", "--chunk-size", "100", "--seed", "4", "--format", "json",
+                                 "--chart", str(chart)])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["n_scenarios"] == 200 and out["horizon_months"] == 3
+    assert 0 <= out["risk"]["p_negative_margin_horizon"] <= 1
+    html = chart.read_text()
+    assert "plotly" in html.lower() and len(html) > 1_000_000  # Plotly inlined
+    assert '<script src="http' not in html
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--horizon", "200y"], "after the last subsidy era"),
+        (["--price-model", "gbm", "--vol", "-0.3"], "volatility must be >= 0"),
+        (["--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
+        (["--miner", "BAD"], "power: Field required"),
+    ],
+)
+def test_scen_cli_bad_input_writes_nothing(bundle_db_path, tmp_path, args, needle):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[[fleet]]\nhashrate_ehs = 1.0\nefficiency_j_per_th = 20\n')
+    args = [str(bad) if a == "BAD" else a for a in args]
+    chart = tmp_path / "fan.html"
+    r = CliRunner().invoke(app, ["--db", str(bundle_db_path), "simulate", "-n", "50", "--horizon", "1m",
+                                 "--chart", str(chart), *args])
+    assert r.exit_code == 2
+    assert needle in " ".join(r.output.split())
+    assert list(tmp_path.glob("*.html")) == [] and list(tmp_path.glob("*.tmp*")) == []
