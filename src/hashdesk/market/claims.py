@@ -124,6 +124,21 @@ class ClaimResult:
 # parsing
 
 
+class _DatesAsText(yaml.SafeLoader):
+    """Safe YAML loader that leaves dates as strings, so a bad date is reported by field."""
+
+
+_DatesAsText.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def yaml_load(text: str):
+    """Parse YAML safely with dates kept as text (validated later, field by field)."""
+    return yaml.load(text, Loader=_DatesAsText)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_claims(path: str | Path) -> list[Claim]:
     """Read and validate a claims YAML file.
 
@@ -134,7 +149,7 @@ def load_claims(path: str | Path) -> list[Claim]:
     """
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ClaimError(f"{path}: no such claims file") from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -158,7 +158,7 @@ def load_market_inputs(
     btc_close, btc_src = btc_close_series(series("coinmetrics"), series("blockchaincom_mkpru"))
     btc_close = btc_close[(btc_close.index >= pd.Timestamp(lo)) & (btc_close.index <= end)]
     btc_src = btc_src.reindex(btc_close.index)
-    prices = pd.concat([*frames, btc_close.rename(BTC)], axis=1).sort_index()
+    prices = pd.concat([*frames, btc_close.rename(BTC)], axis=1, sort=True)
     non_op, notes = _ticker_history(store, list(chosen), start)
     return MarketInputs(
         prices=prices,

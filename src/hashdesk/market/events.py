@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import stats
+from yaml import YAMLError
 
+from hashdesk.market.claims import yaml_load
 from hashdesk.market.returns import MarketDataError
 from hashdesk.market.risk import ols_beta
 
@@ -216,12 +217,12 @@ def load_event_file(path: str | Path) -> pd.DataFrame:
         raise MarketDataError(f"{path}: no such events file")
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml_load(path.read_text(encoding="utf-8"))
             items = data.get("events") if isinstance(data, dict) else data
         else:
             with open(path, newline="", encoding="utf-8-sig") as fh:
                 items = list(csv.DictReader(fh))
-    except (yaml.YAMLError, csv.Error, UnicodeDecodeError) as exc:
+    except (YAMLError, csv.Error, UnicodeDecodeError) as exc:
         raise MarketDataError(f"{path}: cannot parse: {exc}") from exc
     if not isinstance(items, list) or not items:
         raise MarketDataError(f"{path}: expected a non-empty list of events")
