@@ -34,6 +34,19 @@ def _production_table(rec):
     ]
 
 
+_SHOCK_COLUMNS = {
+    "baseline_ehs": "baseline [EH/s]",
+    "trough_date": "trough day",
+    "trough_ehs": "trough 3-day [EH/s]",
+    "depth_ehs": "depth [EH/s]",
+    "depth_pct": "depth [%]",
+    "trough_daily_ehs": "lowest day [EH/s]",
+    "shortfall_eh_days": "shortfall [EH/s·day]",
+    "energy_curtailed_mwh": "energy curtailed [MWh]",
+    "efficiency_j_per_th": "at [J/TH]",
+}
+
+
 def _parse_pools(specs: list[str]):
     """``T=own`` / ``T=fpps`` / ``T=fpps:0.02`` → {ticker: PoolModel}."""
     from hashdesk.economics.production import DEFAULT_POOL_MODELS, Payout, PoolModel
@@ -117,6 +130,8 @@ def shocks(
     chart: Path = typer.Option(None, "--chart", help="Write an HTML chart to this file."),
 ) -> None:
     """Detect network hashrate drops and split their effect on a miner that stayed online."""
+    from rich.markup import escape
+
     from hashdesk.economics.profile import ProfileError, load_profile
     from hashdesk.economics.shocks import ShockError, ShockParams, shock_report
 
@@ -143,10 +158,16 @@ def shocks(
     if fmt == OutputFormat.json:
         emit(rep.to_dict(), fmt)
         return
-    emit(rep.shocks_frame(), fmt, title=rep.title)
+    emit(rep.shocks_frame().rename(columns=_SHOCK_COLUMNS), fmt, title=rep.title)
     for effect in rep.effects:
-        emit(effect.to_rows(), fmt, title=f"miner that stayed online: shock {effect.start}..{effect.end}")
-    console.print(f"[dim]{rep.method}[/]")
+        rows = [{k: f"{v:.6g}" if isinstance(v, float) else escape(v) if isinstance(v, str) else v
+                 for k, v in r.items()} for r in effect.to_rows()]
+        emit(rows, fmt, title=f"miner that stayed online: shock {effect.start}..{effect.end}")
+        for note in effect.notes:
+            console.print(f"[dim]{note}[/]")
+    for note in rep.notes:
+        console.print(f"[yellow]{escape(note)}[/]")
+    console.print(f"[dim]{escape(rep.method)}[/]")
     if chart is not None:
         console.print(f"chart written to {chart}")
 

@@ -28,6 +28,7 @@ References
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -53,8 +54,6 @@ SINGLE_POINT_TOLERANCE: float = 0.10
 #: Allowance for a month-end pair: the path between two snapshots need not be linear or
 #: monotone, and a snapshot may be taken on a good or a bad day [fraction].
 MONTH_END_PAIR_TOLERANCE: float = 0.05
-#: Half of the reporting precision of hashrates (0.1 EH/s) [EH/s].
-ROUNDING_EHS: float = 0.05
 
 #: Preference among hashrate kinds when a month reports several: a monthly average first, then
 #: month-end operating capacity, then deployed/energized capacity, nameplate, unknown.
@@ -160,6 +159,11 @@ class NetworkSchedule:
             raise ProductionError(
                 f"no epoch start time known before {pd.Timestamp(t_unix, unit='s')} UTC"
             )
+        if self.regime_bits[i] == 0:
+            raise ProductionError(
+                f"target in force at {pd.Timestamp(t_unix, unit='s')} UTC is unknown: the store "
+                "lacks the start time of the epoch after the last one known before it"
+            )
         return i
 
     def fees_at(self, day: np.datetime64) -> float:
@@ -210,7 +214,8 @@ def build_schedule(
     ----------
     epochs : pandas.DataFrame
         Columns ``first_height``, ``bits``, ``start_unix`` (header time of the epoch's first
-        block [unix s]); rows without a start time are dropped.
+        block [unix s], NaN when unknown). An epoch whose successor exists without a start
+        time has an unknown end: asking for a time after its start raises.
     fees : pandas.DataFrame
         Columns ``date`` (UTC day), ``blk_cnt`` [blocks], ``fee_tot_btc`` [BTC].
     halving_times : mapping of int to int, optional
@@ -225,6 +230,7 @@ def build_schedule(
     ep = epochs.dropna(subset=["start_unix"]).sort_values("first_height")
     if ep.empty:
         raise ProductionError("epochs: no epoch with a known start time")
+    all_first = set(epochs.first_height.astype(int))
     first_h = ep.first_height.to_numpy(dtype=np.int64)
     start_t = ep.start_unix.to_numpy(dtype=np.int64)
     bits = ep.bits.to_numpy(dtype=np.int64)
@@ -233,10 +239,14 @@ def build_schedule(
     halving_times = dict(halving_times or {})
     for i in range(len(ep)):
         starts.append(int(start_t[i]))
-        regime_bits.append(int(bits[i]))
         subsidies.append(block_subsidy(int(first_h[i])))
-        if i + 1 < len(ep) and first_h[i + 1] != first_h[i] + 2016:
-            continue  # a gap in known epoch starts: no halving can be placed in between
+        gap = (i + 1 < len(ep) and first_h[i + 1] != first_h[i] + 2016) or (
+            i + 1 == len(ep) and int(first_h[i]) + 2016 in all_first
+        )
+        # the next epoch exists but its start time is unknown: so is this epoch's end (bits 0)
+        regime_bits.append(0 if gap else int(bits[i]))
+        if gap:
+            continue
         last_h = first_h[i] + 2015
         for hh in range(int(first_h[i]) + 1, int(last_h) + 1):
             if hh % 210_000:
@@ -397,10 +407,10 @@ def classify(realization: float, interval: tuple[float, float]) -> Verdict:
 
 
 def _month_bounds(month: str) -> tuple[int, int]:
-    try:
-        p = pd.Period(month, freq="M")
-    except (ValueError, TypeError) as exc:
-        raise ProductionError(f"month must be YYYY-MM, got {month!r}") from exc
+    """Start and end of a calendar month ``YYYY-MM`` [unix s, UTC]."""
+    if not isinstance(month, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise ProductionError(f"month must be YYYY-MM, got {month!r}")
+    p = pd.Period(month, freq="M")
     start = int(p.start_time.tz_localize("UTC").timestamp())
     end = int((p + 1).start_time.tz_localize("UTC").timestamp())
     return start, end
@@ -462,6 +472,20 @@ def dedupe_production(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def rounding_ehs(value_ehs: float) -> float:
+    """Half a unit of the last decimal a reported hashrate carries [EH/s].
+
+    Examples
+    --------
+    >>> rounding_ehs(19.3), rounding_ehs(35.52), rounding_ehs(5.576), rounding_ehs(12.0)
+    (0.05, 0.005, 0.0005, 0.5)
+    """
+    for decimals in range(7):
+        if abs(round(value_ehs, decimals) - value_ehs) <= 1e-9 * max(1.0, abs(value_ehs)):
+            return 0.5 * 10.0**-decimals
+    return 0.5e-6
+
+
 def effective_hashrate(
     kind: str, current_ehs: float, prior_month_end_ehs: float | None
 ) -> tuple[float, float, str]:
@@ -483,7 +507,8 @@ def effective_hashrate(
         operational, installed): the mean of the prior and current month-end values when both
         exist (a linear path), else the current value held flat.
     band : float
-        Relative half-width ``u`` [fraction], always plus rounding (0.05 EH/s / H): 2% for
+        Relative half-width ``u`` [fraction], always plus rounding (half the last reported
+        decimal over H, :func:`rounding_ehs`; 0.05 EH/s for a value like 19.3): 2% for
         averages; ``|Δ|/(2H) + 5%`` for an interpolated month-end pair (half the change between
         the snapshots, plus an allowance for a non-linear path); 10% for a single point or
         ``unknown``. Capacity kinds (energized, deployed, installed) also overstate the
@@ -494,12 +519,12 @@ def effective_hashrate(
     Examples
     --------
     >>> h, band, _ = effective_hashrate("deployed", 12.4, 12.0)
-    >>> h, round(band, 4)  # (12.4 + 12.0) / 2; 0.2/12.2 + 0.05 + 0.05/12.2
-    (12.2, 0.0705)
+    >>> h, round(band, 4)  # (12.4 + 12.0) / 2; 0.2/12.2 + 0.05 + 0.5/12.2 (12.0: whole EH/s)
+    (12.2, 0.1074)
     """
     if not np.isfinite(current_ehs) or current_ehs <= 0:
         raise ProductionError(f"hashrate_ehs must be > 0 for kind {kind!r}, got {current_ehs}")
-    rounding = ROUNDING_EHS / current_ehs
+    rounding = rounding_ehs(current_ehs) / current_ehs
     if kind == "average_operating":
         return current_ehs, AVERAGE_KIND_TOLERANCE + rounding, "monthly average operating hashrate"
     if kind in MONTH_END_KINDS:
@@ -508,7 +533,7 @@ def effective_hashrate(
             band = (
                 abs(current_ehs - prior_month_end_ehs) / (2 * h)
                 + MONTH_END_PAIR_TOLERANCE
-                + ROUNDING_EHS / h
+                + max(rounding_ehs(current_ehs), rounding_ehs(prior_month_end_ehs)) / h
             )
             return h, band, f"{kind}: mean of prior and current month-end values (linear path)"
         return (
@@ -603,14 +628,10 @@ def production_records(
 # store queries
 
 
-def load_network_schedule(store: Store, start_unix: int, end_unix: int) -> NetworkSchedule:
-    """Read epoch starts, halving block times and Coin Metrics daily fees covering a span.
-
-    Epoch start times come from ``epochs.start_time``, else the block table, else mempool's
-    difficulty adjustments. Fees per block are ``fee_tot_btc / blk_cnt`` of source
-    ``coinmetrics``.
-    """
-    epochs = store.df(
+def load_epoch_starts(store: Store) -> pd.DataFrame:
+    """Epochs with their start time: ``epochs.start_time``, else the first block's time in
+    ``blocks``, else mempool's ``difficulty_adjustments`` time (NaN when none) [unix s]."""
+    return store.df(
         """
         SELECT e.epoch, e.first_height, e.bits,
                coalesce(e.start_time, b.time, d.time) AS start_unix
@@ -620,14 +641,25 @@ def load_network_schedule(store: Store, start_unix: int, end_unix: int) -> Netwo
         ORDER BY e.first_height
         """
     )
-    epochs = epochs.dropna(subset=["start_unix"])
-    before = epochs[epochs.start_unix <= start_unix]
+
+
+def load_network_schedule(store: Store, start_unix: int, end_unix: int) -> NetworkSchedule:
+    """Read epoch starts, halving block times and Coin Metrics daily fees covering a span.
+
+    Epoch start times come from ``epochs.start_time``, else the block table, else mempool's
+    difficulty adjustments. Fees per block are ``fee_tot_btc / blk_cnt`` of source
+    ``coinmetrics``.
+    """
+    epochs = load_epoch_starts(store)
+    known = epochs.dropna(subset=["start_unix"])
+    before = known[known.start_unix <= start_unix]
     if before.empty:
         raise ProductionError(
             f"epochs: no epoch start time at or before {pd.Timestamp(start_unix, unit='s')} UTC"
         )
-    epochs = epochs[(epochs.first_height >= before.first_height.iloc[-1])
-                    & (epochs.start_unix < end_unix + 30 * SECONDS_PER_DAY)]
+    later = known[known.start_unix >= end_unix]
+    last_h = int(later.first_height.iloc[0]) if not later.empty else int(epochs.first_height.max())
+    epochs = epochs[epochs.first_height.between(int(before.first_height.iloc[-1]), last_h)]
     lo_h, hi_h = int(epochs.first_height.min()), int(epochs.first_height.max()) + 2016
     halvings = store.df(
         "SELECT height, time FROM blocks WHERE height % 210000 = 0 AND height BETWEEN ? AND ?",
@@ -669,10 +701,10 @@ def load_production_rows(
         raise ProductionError(
             f"unknown ticker {', '.join(unknown)}: production data exists for {', '.join(known) or 'none'}"
         )
-    lo = str(pd.Period(month_from, freq="M") - 1) if month_from else "0000-00"
     for m in (month_from, month_to):
         if m is not None:
             _month_bounds(m)
+    lo = str(pd.Period(month_from, freq="M") - 1) if month_from else "0000-00"
     hi = month_to or "9999-99"
     if month_from and month_to and month_from > month_to:
         raise ProductionError(f"--from {month_from} is after --to {month_to}")
@@ -714,6 +746,6 @@ __all__ = [
     "DEFAULT_POOL_MODELS", "KIND_PREFERENCE", "ExpectedProduction", "NetworkSchedule", "Payout",
     "PoolModel", "ProductionError", "Verdict", "build_schedule", "classify", "dedupe_production",
     "effective_hashrate", "expected_production", "known_tickers",
-    "load_network_schedule", "load_production_rows", "production_records", "production_report",
-    "realization_interval",
+    "load_epoch_starts", "load_network_schedule", "load_production_rows", "production_records", "production_report",
+    "realization_interval", "rounding_ehs",
 ]
