@@ -281,3 +281,19 @@ def test_src_esplora_fees_from_coinbase(chain_of, fake_esplora, make_client):
     recs = EsploraSource(make_client(), flavor="esplora").blocks(0, 2)
     assert [r.fees_sats for r in recs] == [b.fees_sats for b in chain]
     assert EsploraSource(make_client(), flavor="esplora", fees=False).blocks(1, 1)[0].fees_sats is None
+
+
+def test_src_ranged_resync_over_changed_branch_logs_and_unlinks(store_path, chain_of, fake_esplora,
+                                                                make_client):
+    a = chain_of(20)
+    fake = fake_esplora(a)
+    src = EsploraSource(make_client(), flavor="mempool")
+    run(store_path, src, from_height=0)
+    b = chain_of(20, salt="b", base=a[:10])
+    fake.chain = b
+    run(store_path, src, from_height=10, to_height=14)  # rows 15..19 of branch a no longer link
+    assert_consistent(store_path, b)
+    assert len(stored(store_path)) == 15
+    msgs = [m for k, m in events(store_path) if k == "reorg"]
+    assert len(msgs) == 5 and a[10].hash in " ".join(msgs)
+    assert any(k == "rollback" and "orphaned branch" in m for k, m in events(store_path))

@@ -117,3 +117,19 @@ def test_src_remote_coinbase_and_yahoo_shapes(make_client):
     assert len(cb) == 5 and (cb.close > 1000).all()
     y = YahooChartSource(make_client(YAHOO_URL)).daily("MARA", d0, d1)
     assert len(y) == 5
+
+
+def test_src_cli_price_sync_table(store_path, recorded):
+    from typer.testing import CliRunner
+
+    from hashdesk.cli import app
+
+    with respx.mock(assert_all_called=False) as r:
+        route = r.get(url__startswith=f"{COINBASE_URL}/products/BTC-USD/candles").mock(
+            return_value=httpx.Response(200, json=recorded("coinbase_candles_BTC-USD.json")))
+        res = CliRunner().invoke(app, ["--db", str(store_path), "sync", "--chain", "none", "--prices",
+                                       "--tickers", "BTC-USD"])
+    assert res.exit_code == 0, res.output
+    assert "price sync" in res.output and "coinbase" in res.output
+    assert route.call_count >= 2  # from 2020-01-01 in pages of 300 days
+    assert len(rows(store_path)) == 5

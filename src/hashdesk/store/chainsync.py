@@ -414,6 +414,9 @@ def _write_rows(
                     if bad:
                         raise SyncError(f"{source.name}'s block {rec.height} disagrees with the stored "
                                         f"bundle row ({o['source']}) on {', '.join(bad)}")
+                elif pd.notna(o["hash"]) and o["hash"] != rec.hash:
+                    _log(store, "reorg", f"{source.name}: block {rec.height} replaced "
+                                         f"({o['hash']} -> {rec.hash}) by a ranged re-sync")
                 if cw_hex is None and pd.notna(o["chainwork_hex"]) and o["hash"] == rec.hash:
                     cw_hex = o["chainwork_hex"]
             rows.append({**rec.__dict__, "chainwork_hex": cw_hex, "source": f"sync:{source.name}",
