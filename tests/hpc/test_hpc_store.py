@@ -124,3 +124,41 @@ def test_company_sum_of_parts_and_scorecard(bundle_store):
     wv = value_company(wulf, network_state_at(bundle_store, mw.price_date), mw)
     assert wv.contracted_hpc_critical_it_mw == 200.0
     assert [s["in_sum_of_parts"] for s in wv.sites] == ["contracted HPC", "mining fleet"]
+
+
+def test_empty_store_errors_say_what_to_do(empty_store):
+    with pytest.raises(StoreError, match="run `hashdesk ingest`"):
+        network_state_at(empty_store)
+    with pytest.raises(StoreError, match="run `hashdesk ingest`"):
+        network_state_at(empty_store, dt.date(2025, 1, 1))
+    with pytest.raises(StoreError, match="no alpaca_iex close for 'MARA'"):
+        market_inputs(empty_store, load_company(EXAMPLES / "mara.toml"))
+
+
+def test_figures_carry_units(bundle_store):
+    from hashdesk.hpc.charts import (
+        cashflow_figure,
+        site_comparison_figure,
+        sotp_figure,
+        tornado_figure,
+    )
+    from hashdesk.hpc.valuation import site_cashflows
+
+    site = load_site(EXAMPLES / "illustrative_texas_mining.toml")
+    st = network_state_at(bundle_store, site.valuation.as_of)
+    res = value_site(site, st)
+    figs = [
+        tornado_figure(sensitivity_table(site, st)),
+        site_comparison_figure(res, (120.8, 155.6)),
+        cashflow_figure(site_cashflows(site, st), site.name),
+    ]
+    mara = load_company(EXAMPLES / "mara.toml")
+    m = market_inputs(bundle_store, mara)
+    figs.append(sotp_figure(value_company(mara, network_state_at(bundle_store, m.price_date), m)))
+    for fig in figs:
+        assert "[" in fig.layout.yaxis.title.text or "[" in fig.layout.xaxis.title.text
+    # tornado bars: one pair per input, the low bar of the lease below the base
+    tornado = figs[0]
+    assert len(tornado.data) == 2 and len(tornado.data[0].y) == 10
+    # cumulative HPC cash flow starts at −capex
+    assert figs[2].data[1].y[0] == pytest.approx(-res.hpc_capex_usd / 1e6)

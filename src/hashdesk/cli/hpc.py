@@ -230,6 +230,8 @@ def deals(
     from hashdesk.hpc.valuation import deal_reference_ranges
 
     df = hpc_deals(store_from_ctx(ctx))
+    if df.empty:
+        fail("the store's hpc_deals table is empty: run `hashdesk ingest` first")
     ranges = deal_reference_ranges(df)
     if fmt == OutputFormat.json:
         print_json({"deals": df, "reference_ranges": ranges})

@@ -92,6 +92,8 @@ def network_state_at(store: Store, day: dt.date | None = None, fee_window_days: 
         first, last = store.con.execute(
             "SELECT min(date), max(date) FROM network_daily WHERE source = ?", [NETWORK_SOURCE]
         ).fetchone()
+        if first is None:
+            raise StoreError("network_daily has no Coin Metrics rows: run `hashdesk ingest` first")
         raise StoreError(f"no network data for {day}: Coin Metrics days run {first}..{last}")
     price = float(row[0])
     fees_btc, blocks = store.con.execute(
