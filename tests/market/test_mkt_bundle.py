@@ -118,9 +118,10 @@ def test_decoupling_events_factors_cohorts(bundle_store):
     dec = decoupling_episodes(ar.returns["MARA"], ar.returns[BTC], window=20, k=2.0, name="MARA")
     assert len(dec.episodes) >= 1
     assert (dec.episodes.peak_z.abs() > 2).all()
-    events = load_chain_events(bundle_store, "2024-01-01", "2024-12-31", ["MARA"])
+    events = load_chain_events(bundle_store, "2024-01-01", "2024-12-31", ["MARA", "RIOT"])
     assert {"retarget", "halving", "production"} <= set(events.kind)
-    joined = join_events(dec.episodes, events, ticker="MARA")
+    joined = join_events(dec.episodes, events, tickers=["MARA"])
+    assert not any("RIOT" in e for evs in joined.events for e in evs)
     assert all(isinstance(e, list) for e in joined.events) and sum(map(len, joined.events)) > 0
 
     halv = load_halvings(bundle_store)

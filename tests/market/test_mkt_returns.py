@@ -112,3 +112,15 @@ def test_bad_windows():
     with pytest.raises(MarketDataError, match="need at least two calendar dates"):
         returns_on_calendar(pd.DataFrame({"X": [1.0]}, index=pd.DatetimeIndex(["2024-01-02"])),
                             pd.DatetimeIndex(["2024-01-02"]))
+
+
+def test_weekly_good_friday_week_is_not_a_gap():
+    # Good Friday 2024-03-29: the week ends Thursday 03-28, the next one Friday 04-05 (8 days)
+    idx = pd.bdate_range("2024-03-18", "2024-04-12").drop(pd.Timestamp("2024-03-29"))
+    prices = pd.DataFrame({"X": np.arange(len(idx), dtype=float) + 10}, index=idx)
+    weeks = week_end_calendar(idx)
+    assert pd.Timestamp("2024-03-28") in weeks
+    wk = returns_on_calendar(prices, weeks, frequency="weekly")
+    assert wk.returns["X"].notna().all() and not wk.warnings
+    daily = returns_on_calendar(prices, weeks)  # the daily limit (7 days) would cut it
+    assert daily.returns["X"].isna().any()

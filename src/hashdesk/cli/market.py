@@ -216,6 +216,7 @@ def decoupling(
     tickers: str = typer.Option("MARA,RIOT,CLSK,WGMI", "--tickers", help="Tickers; '+' joins a basket, e.g. CORZ+IREN+WULF."),
     window: int = typer.Option(20, "--window", help="Trailing window [exchange days]."),
     k: float = typer.Option(2.0, "--k", help="Band half-width [sigmas]."),
+    events_file: Path = typer.Option(None, "--events-file", help="Extra user events to join (YAML or CSV)."),
     source: str = typer.Option("alpaca_iex", "--source"),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
     chart: Path = typer.Option(None, "--chart", help="Chart of the first ticker/basket (HTML)."),
@@ -225,6 +226,7 @@ def decoupling(
     from hashdesk.market.charts import decoupling_figure
     from hashdesk.market.data import load_chain_events
     from hashdesk.market.decoupling import decoupling_episodes, join_events
+    from hashdesk.market.events import load_event_file
     from hashdesk.market.factors import basket
     from hashdesk.market.summary import panel_returns, ticker_returns
 
@@ -234,6 +236,8 @@ def decoupling(
     events = load_chain_events(store, t0, t1, sorted({m for g in groups for m in g}))
     rows, first = [], None
     try:
+        if events_file is not None:
+            events = pd.concat([events, load_event_file(events_file)], ignore_index=True)
         for g in groups:
             name = "+".join(g)
             if len(g) == 1:
@@ -244,7 +248,7 @@ def decoupling(
                 r = basket(ar.returns[g])
             _warn(ar.warnings)
             res = decoupling_episodes(r, ar.returns[BTC], window=window, k=k, name=name)
-            eps = join_events(res.episodes, events, ticker=g[0] if len(g) == 1 else None)
+            eps = join_events(res.episodes, events, tickers=g)
             first = first or (res, eps)
             for e in eps.to_dict(orient="records"):
                 rows.append({"ticker": name, "beta_btc": res.beta, **e})
@@ -436,7 +440,7 @@ def cohorts_cmd(
         emit(res.table, fmt)
         return
     emit([{"cohort": r["cohort"], "members": r["members"], "ret [%]": round(100 * r["return"], 1),
-           "vs BTC \\[pp]": round(100 * r.get("excess_return_vs_btc", 0.0), 1),
+           "vs BTC \\[pp]": round(100 * r["excess_return_vs_btc"], 1) if "excess_return_vs_btc" in r else None,
            "β BTC": round(r.get("beta_btc", 1.0), 2), "corr": round(r.get("correlation_btc", 1.0), 2),
            "vol [%/yr½]": round(100 * r["annual_volatility"], 1), "maxDD [%]": round(100 * r["max_drawdown"], 1)}
           for r in res.table], fmt, title=f"cohorts {t0.date()}..{t1.date()}")

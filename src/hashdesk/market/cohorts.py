@@ -92,5 +92,8 @@ def cohort_analysis(
         rec["sharpe"] = risk.sharpe_ratio(r, periods_per_year)
         if c != BTC:
             rec.update(relative_fields(r, btc_returns, periods_per_year, "btc"))
+        if c not in cohorts and c != BTC:  # a long-short spread: its excess over BTC means nothing
+            rec.pop("btc_return")
+            rec.pop("excess_return_vs_btc")
         table.append(rec)
     return CohortResult(rets, rets.apply(cumulative_returns), table)

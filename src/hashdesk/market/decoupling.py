@@ -17,6 +17,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,7 @@ def decoupling_episodes(
     *,
     window: int = 20,
     k: float = 2.0,
+    merge_gap: int | None = None,
     name: str = "",
 ) -> DecouplingResult:
     """Find periods where the trailing cumulative residual leaves the ±k·σ·√window band.
@@ -76,6 +78,9 @@ def decoupling_episodes(
         Trailing window [periods] (20 exchange days ≈ one month).
     k : float
         Band half-width [sigmas].
+    merge_gap : int, optional
+        Breaches of the same sign separated by at most this many periods inside the band are
+        one episode [periods]; default ``window // 4``.
     name : str
         Label (ticker or basket).
 
@@ -88,6 +93,7 @@ def decoupling_episodes(
         raise MarketDataError(f"window must be at least 2 periods, got {window}")
     if not k > 0:
         raise MarketDataError(f"k must be > 0 sigmas, got {k}")
+    merge_gap = window // 4 if merge_gap is None else merge_gap
     both = pd.concat([returns.rename("r"), benchmark.rename("b")], axis=1).dropna()
     if len(both) < window + 2:
         raise MarketDataError(f"{name or 'series'}: window of {window} periods is longer than the {len(both)} paired returns")
@@ -102,6 +108,7 @@ def decoupling_episodes(
         "z": trailing / (fit.residual_std * np.sqrt(window)),
     })
     sign = np.sign(trailing.where(trailing.abs() > band, 0.0).fillna(0.0)).astype(int)
+    sign = _bridge(sign, merge_gap)
     rows = []
     run_id = (sign != sign.shift()).cumsum()
     for _, seg in sign.groupby(run_id):
@@ -139,7 +146,17 @@ def decoupling_episodes(
     )
 
 
-def join_events(episodes: pd.DataFrame, events: pd.DataFrame, *, ticker: str | None = None,
+def _bridge(sign: pd.Series, merge_gap: int) -> pd.Series:
+    """Fill short runs of 0 lying between two runs of the same sign."""
+    out = sign.to_numpy().copy()
+    nz = np.flatnonzero(out)
+    for a, b in zip(nz[:-1], nz[1:], strict=True):
+        if 1 < b - a <= merge_gap + 1 and out[a] == out[b]:
+            out[a + 1:b] = out[a]
+    return pd.Series(out, index=sign.index)
+
+
+def join_events(episodes: pd.DataFrame, events: pd.DataFrame, *, tickers: Sequence[str] | None = None,
                 pad_days: int = 3) -> pd.DataFrame:
     """Attach to each episode the events overlapping ``[span_start - pad, end + pad]``.
 
@@ -150,8 +167,8 @@ def join_events(episodes: pd.DataFrame, events: pd.DataFrame, *, ticker: str | N
     events : pd.DataFrame
         ``date``, ``end_date`` (same as date for a point event), ``kind``, ``ticker`` (None for
         network-wide events), ``description``.
-    ticker : str, optional
-        Keep ticker-specific events of this ticker only (network events always kept).
+    tickers : sequence of str, optional
+        Keep ticker-specific events of these tickers only (network events always kept).
     pad_days : int
         Calendar days added on both sides [days].
 
@@ -167,8 +184,8 @@ def join_events(episodes: pd.DataFrame, events: pd.DataFrame, *, ticker: str | N
     ev = events.copy()
     ev["date"] = pd.to_datetime(ev["date"])
     ev["end_date"] = pd.to_datetime(ev["end_date"])
-    if ticker is not None:
-        ev = ev[ev["ticker"].isna() | (ev["ticker"] == ticker)]
+    if tickers is not None:
+        ev = ev[ev["ticker"].isna() | ev["ticker"].isin(list(tickers))]
     pad = pd.Timedelta(days=pad_days)
     joined = []
     for e in out.itertuples(index=False):

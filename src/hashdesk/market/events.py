@@ -197,8 +197,8 @@ def production_events(production: pd.DataFrame, *, release_days: int = 7) -> pd.
     """
     start = pd.to_datetime(production["month"], format="%Y-%m")
     end = start + pd.offsets.MonthBegin(1) + pd.Timedelta(days=release_days - 1)
-    desc = [f"{m} production report" + (f": {b:,.0f} BTC mined" if b == b and b is not None else "")
-            for m, b in zip(production["month"], production["btc_mined"], strict=True)]
+    desc = [f"{t} {m} production report" + (f": {b:,.0f} BTC mined" if b is not None and b == b else "")
+            for t, m, b in zip(production["ticker"], production["month"], production["btc_mined"], strict=True)]
     return pd.DataFrame({"date": start, "end_date": end, "kind": "production", "ticker": production["ticker"],
                          "description": desc}, columns=EVENT_COLUMNS)
 

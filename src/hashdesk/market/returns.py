@@ -146,7 +146,7 @@ def returns_on_calendar(
     *,
     kind: ReturnKind | str = ReturnKind.simple,
     frequency: Frequency | str = Frequency.daily,
-    max_gap_days: int = 7,
+    max_gap_days: int | None = None,
 ) -> AlignedReturns:
     """Returns of every column of ``prices`` between consecutive dates of ``calendar``.
 
@@ -162,9 +162,10 @@ def returns_on_calendar(
     kind : {'simple', 'log'}
     frequency : {'daily', 'weekly'}
         Only sets ``periods_per_year`` (252 or 52) and the labels; the calendar decides.
-    max_gap_days : int
+    max_gap_days : int, optional
         Intervals longer than this many calendar days give NaN (with a warning) instead of a
-        return spanning a data hole. Exchange calendars never exceed 5 days (e.g. 9/11: 6).
+        return spanning a data hole. Default 7 for daily (exchange calendars never exceed 5
+        days; 9/11: 6) and 14 for weekly (a holiday Friday makes a Thursday-to-Friday week).
 
     Returns
     -------
@@ -176,6 +177,8 @@ def returns_on_calendar(
         If the calendar has fewer than two dates.
     """
     kind, frequency = ReturnKind(kind), Frequency(frequency)
+    if max_gap_days is None:
+        max_gap_days = 14 if frequency == Frequency.weekly else 7
     cal = pd.DatetimeIndex(calendar).sort_values().unique()
     if len(cal) < 2:
         raise MarketDataError(f"need at least two calendar dates for a return, got {len(cal)}")

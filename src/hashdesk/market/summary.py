@@ -56,7 +56,7 @@ def ticker_returns(
     frequency: Frequency | str = Frequency.daily,
     kind: ReturnKind | str = ReturnKind.simple,
     non_operating: str = "exclude",
-    max_gap_days: int = 7,
+    max_gap_days: int | None = None,
 ) -> AlignedReturns:
     """Returns of ``ticker`` and its benchmarks on the ticker's own exchange calendar.
 
@@ -76,8 +76,8 @@ def ticker_returns(
     kind : {'simple', 'log'}
     non_operating : {'exclude', 'warn'}
         What to do with SPAC / pre-merger dates (``ticker_history.is_operating_miner = false``).
-    max_gap_days : int
-        Longest interval bridged by one return [calendar days].
+    max_gap_days : int, optional
+        Longest interval bridged by one return [calendar days] (default 7 daily, 14 weekly).
 
     Raises
     ------
