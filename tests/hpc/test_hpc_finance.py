@@ -208,3 +208,24 @@ def test_operating_with_delay_and_expiry_warn():
     res = value_site(parse_site(data), STATE)
     assert any("power.expiry_date" in w for w in res.warnings)
     assert any("operating" in w for w in res.warnings)
+
+
+def test_mining_npv_under_paths():
+    from hashdesk.hpc.valuation import ValuationError, mining_npv_under_paths
+
+    data = simple_site(term_years=5.0, months_to_energize=6)
+    data["valuation"] = {"discount_rate_per_year": 0.1, "difficulty_growth_per_year": 0.3}
+    site = parse_site(data)
+    res = value_site(site, STATE)
+    det = hashprice_path_usd_per_th_day(STATE, 66, 0.3) * 1000
+    # the deterministic path itself, whole or cut short (the tail continues it exactly)
+    npvs = mining_npv_under_paths(site, STATE, np.vstack([det, det]))
+    assert npvs == pytest.approx([res.mining_npv_usd] * 2, rel=1e-12)
+    short = mining_npv_under_paths(site, STATE, det[None, :12])
+    assert short[0] == pytest.approx(res.mining_npv_usd, rel=1e-12)
+    # higher paths are worth more; a zero path is worth only the (negative) fixed costs
+    up = mining_npv_under_paths(site, STATE, np.vstack([0.5 * det, det, 2 * det]))
+    assert up[0] < up[1] < up[2]
+    assert mining_npv_under_paths(site, STATE, np.zeros((1, 66)))[0] == pytest.approx(0.0)
+    with pytest.raises(ValuationError, match="hashprice_paths_usd_per_ph_day"):
+        mining_npv_under_paths(site, STATE, np.full((1, 3), np.nan))

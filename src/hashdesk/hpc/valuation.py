@@ -546,6 +546,51 @@ def value_site(site: Site, state: NetworkState) -> SiteValuationResult:
 
 
 # ---------------------------------------------------------------------------------------------
+# stochastic hashprice paths (e.g. samples from the scenario engine)
+
+
+def mining_npv_under_paths(
+    site: Site, state: NetworkState, hashprice_paths_usd_per_ph_day: np.ndarray
+) -> np.ndarray:
+    """Mining NPV of a site [USD] under each of ``n`` monthly hashprice paths.
+
+    Parameters
+    ----------
+    site : Site
+        Validated site record (its HPC terms set the horizon).
+    state : NetworkState
+        Start state (used for the deterministic tail).
+    hashprice_paths_usd_per_ph_day : numpy.ndarray
+        Shape ``(n, k)``: ``k`` monthly hashprices [USD/PH/day] per path, e.g. sample paths of
+        :mod:`hashdesk.scenario`. When ``k`` is shorter than the horizon, each path continues
+        with the deterministic path (:func:`hashprice_path_usd_per_th_day`) rescaled to meet the
+        path's last month; extra months are ignored.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n,)`` [USD]; compare with ``value_site(site, state).hpc_npv_usd``.
+    """
+    paths = np.atleast_2d(np.asarray(hashprice_paths_usd_per_ph_day, dtype=float)) / 1000.0
+    if paths.shape[1] == 0 or not np.isfinite(paths).all() or (paths < 0).any():
+        raise ValuationError("hashprice_paths_usd_per_ph_day: need k >= 1 finite, non-negative months")
+    v, m, p = site.valuation, site.mining, site.power
+    months = int(site.hpc.months_to_energize) + int(round(site.hpc.term_years * 12))
+    det = hashprice_path_usd_per_th_day(state, months, v.difficulty_growth_per_year, v.btc_price_growth_per_year)
+    k = min(paths.shape[1], months)
+    full = np.empty((paths.shape[0], months))
+    full[:, :k] = paths[:, :k]
+    if k < months:
+        full[:, k:] = paths[:, k - 1 : k] * det[k:] / det[k - 1]
+    per_mw = mining_cashflows_usd_per_mw(
+        full, m.efficiency_j_per_th, p.price_usd_per_kwh, m.uptime, m.pue, m.pool_fee,
+        m.opex_usd_per_mw_year, p.demand_response_usd_per_mw_year, v.curtail_when_unprofitable,
+    )
+    discount = (1.0 + v.discount_rate_per_year) ** (-month_times_years(months))
+    return site.gross_mw * per_mw @ discount
+
+
+# ---------------------------------------------------------------------------------------------
 # sensitivity
 
 
