@@ -180,3 +180,24 @@ def test_cli_errors_and_subcommands(bundle_db_path, tmp_path):
     r = cli(bundle_db_path, "check", EXAMPLE, "--format", "json")
     assert r.exit_code == 0, r.output
     assert [x["verdict"] for x in json.loads(r.stdout)] == ["supported", "contradicted", "contradicted", "contradicted"]
+
+
+def test_cli_analysis_subcommands(bundle_db_path, tmp_path):
+    ev = tmp_path / "ev.yaml"
+    ev.write_text("events:\n  - {date: 2024-06-03, ticker: CORZ, kind: deal, description: CoreWeave hosting deal}\n")
+    r = cli(bundle_db_path, "market", "decoupling", "--from", "2024-01-01", "--to", "2024-12-31", "--tickers", "CORZ",
+            "--events-file", str(ev), "--format", "json")
+    assert r.exit_code == 0, r.output
+    eps = json.loads(r.stdout)
+    assert any(e["direction"] == "up" and any("CoreWeave" in x for x in e["events"]) for e in eps)
+    r = cli(bundle_db_path, "market", "events", "--from", "2024-01-01", "--to", "2024-12-31", "--tickers", "MARA",
+            "--kinds", "halving", "--format", "json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["events"][0]["day0"] == "2024-04-22"
+    r = cli(bundle_db_path, "market", "factors", "--from", "2024-01-01", "--to", "2024-12-31", "--tickers", "MARA",
+            "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert {"beta_btc", "beta_qqq", "beta_qqq_se", "r_squared"} <= set(json.loads(r.stdout)[0])
+    r = cli(bundle_db_path, "market", "events", "--from", "2024-01-01", "--to", "2024-12-31", "--kinds", "bogus")
+    assert r.exit_code == 2 and "unknown kind" in r.output
