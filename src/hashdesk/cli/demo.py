@@ -1,9 +1,76 @@
-"""CLI commands of the demo module (placeholder until the module lands)."""
+"""``hashdesk demo``: the main job on the embedded defaults (what ``make demo`` runs)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from hashdesk.cli._common import console, fail, print_table, store_from_ctx
+from hashdesk.cli.foundation import ingest_with_progress
+from hashdesk.config import BundleMissingError, require_data_dir
+
+#: Dates around the January 2024 winter storm (dip 14–17 Jan; retarget at 826,560 on 20 Jan).
+STORM_DATES = ["2024-01-10", "2024-01-16", "2024-01-22"]
+
+
+def demo(
+    ctx: typer.Context,
+    out: Path = typer.Option(Path("out"), "--out", help="Directory for the HTML files."),
+    month: str = typer.Option("2024-01", "--month", help="Month of the brief (YYYY-MM)."),
+) -> None:
+    """Load the reference bundle, show the network around the January 2024 storm, write charts
+    and the monthly brief."""
+    from hashdesk.chain.charts import write_hashrate_difficulty_html
+    from hashdesk.chain.network import network_view
+    from hashdesk.economics.charts import hashprice_figure
+    from hashdesk.economics.tables import network_economics, rebuild_network_economics
+    from hashdesk.report.brief import write_brief
+    from hashdesk.store.ingest import IngestError
+
+    try:
+        data_dir = require_data_dir()
+    except BundleMissingError as exc:
+        fail(str(exc))
+    store = store_from_ctx(ctx, read_only=False)
+    console.print(f"[bold]hashdesk demo[/] — bundle {data_dir} → store {store.path}")
+    try:
+        report = ingest_with_progress(store, data_dir)
+    except IngestError as exc:
+        fail(f"nothing was written. {exc}")
+    console.print(f"ingest: {report.rows_added:,} rows added (0 = already loaded)")
+    rebuild_network_economics(store)
+
+    rows = []
+    for day in STORM_DATES:
+        v = network_view(store, day)
+        proj = v.get("projection") or {}
+        econ = network_economics(store, day, day).iloc[0]
+        rows.append(
+            {
+                "date (UTC)": day,
+                "epoch start": v["epoch_start_height"],
+                "difficulty [T]": v["difficulty"] / 1e12,
+                "blocks in epoch": v.get("blocks_into_epoch"),
+                "hashrate 7d [EH/s]": v["hashrate_ehs_7d"],
+                "next retarget [%]": proj.get("next_difficulty_change_pct"),
+                "hashprice [USD/PH/day]": econ["hashprice_usd_per_ph_day"],
+            }
+        )
+    print_table(rows, title="Network around the January 2024 winter storm")
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [write_hashrate_difficulty_html(store, out / "network.html", "2023-06-01", "2024-12-31")]
+    hp = out / "hashprice.html"
+    hashprice_figure(network_economics(store)).write_html(hp, include_plotlyjs=True)
+    written.append(hp)
+    brief_path = out / f"brief-{month}.html"
+    write_brief(store, month, brief_path, "html")
+    written.append(brief_path)
+    for p in written:
+        console.print(f"wrote {p.resolve()}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add ``demo``."""
+    app.command()(demo)
