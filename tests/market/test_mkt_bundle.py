@@ -105,10 +105,14 @@ def test_claims_not_enough_data(bundle_store, tmp_path):
         "     period: {from: 2023-01-01, to: 2023-12-31}}\n"
         "  - {id: nope, text: XYZ rose, subject: XYZ, metric: return, comparison: '>', threshold: 0,\n"
         "     period: {from: 2024-01-01, to: 2024-01-31}}\n"
+        "  - {id: btc-qqq, text: BTC beat QQQ in 2024, subject: BTC-USD, metric: excess_return, benchmark: QQQ,\n"
+        "     comparison: '>', threshold: 0, period: {from: 2024-01-01, to: 2024-12-31}}\n"
     )
     res = check_claims(load_claims(p), partial(load_market_inputs, bundle_store))
-    assert [r.verdict for r in res] == ["not enough data", "not enough data"]
+    assert [r.verdict for r in res] == ["not enough data", "not enough data", "supported"]
     assert "unknown ticker 'XYZ'" in res[1].measured[0]["reason"]
+    # BTC against an equity is measured on the equity's 252 exchange days
+    assert "252 returns, exchange days" in res[2].data_used[0]
 
 
 def test_decoupling_events_factors_cohorts(bundle_store):

@@ -309,15 +309,17 @@ def _measure(cond: Condition, inputs: MarketInputs) -> tuple[list[tuple[str, flo
         return [("basket(" + ",".join(cond.subjects) + ")", _measure_series(cond.metric, r, b, None, ar.periods_per_year))], used
     out = []
     for s in cond.subjects:
+        # BTC against an equity is measured on the equity's exchange days
+        on = cond.benchmark if (s == BTC and needs_b and cond.benchmark != BTC) else s
         try:
-            ar = ticker_returns(inputs, s, cond.start, cond.end, benchmarks=bench)
+            ar = ticker_returns(inputs, on, cond.start, cond.end, benchmarks=[*bench, BTC])
         except MarketDataError as exc:
             raise _NotEnough(str(exc)) from exc
         r = ar.returns[s]
         _covers(r.dropna().index, cond.start, cond.end, s)
         closes = ar.prices[s].loc[cond.start:cond.end]
         b = (r if cond.benchmark == s else ar.returns[cond.benchmark]) if needs_b else None
-        cal = "daily UTC 00:00 fixings" if s == BTC else "exchange days"
+        cal = "daily UTC 00:00 fixings" if on == BTC else "exchange days"
         src = "coinmetrics/blockchaincom_mkpru" if s == BTC else inputs.equity_source.get(s, "")
         used.append(f"{s} {src} closes {ar.prices.index[0].date()}..{ar.prices.index[-1].date()} "
                     f"({len(r.dropna())} returns, {cal})" + (f", vs {cond.benchmark} on the same dates" if needs_b else ""))

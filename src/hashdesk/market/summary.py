@@ -122,7 +122,7 @@ def ticker_returns(
         warnings.append(f"{ticker}: no close before {start.date()}; first return starts {inside[0].date()}")
     if len(cal) < 2:
         raise MarketDataError(f"{ticker}: fewer than two closes between {start.date()} and {end.date()}")
-    cols = [ticker, *[b for b in benchmarks if b != ticker]]
+    cols = [ticker, *dict.fromkeys(b for b in benchmarks if b != ticker)]
     ar = returns_on_calendar(
         inputs.prices[cols], cal, kind=kind, frequency=frequency, max_gap_days=max_gap_days
     )
