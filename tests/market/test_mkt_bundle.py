@@ -123,7 +123,9 @@ def test_decoupling_events_factors_cohorts(bundle_store):
     assert len(dec.episodes) >= 1
     assert (dec.episodes.peak_z.abs() > 2).all()
     events = load_chain_events(bundle_store, "2024-01-01", "2024-12-31", ["MARA", "RIOT"])
-    assert {"retarget", "halving", "production"} <= set(events.kind)
+    assert {"retarget", "halving", "production", "hashrate_shock"} <= set(events.kind)
+    storm = events[events.kind == "hashrate_shock"].iloc[0]  # the January 2024 winter storm
+    assert storm.date == pd.Timestamp("2024-01-14")
     joined = join_events(dec.episodes, events, tickers=["MARA"])
     assert not any("RIOT" in e for evs in joined.events for e in evs)
     assert all(isinstance(e, list) for e in joined.events) and sum(map(len, joined.events)) > 0

@@ -92,6 +92,7 @@ def test_event_study_recovers_abnormal_return(tmp_path):
     assert len(st.table) == 1 and st.skipped and "too early" in st.skipped[0]
     row = st.table.iloc[0]
     assert row.car == pytest.approx(0.10, abs=0.03) and row.car_t > 3
+    assert st.pooled_car_t == pytest.approx(row.car_t) and np.isnan(st.mean_car_t)  # one event
     assert st.paths.index.tolist() == [-2, -1, 0, 1, 2]
 
 

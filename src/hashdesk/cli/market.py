@@ -222,7 +222,7 @@ def decoupling(
     chart: Path = typer.Option(None, "--chart", help="Chart of the first ticker/basket (HTML)."),
 ) -> None:
     """Decoupling episodes: trailing cumulative residual vs BTC beta outside a k-sigma band,
-    joined to retargets, the halving, hashrate drops and reported production months."""
+    joined to retargets, the halving, hashrate shocks and reported production months."""
     from hashdesk.market.charts import decoupling_figure
     from hashdesk.market.data import load_chain_events
     from hashdesk.market.decoupling import decoupling_episodes, join_events
@@ -272,7 +272,7 @@ def events_cmd(
     start: str = typer.Option(None, "--from"),
     end: str = typer.Option(None, "--to"),
     tickers: str = typer.Option("MARA,RIOT,CLSK,WGMI", "--tickers"),
-    kinds: str = typer.Option("halving,retarget", "--kinds", help="halving, retarget, hashrate_drop (comma list)."),
+    kinds: str = typer.Option("halving,retarget", "--kinds", help="halving, retarget, hashrate_shock (comma list)."),
     min_retarget_pct: float = typer.Option(5.0, "--min-retarget", help="Large retarget threshold [%]."),
     events_file: Path = typer.Option(None, "--events-file", help="User events (YAML or CSV: date, description[, kind, ticker])."),
     pre: int = typer.Option(5, "--pre", help="Days before day 0 [exchange days]."),
@@ -284,13 +284,13 @@ def events_cmd(
 ) -> None:
     """Event study: market-model (vs BTC) abnormal returns and CARs with t-statistics."""
     from hashdesk.market.charts import car_figure
-    from hashdesk.market.data import load_halvings, load_hashrate, load_retargets
+    from hashdesk.market.data import load_halvings, load_hashrate_shocks, load_retargets
     from hashdesk.market.events import (
         event_study,
         halving_events,
-        hashrate_drops,
         load_event_file,
         retarget_events,
+        shock_events,
     )
     from hashdesk.market.summary import ticker_returns
 
@@ -299,7 +299,7 @@ def events_cmd(
     lookback = int((estimation + pre + 20) * 1.5)
     store, inputs = _inputs(ctx, names, t0, t1, source, lookback_days=lookback)
     wanted = {k.strip() for k in kinds.split(",") if k.strip()}
-    bad = wanted - {"halving", "retarget", "hashrate_drop"}
+    bad = wanted - {"halving", "retarget", "hashrate_shock"}
     if bad:
         fail(f"--kinds: unknown kind(s) {sorted(bad)}")
     parts = []
@@ -307,8 +307,8 @@ def events_cmd(
         parts.append(halving_events(load_halvings(store)))
     if "retarget" in wanted:
         parts.append(retarget_events(load_retargets(store, t0, t1), min_abs_change_pct=min_retarget_pct))
-    if "hashrate_drop" in wanted:
-        parts.append(hashrate_drops(load_hashrate(store, t0 - pd.Timedelta(days=60), t1)))
+    if "hashrate_shock" in wanted:
+        parts.append(shock_events(load_hashrate_shocks(store, t0, t1)))
     try:
         if events_file is not None:
             parts.append(load_event_file(events_file))
@@ -334,7 +334,7 @@ def events_cmd(
         for r in st.table.to_dict(orient="records"):
             rows.append({"ticker": t, **r})
         summary.append({"ticker": t, "events": len(st.table), "mean CAR [%]": round(100 * st.mean_car, 2),
-                        "t (cross-section)": round(st.mean_car_t, 2)})
+                        "t (cross-section, N≥3)": round(st.mean_car_t, 2), "t (pooled)": round(st.pooled_car_t, 2)})
     if not rows:
         fail("no event could be studied (see warnings)")
     if chart is not None and first is not None:

@@ -225,20 +225,30 @@ def load_halvings(store: Store) -> pd.DataFrame:
     return df[["index", "height", "date"]]
 
 
-def load_hashrate(store: Store, start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.Series:
-    """Daily network hashrate [EH/s]: mempool.space's estimate, else Coin Metrics."""
-    df = store.df(
-        "SELECT date, hashrate_ehs FROM hashrate_daily WHERE source = 'mempool.space' "
-        "AND date BETWEEN ? AND ? ORDER BY date",
-        [pd.Timestamp(start).date(), pd.Timestamp(end).date()],
+def load_hashrate_shocks(store: Store, start: pd.Timestamp | str, end: pd.Timestamp | str) -> list:
+    """Network hashrate shocks overlapping a window, detected by
+    :func:`hashdesk.economics.shocks.detect_shocks` (default parameters: 3-day mean 10 % below
+    the 28-day trailing median, Poisson z >= 3.5) on Coin Metrics' daily hashrate, else
+    mempool.space's. Empty when neither covers the window.
+    """
+    from hashdesk.economics.shocks import (
+        ShockError,
+        detect_shocks,
+        load_daily_hashrate,
+        shock_signal,
     )
-    if df.empty:
-        df = store.df(
-            "SELECT date, hashrate_ehs FROM network_daily WHERE source = 'coinmetrics' "
-            "AND date BETWEEN ? AND ? ORDER BY date",
-            [pd.Timestamp(start).date(), pd.Timestamp(end).date()],
-        )
-    return pd.Series(df.hashrate_ehs.to_numpy(float), index=pd.DatetimeIndex(df.date), name="hashrate_ehs")
+
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    lo = (start - pd.Timedelta(days=60)).date()
+    for source in ("coinmetrics", "mempool.space"):
+        series = load_daily_hashrate(store, lo, end.date(), source)
+        if len(series) > 30:
+            try:
+                shocks = detect_shocks(shock_signal(series))
+            except ShockError:
+                continue
+            return [x for x in shocks if pd.Timestamp(x.end) >= start and pd.Timestamp(x.start) <= end]
+    return []
 
 
 def load_production_months(store: Store, tickers: list[str]) -> pd.DataFrame:
@@ -268,24 +278,23 @@ def load_chain_events(
     tickers: list[str],
     *,
     min_retarget_pct: float = 0.0,
-    hashrate_drop_pct: float = 10.0,
 ) -> pd.DataFrame:
-    """Chain and production events in a window: retargets, halvings, hashrate drops, and the
+    """Chain and production events in a window: retargets, halvings, hashrate shocks, and the
     reported production months of ``tickers`` (columns :data:`~hashdesk.market.events.EVENT_COLUMNS`).
     """
     from hashdesk.market.events import (
         EVENT_COLUMNS,
         halving_events,
-        hashrate_drops,
         production_events,
         retarget_events,
+        shock_events,
     )
 
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     parts = [
         retarget_events(load_retargets(store, start, end), min_abs_change_pct=min_retarget_pct),
         halving_events(load_halvings(store)),
-        hashrate_drops(load_hashrate(store, start - pd.Timedelta(days=60), end), threshold_pct=hashrate_drop_pct),
+        shock_events(load_hashrate_shocks(store, start, end)),
         production_events(load_production_months(store, tickers)),
     ]
     ev = pd.concat([p for p in parts if not p.empty], ignore_index=True) if any(not p.empty for p in parts) \

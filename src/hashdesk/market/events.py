@@ -5,7 +5,8 @@ halving, a Saturday, maps to Monday 2024-04-22). The market model ``r = α + β�
 ``estimation`` periods ending ``gap`` periods before day 0; abnormal returns
 ``AR_t = r_t - α - β·m_t`` over ``[-pre, +post]`` sum to the CAR, whose t-statistic is
 ``CAR / (σ_e·√L)`` with ``L = pre + post + 1`` (estimation error ignored). Across N events:
-mean CAR with the cross-sectional t ``mean / (sd/√N)``.
+mean CAR with the cross-sectional t ``mean / (sd/√N)`` (N ≥ 3) and the pooled t
+``Σ CAR / √(Σ σ_i²·L)`` (independent events).
 
 References
 ----------
@@ -16,6 +17,7 @@ References
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import pandas as pd
 from scipy import stats
 from yaml import YAMLError
 
+from hashdesk.economics.shocks import Shock
 from hashdesk.market.claims import yaml_load
 from hashdesk.market.returns import MarketDataError
 from hashdesk.market.risk import ols_beta
@@ -44,8 +47,12 @@ class EventStudy:
         [1/period], ``n_estimation``, ``car`` [1], ``car_t``, ``car_p`` (two-sided).
     paths : pd.DataFrame
         CAR path per event (columns) by relative day (index, ``-pre..post``) [1].
-    mean_car, mean_car_t : float
-        Cross-event mean CAR [1] and its cross-sectional t (NaN for one event).
+    mean_car : float
+        Cross-event mean CAR [1].
+    mean_car_t : float
+        Cross-sectional t of the mean, ``mean / (sd/√N)`` (NaN for fewer than 3 events).
+    pooled_car_t : float
+        ``Σ CAR / √(Σ σ_i²·L)``: the t of the summed CARs if events are independent.
     skipped : tuple of str
         Events left out and why.
     """
@@ -55,6 +62,7 @@ class EventStudy:
     paths: pd.DataFrame
     mean_car: float
     mean_car_t: float
+    pooled_car_t: float
     skipped: tuple[str, ...]
 
 
@@ -132,42 +140,32 @@ def event_study(
         raise MarketDataError(f"{name or 'event study'}: no event could be studied: " + "; ".join(skipped))
     table = pd.DataFrame(rows)
     cars = table["car"].to_numpy()
-    mean_t = float(cars.mean() / (cars.std(ddof=1) / np.sqrt(len(cars)))) if len(cars) > 1 and cars.std(ddof=1) > 0 else float("nan")
-    return EventStudy(name, table, pd.DataFrame(paths), float(cars.mean()), mean_t, tuple(skipped))
+    sd = cars.std(ddof=1) if len(cars) > 1 else 0.0
+    mean_t = float(cars.mean() / (sd / np.sqrt(len(cars)))) if len(cars) >= 3 and sd > 0 else float("nan")
+    pooled_t = float(cars.sum() / np.sqrt(((table["sigma"] ** 2) * (pre + post + 1)).sum()))
+    return EventStudy(name, table, pd.DataFrame(paths), float(cars.mean()), mean_t, pooled_t, tuple(skipped))
 
 
 # ---------------------------------------------------------------------------------------------
 # event lists
 
 
-def hashrate_drops(hashrate_ehs: pd.Series, *, threshold_pct: float = 10.0, window: int = 7,
-                   lookback: int = 30) -> pd.DataFrame:
-    """Hashrate shocks: the ``window``-day mean falls ``threshold_pct`` below its trailing max.
-
-    Parameters
-    ----------
-    hashrate_ehs : pd.Series
-        Daily network hashrate [EH/s].
-    threshold_pct : float
-        Drop from the trailing ``lookback``-day maximum of the ``window``-day mean [%].
+def shock_events(shocks: Sequence[Shock]) -> pd.DataFrame:
+    """Network hashrate shocks (from :func:`hashdesk.economics.shocks.detect_shocks`) as events.
 
     Returns
     -------
     pd.DataFrame
-        :data:`EVENT_COLUMNS`; one row per run of days below the threshold (date = first day,
-        end_date = last day), kind 'hashrate_drop'.
+        :data:`EVENT_COLUMNS`, kind 'hashrate_shock', spanning each shock's first..last day.
     """
-    mean = hashrate_ehs.rolling(window).mean()
-    peak = mean.rolling(lookback, min_periods=window).max()
-    drop = 100 * (1 - mean / peak)
-    below = (drop >= threshold_pct).astype(int)
-    rows = []
-    for _, seg in below.groupby((below != below.shift()).cumsum()):
-        if seg.iloc[0] == 1:
-            worst = drop.loc[seg.index].max()
-            rows.append({"date": seg.index[0], "end_date": seg.index[-1], "kind": "hashrate_drop", "ticker": None,
-                         "description": f"{window}-day mean hashrate {worst:.1f}% below its {lookback}-day high"})
-    return pd.DataFrame(rows, columns=EVENT_COLUMNS)
+    return pd.DataFrame({
+        "date": pd.to_datetime([x.start for x in shocks]),
+        "end_date": pd.to_datetime([x.end for x in shocks]),
+        "kind": "hashrate_shock",
+        "ticker": None,
+        "description": [f"network hashrate -{x.depth_pct:.1f}% vs {x.baseline_ehs:.0f} EH/s baseline "
+                        f"(trough {x.trough_date}, {x.days} days)" for x in shocks],
+    }, columns=EVENT_COLUMNS)
 
 
 def retarget_events(retargets: pd.DataFrame, *, min_abs_change_pct: float = 0.0) -> pd.DataFrame:
