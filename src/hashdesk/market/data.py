@@ -252,23 +252,23 @@ def load_hashrate_shocks(store: Store, start: pd.Timestamp | str, end: pd.Timest
 
 
 def load_production_months(store: Store, tickers: list[str]) -> pd.DataFrame:
-    """Reported production months, one row per (ticker, month): best-ranked source first.
+    """Reported production months, one row per (ticker, month), deduplicated by source rank
+    with :func:`hashdesk.economics.production.dedupe_production`.
 
     Returns
     -------
     pd.DataFrame
-        ``ticker``, ``month`` ('YYYY-MM'), ``btc_mined`` [BTC], ``source_url``.
+        ``ticker``, ``month`` ('YYYY-MM'), ``btc_mined`` [BTC] (NaN when only hashrate or
+        holdings were reported). Tickers without production rows (ETFs, indices) are skipped.
     """
-    if not tickers:
-        return pd.DataFrame(columns=["ticker", "month", "btc_mined", "source_url"])
-    return store.df(
-        "SELECT ticker, month, btc_mined, source_url FROM ("
-        " SELECT *, row_number() OVER (PARTITION BY ticker, month "
-        "  ORDER BY source_rank, btc_mined IS NULL, source_url) AS k "
-        " FROM miner_production WHERE ticker IN (SELECT unnest(?))) WHERE k = 1 "
-        "ORDER BY ticker, month",
-        [tickers],
-    )
+    from hashdesk.economics.production import dedupe_production, load_production_rows
+    from hashdesk.economics.production import known_tickers as production_tickers
+
+    have = [t for t in tickers if t in set(production_tickers(store))]
+    if not have:
+        return pd.DataFrame(columns=["ticker", "month", "btc_mined"])
+    months = dedupe_production(load_production_rows(store, have)).drop_duplicates(["ticker", "month"])
+    return months.rename(columns={"btc_reported": "btc_mined"})[["ticker", "month", "btc_mined"]].reset_index(drop=True)
 
 
 def load_chain_events(
