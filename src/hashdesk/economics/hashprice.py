@@ -18,6 +18,16 @@ recovered exactly from Coin Metrics' ``HashRate``, which Coin Metrics derives as
 integer mix of the two epochs' difficulties (SOURCES.md §8 checks this on every day of the bundle).
 The same split anchors block heights (``height_last``), so the position inside an epoch is known.
 
+Fees per block: exact from ``blocks`` where synced
+------------------------------------------------------
+Where ``blocks.fees_sats`` covers **every** block whose header time falls in a UTC day (the day
+lies inside a gap-free run of heights that all carry fees, by the covering rule of
+:func:`hashdesk.chain.hashrate.covered_span`), that day's fees come from the blocks: the exact sum
+of ``fees_sats`` over those blocks divided by their count (``fees_source = 'blocks'``). Every
+other day keeps Coin Metrics' ``fee_tot_btc / blk_cnt`` (``fees_source = 'coinmetrics'``). A
+day's fee figure never mixes the two. Subsidy, block count, epoch split and price stay Coin
+Metrics'.
+
 Missing inputs are never filled: the value is NaN and the ``missing`` column names the input(s).
 
 References
@@ -36,7 +46,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from hashdesk.chain.consensus import RETARGET_INTERVAL, block_work, difficulty
+from hashdesk.chain.consensus import RETARGET_INTERVAL, SATS_PER_BTC, block_work, difficulty
+from hashdesk.chain.hashrate import contiguous_runs, covered_span
 from hashdesk.economics.core import HS_PER_EHS, SECONDS_PER_DAY, hashprice_btc_per_ph_day_from_work
 
 #: Coin Metrics' hashrate convention: hashes per unit difficulty [hashes].
@@ -46,6 +57,11 @@ PURE_MATCH_RTOL: float = 1e-5
 #: Largest distance of a two-epoch split from an integer number of blocks [blocks].
 MIX_INTEGER_TOL: float = 0.05
 
+#: ``fees_source`` of a day whose fees are the exact sum over its blocks.
+FEES_FROM_BLOCKS: str = "blocks"
+#: ``fees_source`` of a day whose fees are Coin Metrics' ``fee_tot_btc``.
+FEES_FROM_COINMETRICS: str = "coinmetrics"
+
 #: Columns of the daily network economics table (units in the names).
 COLUMNS: list[str] = [
     "date",
@@ -53,6 +69,7 @@ COLUMNS: list[str] = [
     "subsidy_btc_per_block",
     "fees_btc_total",
     "fees_btc_per_block",
+    "fees_source",
     "revenue_btc_per_block",
     "price_usd",
     "epoch_first",
@@ -206,6 +223,113 @@ def assign_epochs(
     return out
 
 
+def block_fees_by_day(heights: np.ndarray, times: np.ndarray, fees_sats: np.ndarray) -> pd.DataFrame:
+    """Exact fees of every UTC day whose blocks all carry fees [sats].
+
+    Parameters
+    ----------
+    heights : array-like of int
+        Heights of the blocks that have ``fees_sats``, strictly increasing (gaps allowed).
+    times : array-like of int
+        Their header times [unix s] (not monotonic).
+    fees_sats : array-like of int
+        Their total fees, excluding the subsidy [sats].
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``date`` (``datetime.date``, UTC), ``blocks`` (blocks with header time in the day),
+        ``fees_sats`` (exact integer sum). Only days that one gap-free run covers completely
+        are listed: a day counts when it lies inside ``covered_span`` of the run (a block
+        outside the run cannot carry a header time in it), so no block of the day lacks fees.
+
+    Examples
+    --------
+    Blocks every 600 s from 22:00 UTC on day 0 to 02:00 on day 2, 1,000 sats each: only day 1
+    is covered completely (144 blocks):
+
+    >>> t = np.arange(79_200, 2 * 86_400 + 7_200, 600)
+    >>> block_fees_by_day(np.arange(len(t)), t, np.full(len(t), 1_000)).values.tolist()
+    [[datetime.date(1970, 1, 2), 144, 144000]]
+    """
+    h = np.asarray(heights, dtype=np.int64)
+    t = np.asarray(times, dtype=np.int64)
+    f = np.asarray(fees_sats, dtype=np.int64)
+    if (f < 0).any():
+        raise NetworkDataError(f"blocks: fees_sats is negative at height {int(h[np.argmax(f < 0)])}")
+    rows: list[tuple] = []
+    for run in contiguous_runs(h):
+        lo, hi = covered_span(t[run])
+        first_day, last_day = -(-lo // SECONDS_PER_DAY), hi // SECONDS_PER_DAY  # whole days inside
+        if last_day <= first_day:
+            continue
+        day = t[run] // SECONDS_PER_DAY
+        inside = (day >= first_day) & (day < last_day)
+        days, inv = np.unique(day[inside], return_inverse=True)
+        sums = np.zeros(len(days), dtype=np.int64)  # exact: a day's fees are far below 2^63 sats
+        np.add.at(sums, inv, f[run][inside])
+        counts = np.bincount(inv, minlength=len(days))
+        rows.extend(
+            (pd.Timestamp(int(d) * SECONDS_PER_DAY, unit="s").date(), int(c), int(x))
+            for d, c, x in zip(days, counts, sums, strict=True)
+        )
+    return pd.DataFrame(rows, columns=["date", "blocks", "fees_sats"]).astype(
+        {"blocks": "int64", "fees_sats": "int64"})
+
+
+def choose_daily_fees(coinmetrics: pd.DataFrame, block_fees: pd.DataFrame | None) -> pd.DataFrame:
+    """Fees of each day from one source: the blocks where they cover the day, else Coin Metrics.
+
+    Parameters
+    ----------
+    coinmetrics : pandas.DataFrame
+        ``date``, ``blk_cnt`` [blocks], ``fee_tot_btc`` [BTC] (NaN when missing).
+    block_fees : pandas.DataFrame or None
+        :func:`block_fees_by_day` output (complete days only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per date of either input, sorted: ``date`` (``datetime.date``),
+        ``fee_blocks`` [blocks] (the blocks the fees are summed over), ``fees_btc_total`` [BTC],
+        ``fees_btc_per_block`` [BTC] and ``fees_source`` (:data:`FEES_FROM_BLOCKS` or
+        :data:`FEES_FROM_COINMETRICS`; ``None`` where neither has the day's fees).
+        Block-sourced totals are ``Σ fees_sats / 10^8`` (exact to float64 rounding).
+
+    Examples
+    --------
+    >>> cm = pd.DataFrame({"date": ["2024-01-01", "2024-01-02"], "blk_cnt": [150, 144],
+    ...                    "fee_tot_btc": [150.0, 72.0]})
+    >>> bl = pd.DataFrame({"date": [date(2024, 1, 2)], "blocks": [144], "fees_sats": [144 * 10**8]})
+    >>> choose_daily_fees(cm, bl)[["fees_btc_per_block", "fees_source"]].values.tolist()
+    [[1.0, 'coinmetrics'], [1.0, 'blocks']]
+    """
+    cm = coinmetrics.assign(date=pd.to_datetime(coinmetrics["date"]).dt.date)
+    blk = _num(cm, "blk_cnt")
+    fee = _num(cm, "fee_tot_btc")
+    ok = np.isfinite(blk) & np.isfinite(fee) & (blk > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_block = np.where(ok, fee / blk, np.nan)
+    out = pd.DataFrame({
+        "date": cm["date"], "fee_blocks": pd.array(np.where(np.isfinite(blk), blk, 0).astype(np.int64), dtype="Int64"),
+        "fees_btc_total": fee, "fees_btc_per_block": per_block,
+        "fees_source": np.where(np.isfinite(fee), FEES_FROM_COINMETRICS, None),
+    })
+    out.loc[~np.isfinite(blk), "fee_blocks"] = pd.NA
+    if block_fees is not None and not block_fees.empty:
+        sats = block_fees["fees_sats"].astype("int64")
+        n = block_fees["blocks"].astype("int64")
+        exact = pd.DataFrame({
+            "date": pd.to_datetime(block_fees["date"]).dt.date,
+            "fee_blocks": pd.array(n, dtype="Int64"),
+            "fees_btc_total": sats.to_numpy(dtype=np.float64) / SATS_PER_BTC,
+            "fees_btc_per_block": [s / k / SATS_PER_BTC if k else np.nan for s, k in zip(sats, n, strict=True)],
+            "fees_source": FEES_FROM_BLOCKS,
+        })
+        out = pd.concat([out[~out["date"].isin(set(exact["date"]))], exact], ignore_index=True)
+    return out.sort_values("date").reset_index(drop=True)
+
+
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:
     if col not in df.columns:
         raise NetworkDataError(f"network_daily: column '{col}' is missing")
@@ -216,6 +340,7 @@ def network_economics_daily(
     network_daily: pd.DataFrame,
     epochs: pd.DataFrame,
     hashrate_daily: pd.DataFrame | None = None,
+    block_fees: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Build the daily network economics table.
 
@@ -229,6 +354,9 @@ def network_economics_daily(
     hashrate_daily : pandas.DataFrame, optional
         A second hashrate estimate (``date``, ``hashrate_ehs`` [EH/s]), e.g. mempool.space's,
         reported alongside as ``hashrate_mempool_ehs``.
+    block_fees : pandas.DataFrame, optional
+        Exact fees of the days that per-block rows cover (:func:`block_fees_by_day`); those days
+        take their fees from the blocks (:func:`choose_daily_fees`).
 
     Returns
     -------
@@ -236,7 +364,9 @@ def network_economics_daily(
         Columns :data:`COLUMNS`, one row per calendar day from the first to the last input date
         (absent days are kept with ``missing = 'network_daily'``). Per block values are means
         over the day's blocks: ``subsidy_btc_per_block = iss_tot_btc / blk_cnt`` (realised, as
-        Coin Metrics assigns blocks to days), ``fees_btc_per_block = fee_tot_btc / blk_cnt``.
+        Coin Metrics assigns blocks to days), ``fees_btc_per_block = fee_tot_btc / blk_cnt``
+        or, on days ``block_fees`` covers, Σ ``fees_sats`` / blocks by header time;
+        ``fees_source`` says which (``'blocks'`` or ``'coinmetrics'``).
         ``difficulty`` is the block-weighted mean difficulty, ``difficulty_last`` that of the
         epoch in force at the day's end. Hashprice [BTC/PH/day] = 86,400·10^15 / mean work ×
         (subsidy + fees per block); the USD figure multiplies by ``price_usd`` (Coin Metrics'
@@ -296,17 +426,7 @@ def network_economics_daily(
         bits_last[i] = bits_by_epoch[k]
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        pos = np.where(n > 0, n, np.nan)
-        subsidy = iss / pos
-        fees_pb = fees / pos
-    reward = subsidy + fees_pb
-    hp_btc = np.array(
-        [
-            hashprice_btc_per_ph_day_from_work(w, r) if np.isfinite(w) and np.isfinite(r) else np.nan
-            for w, r in zip(work_mean, reward, strict=True)
-        ]
-    )
-    hp_usd = hp_btc * price
+        subsidy = iss / np.where(n > 0, n, np.nan)
 
     missing = []
     for i in range(m):
@@ -336,8 +456,6 @@ def network_economics_daily(
             "blocks": pd.array([None if not np.isfinite(v) else int(v) for v in n], dtype="Int64"),
             "subsidy_btc_per_block": subsidy,
             "fees_btc_total": fees,
-            "fees_btc_per_block": fees_pb,
-            "revenue_btc_per_block": reward,
             "price_usd": price,
             "epoch_first": split.epoch_first.to_numpy(),
             "epoch_last": split.epoch_last.to_numpy(),
@@ -349,16 +467,66 @@ def network_economics_daily(
             "height_last": split.height_last.to_numpy(),
             "hashrate_ehs": hr,
             "hashrate_mempool_ehs": np.nan,
-            "hashprice_btc_per_ph_day": hp_btc,
-            "hashprice_usd_per_ph_day": hp_usd,
-            "hashprice_btc_per_th_day": hp_btc / 1000.0,
-            "hashprice_usd_per_th_day": hp_usd / 1000.0,
             "missing": missing,
         }
     )
     if hashrate_daily is not None and not hashrate_daily.empty:
         hd = hashrate_daily.assign(date=pd.to_datetime(hashrate_daily["date"]).dt.date)
         out["hashrate_mempool_ehs"] = out["date"].map(hd.set_index("date")["hashrate_ehs"]).astype("float64")
+    return apply_block_fees(out, block_fees)
+
+
+def apply_block_fees(table: pd.DataFrame, block_fees: pd.DataFrame | None) -> pd.DataFrame:
+    """Set each day's fees, revenue and hashprice from the fee source of :func:`choose_daily_fees`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Daily rows with ``date``, ``blocks`` (Coin Metrics ``blk_cnt``), ``fees_btc_total``
+        (Coin Metrics ``fee_tot_btc``) [BTC], ``subsidy_btc_per_block`` [BTC],
+        ``work_per_block`` [hashes], ``price_usd`` [USD/BTC] and ``missing``.
+    block_fees : pandas.DataFrame or None
+        :func:`block_fees_by_day` output; None or empty keeps Coin Metrics' fees everywhere.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`COLUMNS`: ``fees_btc_total``, ``fees_btc_per_block``, ``fees_source``,
+        ``revenue_btc_per_block`` = subsidy + fees per block, and hashprice [BTC|USD per
+        PH|TH per day] = 86,400·10^15 / ``work_per_block`` × revenue (× ``price_usd``); a day
+        whose fees come from the blocks no longer lists ``fee_tot_btc`` as missing.
+
+    References
+    ----------
+    .. [1] DESIGN.md §3.
+    """
+    out = table.copy()
+    blk = pd.to_numeric(out["blocks"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    chosen = choose_daily_fees(
+        pd.DataFrame({"date": out["date"], "blk_cnt": blk, "fee_tot_btc": out["fees_btc_total"]}),
+        block_fees,
+    ).set_index("date").reindex(out["date"])
+    out["fees_btc_total"] = chosen["fees_btc_total"].to_numpy(dtype=np.float64)
+    out["fees_btc_per_block"] = chosen["fees_btc_per_block"].to_numpy(dtype=np.float64)
+    out["fees_source"] = chosen["fees_source"].to_numpy(dtype=object)
+    from_blocks = out["fees_source"].to_numpy() == FEES_FROM_BLOCKS
+    out.loc[from_blocks, "missing"] = [
+        ",".join(x for x in str(v).split(",") if x != "fee_tot_btc") for v in out.loc[from_blocks, "missing"]
+    ]
+    reward = out["subsidy_btc_per_block"].to_numpy(dtype=np.float64) + out["fees_btc_per_block"].to_numpy()
+    work = pd.to_numeric(out["work_per_block"], errors="coerce").to_numpy(dtype=np.float64)
+    hp_btc = np.array(
+        [
+            hashprice_btc_per_ph_day_from_work(w, r) if np.isfinite(w) and np.isfinite(r) else np.nan
+            for w, r in zip(work, reward, strict=True)
+        ]
+    )
+    hp_usd = hp_btc * pd.to_numeric(out["price_usd"], errors="coerce").to_numpy(dtype=np.float64)
+    out["revenue_btc_per_block"] = reward
+    out["hashprice_btc_per_ph_day"] = hp_btc
+    out["hashprice_usd_per_ph_day"] = hp_usd
+    out["hashprice_btc_per_th_day"] = hp_btc / 1000.0
+    out["hashprice_usd_per_th_day"] = hp_usd / 1000.0
     return out[COLUMNS]
 
 

@@ -9,7 +9,9 @@ Expected BTC for a month integrates the revenue per hash fixed by consensus over
 
 with the target ``T`` of the epoch in force at each instant (epoch start times from the store), the
 subsidy of the era in force (the April 2024 halving falls on 2024-04-20 00:09:27 UTC, mid-month)
-and the realised mean fees per block of each UTC day (Coin Metrics). ``H`` is the reported
+and the realised mean fees per block of each UTC day (exact from synced ``blocks.fees_sats`` where
+they cover the whole day, else Coin Metrics; see :func:`hashdesk.economics.tables.load_daily_fees`).
+``H`` is the reported
 hashrate, held constant over the month (see :func:`effective_hashrate` for the kinds).
 
 Realization is ``reported / expected``. Its interval under the hypothesis "the miner produced at
@@ -39,6 +41,7 @@ from scipy.stats import poisson
 
 from hashdesk.chain.consensus import SATS_PER_BTC, block_subsidy
 from hashdesk.economics.core import SECONDS_PER_DAY, expected_blocks, expected_btc
+from hashdesk.economics.tables import load_daily_fees
 from hashdesk.store.db import Store
 
 #: Hashes per second in one EH/s [H/s].
@@ -217,7 +220,8 @@ def build_schedule(
         block [unix s], NaN when unknown). An epoch whose successor exists without a start
         time has an unknown end: asking for a time after its start raises.
     fees : pandas.DataFrame
-        Columns ``date`` (UTC day), ``blk_cnt`` [blocks], ``fee_tot_btc`` [BTC].
+        Columns ``date`` (UTC day), ``blk_cnt`` [blocks], ``fee_tot_btc`` [BTC]; optional
+        ``fees_source`` (``'blocks'`` | ``'coinmetrics'``), summarised in ``notes``.
     halving_times : mapping of int to int, optional
         Halving height → header time of that block [unix s]. A halving inside the epochs'
         span without a time is placed by linear interpolation of height between the epoch
@@ -266,6 +270,12 @@ def build_schedule(
     if (blk <= 0).any():
         bad = f.date[blk <= 0].iloc[0]
         raise ProductionError(f"network_daily: blk_cnt is 0 on {bad}: no fees per block")
+    if "fees_source" in f.columns and (f.fees_source == "blocks").any():
+        exact = f.date[f.fees_source == "blocks"]
+        notes.append(
+            f"fees per block exact from blocks on {len(exact)} of {len(f)} days "
+            f"({pd.Timestamp(exact.min()).date()} .. {pd.Timestamp(exact.max()).date()}), Coin Metrics otherwise"
+        )
     return NetworkSchedule(
         regime_start_unix=np.asarray(starts, dtype=np.int64),
         regime_bits=np.asarray(regime_bits, dtype=np.int64),
@@ -644,12 +654,14 @@ def load_epoch_starts(store: Store) -> pd.DataFrame:
 
 
 def load_network_schedule(store: Store, start_unix: int, end_unix: int) -> NetworkSchedule:
-    """Read epoch starts, halving block times and Coin Metrics daily fees covering a span.
+    """Read epoch starts, halving block times and daily fees covering a span.
 
     Epoch start times come from ``epochs.start_time``, else the block table, else mempool's
-    difficulty adjustments. Fees per block are ``fee_tot_btc / blk_cnt`` of source
-    ``coinmetrics``.
+    difficulty adjustments. Fees per block of a UTC day are exact from ``blocks.fees_sats`` when
+    synced rows cover every block of the day, else ``fee_tot_btc / blk_cnt`` of source
+    ``coinmetrics`` (:func:`hashdesk.economics.tables.load_daily_fees`; never mixed in a day).
     """
+
     epochs = load_epoch_starts(store)
     known = epochs.dropna(subset=["start_unix"])
     before = known[known.start_unix <= start_unix]
@@ -667,11 +679,8 @@ def load_network_schedule(store: Store, start_unix: int, end_unix: int) -> Netwo
     )
     d0 = pd.Timestamp(start_unix, unit="s").date()
     d1 = pd.Timestamp(end_unix - 1, unit="s").date()
-    fees = store.df(
-        "SELECT date, blk_cnt, fee_tot_btc FROM network_daily "
-        "WHERE source = 'coinmetrics' AND date BETWEEN ? AND ? AND fee_tot_btc IS NOT NULL "
-        "ORDER BY date",
-        [d0, d1],
+    fees = load_daily_fees(store, d0, d1).rename(
+        columns={"fee_blocks": "blk_cnt", "fees_btc_total": "fee_tot_btc"}
     )
     return build_schedule(epochs, fees, dict(zip(halvings.height, halvings.time, strict=True)))
 
