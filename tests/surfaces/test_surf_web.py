@@ -71,7 +71,11 @@ def test_surf_api_matches_brief_sections(client, bundle_store):
     from hashdesk.report.model import section_to_dict
     from hashdesk.report.sections import network_section
 
-    api = client.get("/api/v1/network?month=2024-01").json()
+    first = client.get("/api/v1/network?month=2024-01")
+    again = client.get("/api/v1/network?month=2024-01")
+    assert (first.headers["x-hashdesk-cache"], again.headers["x-hashdesk-cache"]) == ("miss", "hit")
+    assert first.content == again.content
+    api = first.json()
     lib = section_to_dict(network_section(bundle_store, *_jan()))
     assert api["status"] == "ok"
     assert api["metrics"] == lib["metrics"]  # the page shows exactly the library's numbers

@@ -7,10 +7,13 @@ limits); a period with no data gives a 200 with ``status: "no_data"`` and the li
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from hashdesk.report import sections as S
@@ -137,6 +140,46 @@ def _out(section: Section) -> dict[str, Any]:
     return section_to_dict(section, include_figures=True)
 
 
+class PanelCache:
+    """Bounded LRU of rendered panel JSON, keyed by route and validated parameters.
+
+    The dashboard opens the store read-only and DuckDB's file lock keeps writers out while it
+    runs, so a panel's answer cannot change during the server's life. Each response says
+    whether it came from here (``X-Hashdesk-Cache: hit|miss``); concurrent requests for the
+    same panel wait for one computation instead of repeating it. The brief CLI never caches.
+    """
+
+    def __init__(self, maxsize: int = 128):
+        self.maxsize = maxsize
+        self._data: OrderedDict[tuple, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple, threading.Lock] = {}
+
+    def get_or_build(self, key: tuple, build: Callable[[], dict[str, Any]], model: type[BaseModel]) -> Response:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None:
+                self._data.move_to_end(key)
+                return Response(hit, media_type="application/json", headers={"X-Hashdesk-Cache": "hit"})
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                hit = self._data.get(key)
+            if hit is None:
+                body = model.model_validate(build()).model_dump_json().encode()
+                with self._lock:
+                    self._data[key] = body
+                    while len(self._data) > self.maxsize:
+                        self._data.popitem(last=False)
+                    self._key_locks.pop(key, None)
+                return Response(body, media_type="application/json", headers={"X-Hashdesk-Cache": "miss"})
+        return Response(hit, media_type="application/json", headers={"X-Hashdesk-Cache": "hit"})
+
+
+def _cached(request: Request, key: tuple, build: Callable[[], dict[str, Any]], model=None) -> Response:
+    return request.app.state.panel_cache.get_or_build(key, build, model or SectionOut)
+
+
 # -- routes -----------------------------------------------------------------------------------
 
 
@@ -156,16 +199,18 @@ def health(request: Request) -> dict[str, Any]:
 
 
 @router.get("/network", response_model=SectionOut, summary="Network panel for a month")
-def network(request: Request, month: MonthParam = DEFAULT_MONTH) -> dict[str, Any]:
+def network(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
     m = _month(month)
-    return _out(S.network_section(_store(request), m.start, m.end))
+    return _cached(request, ("network", str(m)), lambda: _out(S.network_section(_store(request), m.start, m.end)))
 
 
 @router.get("/brief", response_model=BriefOut, summary="The monthly brief (all sections)")
-def brief(request: Request, month: MonthParam = DEFAULT_MONTH) -> dict[str, Any]:
+def brief(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
     from hashdesk.report.brief import brief_to_dict, build_brief
 
-    return brief_to_dict(build_brief(_store(request), _month(month)), include_figures=True)
+    m = _month(month)
+    return _cached(request, ("brief", str(m)),
+                   lambda: brief_to_dict(build_brief(_store(request), m), include_figures=True), BriefOut)
 
 
 #: Most scenarios one request may run (keeps a request under a few seconds).
@@ -192,20 +237,23 @@ def markets(
     tickers: TickerList = None,
     window: Annotated[int, Query(ge=5, le=120, description="decoupling window [exchange days]")] = 20,
     k: Annotated[float, Query(ge=0.5, le=5.0, description="decoupling band [sigmas]")] = 2.0,
-) -> dict[str, Any]:
+) -> Response:
     s, e = _period(start, end)
-    return _out(S.markets_section(_store(request), s, e, _tickers(tickers), window=window, k=k))
+    names = _tickers(tickers)
+    return _cached(request, ("markets", s, e, names, window, k),
+                   lambda: _out(S.markets_section(_store(request), s, e, names, window=window, k=k)))
 
 
 @router.get("/miners", response_model=SectionOut, summary="Miners panel: production, unit economics, halving")
-def miners(request: Request, month: MonthParam = DEFAULT_MONTH) -> dict[str, Any]:
-    return _out(S.miners_section(_store(request), _month(month)))
+def miners(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
+    m = _month(month)
+    return _cached(request, ("miners", str(m)), lambda: _out(S.miners_section(_store(request), m)))
 
 
 @router.get("/hpc", response_model=SectionOut, summary="AI/HPC panel: cohorts and sum of the parts")
-def hpc(request: Request, month: MonthParam = DEFAULT_MONTH) -> dict[str, Any]:
+def hpc(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
     m = _month(month)
-    return _out(S.hpc_section(_store(request), m.start, m.end))
+    return _cached(request, ("hpc", str(m)), lambda: _out(S.hpc_section(_store(request), m.start, m.end)))
 
 
 @router.get("/scenarios", response_model=SectionOut, summary="Scenarios panel: Monte Carlo fan chart")
@@ -217,10 +265,12 @@ def scenarios(
     seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
     profile: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,64}$", description="example profile name")] = "hosted_1ehs",
     price_model: Annotated[str, Query(pattern=r"^(bootstrap|gbm)$")] = "bootstrap",
-) -> dict[str, Any]:
+) -> Response:
     _period(at, at)
-    return _out(S.scenarios_section(_store(request), at, horizon_months, scenarios, seed,
-                                    _profile(profile), price_model))
+    prof = _profile(profile)
+    return _cached(request, ("scenarios", at, horizon_months, scenarios, seed, profile, price_model),
+                   lambda: _out(S.scenarios_section(_store(request), at, horizon_months, scenarios, seed,
+                                                    prof, price_model)))
 
 
 @router.get("/profiles", response_model=list[str], summary="Example miner profiles usable by /scenarios")

@@ -119,24 +119,9 @@ def create_app(db_path: str | Path, token: str | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.pool = pool
+    app.state.panel_cache = api.PanelCache()
     app.state.token = token
     app.state.templates = Jinja2Templates(directory=str(_HERE / "templates"))
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        if request.method not in ("GET", "HEAD"):
-            return _error(405, "read-only: only GET and HEAD are allowed")
-        if token is not None:
-            given = request.query_params.get("token")
-            auth = request.headers.get("authorization", "")
-            if auth.lower().startswith("bearer "):
-                given = auth[7:].strip()
-            if not given or not hmac.compare_digest(given.encode(), token.encode()):
-                return _error(401, "missing or wrong token (Authorization: Bearer … or ?token=…)")
-        response = await call_next(request)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -168,5 +153,44 @@ def create_app(db_path: str | Path, token: str | None = None) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(pages.router)
-
+    app.add_middleware(GuardMiddleware, token=token)
     return app
+
+
+class GuardMiddleware:
+    """Pure-ASGI guard on every HTTP request: GET/HEAD only, the token when one is set, and
+    security headers on every response (cheaper than ``BaseHTTPMiddleware``)."""
+
+    def __init__(self, app, token: str | None):
+        self.app = app
+        self.token = token.encode() if token else None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if scope["method"] not in ("GET", "HEAD"):
+            return await _error(405, "read-only: only GET and HEAD are allowed")(scope, receive, send)
+        if self.token is not None and not self._authorised(scope):
+            return await _error(401, "missing or wrong token (Authorization: Bearer … or ?token=…)")(
+                scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-content-type-options", b"nosniff"),
+                                      (b"referrer-policy", b"no-referrer")]
+            await send(message)
+
+        return await self.app(scope, receive, send_with_headers)
+
+    def _authorised(self, scope) -> bool:
+        from urllib.parse import parse_qs
+
+        given = None
+        for k, v in scope.get("headers", ()):
+            if k == b"authorization" and v[:7].lower() == b"bearer ":
+                given = v[7:].strip()
+        if given is None:
+            q = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
+            given = q[0].encode() if q else None
+        return given is not None and hmac.compare_digest(given, self.token)
