@@ -1,7 +1,8 @@
 """The epoch-level sampler matches a block-level reference in distribution (two-sample KS).
 
-Both run the same deterministic hashrate path (growing 80 %/year, piecewise constant per day,
-starting 5 % above the difficulty's hashrate) from the first block of an epoch. Threshold: each
+Both run the same deterministic hashrate path (growing 80 %/year, starting 5 % above the
+difficulty's hashrate, piecewise constant over the engine's ~weekly steps:
+``ScenarioSpec.deterministic_hashrate_hs``) from the first block of an epoch. Threshold: each
 KS test must give p > 0.01 with the fixed seeds below; the power check shows the same test
 rejects a sampler whose hashrate is 2 % off.
 """
@@ -34,9 +35,11 @@ def _engine(n: int, seed: int):
     return spec, simulate_chunk(spec, n, np.random.SeedSequence(seed))
 
 
-def _path(days: int, scale: float = 1.0) -> np.ndarray:
-    d = np.arange(days)
-    return H0_HS * scale * np.exp(math.log1p(GROWTH) * d / 365.0)
+def _path(spec: ScenarioSpec, scale: float = 1.0) -> np.ndarray:
+    """The engine's path, then 60 more days of the daily trend (the reference may run longer)."""
+    d = np.arange(spec.n_days, spec.n_days + 60)
+    tail = H0_HS * np.exp(math.log1p(GROWTH) * d / 365.0)
+    return scale * np.concatenate([spec.deterministic_hashrate_hs(), tail])
 
 
 def _stats_engine(res):
@@ -55,7 +58,7 @@ def _stats_ref(last, bits):
 def test_scen_epoch_sampler_matches_block_reference():
     spec, res = _engine(N, 11)
     assert res.retarget_time_s.shape[1] >= 5
-    last, bits = reference_epochs(N, 5, BITS, T0, _path(spec.n_days + 60), seed=12)
+    last, bits = reference_epochs(N, 5, BITS, T0, _path(spec), seed=12)
     e_first, e_dur, e_ratio = _stats_engine(res)
     r_first, r_dur, r_ratio = _stats_ref(last, bits)
     assert ks_2samp(e_first, r_first).pvalue > P_MIN
@@ -68,7 +71,7 @@ def test_scen_epoch_sampler_matches_block_reference():
 
 def test_scen_ks_has_power_against_a_biased_sampler():
     spec, res = _engine(N, 11)
-    last, bits = reference_epochs(N, 5, BITS, T0, _path(spec.n_days + 60, scale=1.02), seed=12)
+    last, bits = reference_epochs(N, 5, BITS, T0, _path(spec, scale=1.02), seed=12)
     e_first, _, _ = _stats_engine(res)
     r_first, _, _ = _stats_ref(last, bits)
     assert ks_2samp(e_first, r_first).pvalue < P_MIN

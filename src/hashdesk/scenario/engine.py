@@ -104,9 +104,8 @@ def retarget_bits(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarra
     size_in = bits >> 24
     mant = bits & 0x007FFFFF
     y = (mant * span * 256) // TARGET_TIMESPAN_S
-    nbytes = np.ones_like(y)
-    for k in range(1, 8):
-        nbytes += y >= (np.int64(1) << (8 * k))
+    # byte length of y (< 2^34, so exact through float64's exponent)
+    nbytes = np.maximum((np.frexp(y.astype(np.float64))[1] + 7) >> 3, 1)
     shift = 8 * (nbytes - 3)
     mantissa = y >> np.maximum(shift, 0)
     size = nbytes + size_in - 4
@@ -138,6 +137,16 @@ def difficulty_float(bits: np.ndarray) -> np.ndarray:
     bits = np.asarray(bits, dtype=np.int64)
     target = (bits & 0x007FFFFF).astype(np.float64) * np.exp2(8.0 * ((bits >> 24) - 3))
     return float(0xFFFF) * 2.0**208 / target
+
+
+def difficulty_ratio(new_bits: np.ndarray, old_bits: np.ndarray) -> np.ndarray:
+    """Difficulty change ``target(old) / target(new)`` as float64 [dimensionless]."""
+    new_bits = np.asarray(new_bits, dtype=np.int64)
+    old_bits = np.asarray(old_bits, dtype=np.int64)
+    r = (old_bits & 0x007FFFFF).astype(np.float64)
+    r /= new_bits & 0x007FFFFF
+    r *= np.exp2(8.0 * ((old_bits >> 24) - (new_bits >> 24)))
+    return r
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -341,6 +350,32 @@ def add_months(d: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
+#: Default steps per calendar month of the horizon (about a week each).
+DEFAULT_STEPS_PER_MONTH: int = 4
+
+
+@dataclass(frozen=True)
+class StepGrid:
+    """The engine's time steps: every horizon month cut into ``steps_per_month`` runs of days.
+
+    Attributes
+    ----------
+    first_day : numpy.ndarray of int64
+        First day of each step (days after the start date).
+    n_days : numpy.ndarray of int64
+        Days in each step (a 31-day month with 4 steps gives 8, 8, 8, 7).
+    month : numpy.ndarray of int64
+        Horizon month (0-based) of each step.
+    calendar_month : tuple of numpy.ndarray
+        Calendar month 1..12 of every day of each step.
+    """
+
+    first_day: np.ndarray
+    n_days: np.ndarray
+    month: np.ndarray
+    calendar_month: tuple[np.ndarray, ...]
+
+
 @dataclass(frozen=True)
 class ScenarioSpec:
     """Everything a run needs (picklable: sent to every worker).
@@ -357,6 +392,8 @@ class ScenarioSpec:
     capex_usd : float
         Investment to recover for time-to-breakeven [USD] (0 = first month with cumulative
         margin >= 0).
+    steps_per_month : int
+        Time steps per horizon month, 1..28 (:class:`StepGrid`); part of the result's identity.
     """
 
     start: StartState
@@ -366,6 +403,7 @@ class ScenarioSpec:
     fees: FeeModel
     miner: MinerEconomics | None = None
     capex_usd: float = 0.0
+    steps_per_month: int = DEFAULT_STEPS_PER_MONTH
     month_starts: tuple[date, ...] = field(init=False)
     n_days: int = field(init=False)
 
@@ -374,6 +412,8 @@ class ScenarioSpec:
             raise ScenarioInputError("horizon: must be at least one month")
         if self.capex_usd < 0:
             raise ScenarioInputError("capex_usd: must be >= 0")
+        if not 1 <= self.steps_per_month <= 28:
+            raise ScenarioInputError(f"steps_per_month: must be in [1, 28], got {self.steps_per_month}")
         d0 = self.start.start_date
         starts = tuple(add_months(d0, i) for i in range(self.horizon_months + 1))
         end = starts[-1]
@@ -388,47 +428,74 @@ class ScenarioSpec:
         object.__setattr__(self, "n_days", (end - d0).days)
 
     @property
-    def day_month_index(self) -> np.ndarray:
-        """Horizon month (0-based) of every simulated day."""
+    def grid(self) -> StepGrid:
+        """The month-aligned step grid of the horizon."""
         d0 = self.start.start_date
-        edges = np.array([(m - d0).days for m in self.month_starts])
-        return np.searchsorted(edges, np.arange(self.n_days), side="right") - 1
+        edges = [(m - d0).days for m in self.month_starts]
+        first, length, month = [], [], []
+        for m in range(self.horizon_months):
+            q, r = divmod(edges[m + 1] - edges[m], self.steps_per_month)
+            day = edges[m]
+            for k in range(self.steps_per_month):
+                nd = q + (k < r)
+                first.append(day)
+                length.append(nd)
+                month.append(m)
+                day += nd
+        cal = np.array([(d0 + timedelta(days=i)).month for i in range(self.n_days)])
+        return StepGrid(
+            first_day=np.array(first, dtype=np.int64),
+            n_days=np.array(length, dtype=np.int64),
+            month=np.array(month, dtype=np.int64),
+            calendar_month=tuple(cal[f : f + nd] for f, nd in zip(first, length, strict=True)),
+        )
 
-    @property
-    def day_calendar_month(self) -> np.ndarray:
-        """Calendar month 1..12 of every simulated day."""
-        d0 = self.start.start_date
-        return np.array([(d0 + timedelta(days=int(i))).month for i in range(self.n_days)])
+    def deterministic_hashrate_hs(self) -> np.ndarray:
+        """Daily network hashrate when noise, shocks and capitulation are off [H/s].
+
+        The trend's step means, repeated over each step's days: the exact path the engine uses
+        in that case (for reference samplers and checks).
+        """
+        g = self.grid
+        r = math.log1p(self.hashrate.growth_per_year) / 365.0
+        h0 = self.start.hashrate_ehs * HS_PER_EHS
+        out = [
+            np.full(nd, h0 * math.exp(r * f) * float(np.exp(r * np.arange(nd)).mean()))
+            for f, nd in zip(g.first_day, g.n_days, strict=True)
+        ]
+        return np.concatenate(out)
 
 
 # -- milestones --------------------------------------------------------------------------------
 
 
 def milestones(next_height: int, max_height: int) -> dict[str, np.ndarray]:
-    """Heights where the engine draws: epoch first/last blocks and halving blocks.
+    """Heights where the engine stops a draw: every epoch's last block and the block before a halving.
 
     Returns
     -------
     dict
         ``height``, ``delta`` (blocks since the previous milestone, the first measured from
-        ``next_height - 1``), ``is_first``, ``is_last``, ``is_halving``, ``subsidy_sats``.
+        ``next_height - 1``), ``is_last`` (``height ≡ 2015 mod 2016``), ``subsidy_next_sats``
+        (subsidy of block ``height + 1``).
+
+    Notes
+    -----
+    The first block of each epoch is not a milestone: its hashes are drawn with the epoch's
+    (``Exp(1)·work`` then ``Gamma(Δ − 1)·work`` to the next milestone, together ``Gamma(Δ)``).
     """
     e0 = next_height // RETARGET_INTERVAL
     e1 = max_height // RETARGET_INTERVAL + 1
-    firsts = np.arange(e0, e1 + 1, dtype=np.int64) * RETARGET_INTERVAL
-    lasts = firsts + RETARGET_INTERVAL - 1
+    lasts = np.arange(e0, e1 + 1, dtype=np.int64) * RETARGET_INTERVAL + RETARGET_INTERVAL - 1
     halvings = np.arange(next_height // HALVING_INTERVAL, max_height // HALVING_INTERVAL + 2, dtype=np.int64)
-    halvings *= HALVING_INTERVAL
-    h = np.unique(np.concatenate([firsts, lasts, halvings]))
+    h = np.unique(np.concatenate([lasts, halvings * HALVING_INTERVAL - 1]))
     h = h[h >= next_height]
     prev = np.concatenate([[next_height - 1], h[:-1]])
     return {
         "height": h,
         "delta": h - prev,
-        "is_first": h % RETARGET_INTERVAL == 0,
         "is_last": h % RETARGET_INTERVAL == RETARGET_INTERVAL - 1,
-        "is_halving": h % HALVING_INTERVAL == 0,
-        "subsidy_sats": block_subsidy_array(h).astype(np.float64),
+        "subsidy_next_sats": block_subsidy_array(h + 1).astype(np.float64),
     }
 
 
@@ -448,7 +515,8 @@ class ChunkResult:
         (scenarios × retargets) time of each epoch's last block since the start [s]; NaN after
         the horizon. Retarget ``k`` is at height ``first_boundary + 2016·k`` in every scenario.
     retarget_first_time_s : numpy.ndarray
-        Same shape: time of the epoch's first block [s] (NaN when it precedes the start).
+        Same shape: header time of the epoch's first block minus the start time [s] (negative
+        when it precedes the start; NaN where ``retarget_time_s`` is).
     retarget_bits : numpy.ndarray of int64
         Same shape: compact bits from each retarget (0 where none).
     prev_bits : numpy.ndarray of int64
@@ -466,7 +534,7 @@ class ChunkResult:
 
 
 def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> ChunkResult:
-    """Simulate ``n`` scenarios day by day with the epoch-level block sampler.
+    """Simulate ``n`` scenarios step by step (:class:`StepGrid`) with the epoch-level block sampler.
 
     Parameters
     ----------
@@ -482,38 +550,45 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
 
     Notes
     -----
-    Day ``d`` has constant online hashrate ``H_d``; ``rem`` holds the hashes still needed for the
-    next milestone. When ``rem <= 86,400·H_d`` the milestone block is found at fraction
-    ``rem / (86,400·H_d)`` of the day; then ``rem += Gamma(Δ)·work`` for the next one [2]_ [3]_.
-    Expected BTC per hash is ``(subsidy + fees) / work``, integrated over the day's segments
-    between events, so retargets and halvings that fall mid-day are split exactly.
+    Step ``k`` (``n_k`` days) has constant online hashrate ``H_k``; ``rem`` holds the hashes still
+    needed for the next milestone (an epoch's last block or the block before a halving). When
+    ``rem <= 86,400·n_k·H_k`` the milestone is found at fraction ``rem / (86,400·n_k·H_k)`` of
+    the step; then ``rem += Gamma(Δ)·work`` for the next one [2]_ [3]_. After an epoch's last
+    block the first block of the next epoch is ``Exp(1)·work`` hashes further, drawn with it and
+    placed in time the same way (in whichever step it falls). Expected BTC per hash is
+    ``(subsidy + fees) / work``, integrated over the step's segments between milestones, so
+    retargets and halvings that fall mid-step are split exactly.
     """
     rng = np.random.Generator(np.random.PCG64(seed))
     st = spec.start
-    n_days = spec.n_days
+    grid = spec.grid
+    n_steps = grid.n_days.size
     n_months = spec.horizon_months
-    month_of_day = spec.day_month_index
-    cal_month = spec.day_calendar_month
     next_height = st.tip_height + 1
-    ms = milestones(next_height, next_height + int(n_days * 144 * 8) + 2 * RETARGET_INTERVAL)
-    ms_h, ms_delta = ms["height"], ms["delta"]
-    is_first, is_last, is_halv, ms_subsidy = ms["is_first"], ms["is_last"], ms["is_halving"], ms["subsidy_sats"]
+    ms = milestones(next_height, next_height + int(spec.n_days * 144 * 8) + 2 * RETARGET_INTERVAL)
+    ms_delta = ms["delta"].astype(np.float64)
+    ms_last, ms_subsidy = ms["is_last"], ms["subsidy_next_sats"]
+    n_ms = ms_delta.size
 
     # chain state
     bits = np.full(n, st.bits, dtype=np.int64)
     work = work_float(bits)
     first_ts = np.full(n, st.epoch_first_time_unix if st.epoch_first_time_unix is not None else -1, dtype=np.int64)
-    first_known = np.full(n, st.epoch_first_time_unix is not None)
     subsidy = np.full(n, float(block_subsidy_array(np.array([next_height]))[0]))
     idx = np.zeros(n, dtype=np.int64)
-    rem = rng.gamma(float(ms_delta[0]), size=n) * work
-    # first retarget boundary (height) and storage for retargets
-    cap = max(4, n_days // 10 + 4)
-    rt_time = np.full((n, cap), np.nan)
-    rt_first = np.full((n, cap), np.nan)
-    rt_bits = np.zeros((n, cap), dtype=np.int64)
-    rt_prev = np.zeros((n, cap), dtype=np.int64)
-    rt_count = np.zeros(n, dtype=np.int64)
+    first_rem = np.full(n, np.inf)  # hashes to a first block not yet placed in time
+    if next_height % RETARGET_INTERVAL == 0:
+        first_rem = rng.standard_exponential(n) * work
+        rem = first_rem + rng.gamma(ms_delta[0] - 1.0, size=n) * work
+    else:
+        rem = rng.gamma(ms_delta[0], size=n) * work
+    # retargets as an append-only log (rows, time, first block time, bits), laid out at the end
+    cap = n * max(4, spec.n_days // 10 + 4)
+    log_row = np.empty(cap, dtype=np.int64)
+    log_time = np.empty(cap)
+    log_first = np.empty(cap, dtype=np.int64)
+    log_bits = np.empty(cap, dtype=np.int64)
+    n_log = 0
 
     # paths
     price_state = spec.price.init(n, rng)
@@ -534,101 +609,129 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
     breakeven = np.zeros(n, dtype=np.int64)
     days_in_month = 0
 
-    for d in range(n_days):
-        price = st.price_usd * spec.price.step(price_state, d, rng)
-        rel = spec.hashrate.step(hr_state, d, int(cal_month[d]), hashprice_prev, rng)
-        hr = h0 * rel
-        hashes = hr * SECONDS_PER_DAY
-        fee_level = spec.fees.step(fee_state, d + 1, rng)
+    def place(rows: np.ndarray, hashes_in: np.ndarray, hashes: np.ndarray, t_start: float, step_s: float) -> None:
+        """Header time of first blocks found ``hashes_in`` into the current step."""
+        first_ts[rows] = st.time_unix + np.floor(t_start + hashes_in / hashes * step_s).astype(np.int64)
+        first_rem[rows] = np.inf
+
+    for k in range(n_steps):
+        nd = int(grid.n_days[k])
+        step_s = nd * SECONDS_PER_DAY
+        t_start = float(grid.first_day[k]) * SECONDS_PER_DAY
+        price = spec.price.advance(price_state, int(grid.first_day[k]), nd, rng)
+        price *= st.price_usd
+        hr = spec.hashrate.advance(hr_state, int(grid.first_day[k]), grid.calendar_month[k], hashprice_prev, rng)
+        hr *= h0
+        hashes = hr * step_s
+        fee_level = spec.fees.advance(fee_state, nd, rng)
         inv_600h = 1.0 / (600.0 * hr)
 
         def rate_of(sel, _fee_level=fee_level, _inv=inv_600h):
             """Expected BTC per hash for scenarios ``sel`` at their current work and subsidy."""
             w = work[sel]
-            fee = _fee_level[sel] * (w * _inv[sel] if beta == 1.0 else (w * _inv[sel]) ** beta)
-            return (subsidy[sel] + fee) / w / SATS_PER_BTC, fee
+            x = w * _inv[sel]
+            fee = _fee_level[sel] * (x if beta == 1.0 else x**beta)
+            return (subsidy[sel] + fee) / (w * SATS_PER_BTC), fee
 
         rate, fee_now = rate_of(slice(None))
+        # integrals over the step of BTC per hash and fees per block, as end value minus the
+        # changes at each milestone weighted by the step fraction before it
         rph = np.zeros(n)
-        seg = np.zeros(n)
         fee_acc = np.zeros(n)
         hit = np.flatnonzero(rem <= hashes)
         while hit.size:
-            f = rem[hit] / hashes[hit]
-            dt = (f - seg[hit]) * SECONDS_PER_DAY
-            rph[hit] += dt * rate[hit]
-            fee_acc[hit] += dt * fee_now[hit]
-            seg[hit] = f
-            ts = st.time_unix + np.floor((d + f) * SECONDS_PER_DAY).astype(np.int64)
+            r_hit, h_hit = rem[hit], hashes[hit]
+            f = r_hit / h_hit
             i = idx[hit]
-            fm = is_first[i]
-            if fm.any():
-                first_ts[hit[fm]] = ts[fm]
-                first_known[hit[fm]] = True
-            hm = is_halv[i]
-            if hm.any():
-                subsidy[hit[hm]] = ms_subsidy[i[hm]]
-            lm = is_last[i]
-            if lm.any():
-                s = hit[lm]
-                new_bits = retarget_bits(bits[s], first_ts[s], ts[lm])
-                k = rt_count[s]
-                if k.max() >= cap:
-                    extra = cap
-                    rt_time = np.pad(rt_time, ((0, 0), (0, extra)), constant_values=np.nan)
-                    rt_first = np.pad(rt_first, ((0, 0), (0, extra)), constant_values=np.nan)
-                    rt_bits = np.pad(rt_bits, ((0, 0), (0, extra)))
-                    rt_prev = np.pad(rt_prev, ((0, 0), (0, extra)))
-                    cap += extra
-                rt_time[s, k] = (d + f[lm]) * SECONDS_PER_DAY
-                rt_first[s, k] = np.where(
-                    first_ts[s] >= st.time_unix, (first_ts[s] - st.time_unix).astype(np.float64), np.nan
-                )
-                rt_bits[s, k] = new_bits
-                rt_prev[s, k] = bits[s]
-                rt_count[s] += 1
+            lm = ms_last[i]
+            s = hit[lm]
+            if s.size:
+                fr = first_rem[s]
+                pend = np.isfinite(fr)
+                if pend.any():
+                    place(s[pend], fr[pend], hashes[s[pend]], t_start, step_s)
+                t_last = f[lm]
+                t_last *= step_s
+                t_last += t_start
+                new_bits = retarget_bits(bits[s], first_ts[s], st.time_unix + np.floor(t_last).astype(np.int64))
+                if n_log + s.size > cap:
+                    cap *= 2
+                    log_row, log_time, log_first, log_bits = (
+                        np.resize(a, cap) for a in (log_row, log_time, log_first, log_bits)
+                    )
+                end = n_log + s.size
+                log_row[n_log:end] = s
+                log_time[n_log:end] = t_last
+                log_first[n_log:end] = first_ts[s]
+                log_bits[n_log:end] = new_bits
+                n_log = end
                 bits[s] = new_bits
                 work[s] = work_float(new_bits)
-            idx[hit] += 1
-            if idx[hit].max() >= ms_h.size:
+            subsidy[hit] = ms_subsidy[i]
+            i += 1
+            if i.max() >= n_ms:
                 raise ScenarioInputError("simulation ran past its milestone table (hashrate path explodes?)")
-            rem[hit] += rng.gamma(ms_delta[idx[hit]].astype(np.float64)) * work[hit]
+            idx[hit] = i
+            w = work[hit]
+            d = ms_delta[i] - lm
+            d0 = d[0]
+            if (d == d0).all():
+                g = rng.standard_gamma(d0, size=hit.size)
+            else:
+                g = rng.standard_gamma(d)
+            g *= w
+            r_hit += g
+            if s.size:
+                x1 = rng.standard_exponential(s.size)
+                x1 *= w[lm]
+                first_rem[s] = rem[s] + x1
+                r_hit[lm] += x1
+            rem[hit] = r_hit
             r_new, fee_new = rate_of(hit)
+            rph[hit] -= f * (r_new - rate[hit])
+            fee_acc[hit] -= f * (fee_new - fee_now[hit])
             rate[hit] = r_new
             fee_now[hit] = fee_new
-            sub = rem[hit] <= hashes[hit]
-            hit = hit[sub]
-        dt = (1.0 - seg) * SECONDS_PER_DAY
-        rph += dt * rate
-        fee_acc += dt * fee_now
+            hit = hit[r_hit <= h_hit]
+        rph += rate
+        rph *= step_s
+        fee_acc += fee_now
+        fee_acc *= step_s
+        found = np.flatnonzero(first_rem <= hashes)
+        if found.size:
+            place(found, first_rem[found], hashes[found], t_start, step_s)
+        first_rem -= hashes
         rem -= hashes
 
-        hashprice = rph * HS_PER_PHS * price
+        hashprice = rph * (HS_PER_PHS / nd)
+        hashprice *= price
         hashprice_prev = hashprice
-        acc["price"] += price
-        acc["hr"] += hr
-        acc["hp"] += hashprice
+        acc["price"] += price * nd
+        acc["hr"] += hr * nd
+        acc["hp"] += hashprice * nd
         acc["fee"] += fee_acc / SECONDS_PER_DAY
         if miner is not None:
-            btc = m_hs * rph * (1.0 - miner.pool_fee)
+            btc = m_hs * (1.0 - miner.pool_fee) * rph
             rev = btc * price
-            energy = m_energy_usd_day
+            energy = m_energy_usd_day * nd
             if miner.curtailable:
-                off = rev < energy
-                btc = np.where(off, 0.0, btc)
-                rev = np.where(off, 0.0, rev)
-                energy = np.where(off, 0.0, energy)
+                on = rev >= energy
+                btc *= on
+                rev *= on
+                energy = energy * on
             acc["btc"] += btc
-            acc["rev"] += rev + miner.demand_response_usd_per_day
-            acc["cost"] += energy + miner.other_cost_usd_per_day
+            acc["rev"] += rev
+            acc["rev"] += miner.demand_response_usd_per_day * nd
+            acc["cost"] += energy
+            acc["cost"] += miner.other_cost_usd_per_day * nd
             if miner.own_pool:
-                acc["blocks"] += m_hs * SECONDS_PER_DAY / work * (rev > 0)
-        days_in_month += 1
+                acc["blocks"] += m_hs * step_s / work * (rev > 0)
+        days_in_month += nd
 
-        m = int(month_of_day[d])
-        if d == n_days - 1 or month_of_day[d + 1] != m:
+        m = int(grid.month[k])
+        if k == n_steps - 1 or grid.month[k + 1] != m:
             monthly["price_usd"][:, m] = acc["price"] / days_in_month
-            monthly["hashrate_ehs"][:, m] = acc["hr"] / days_in_month / HS_PER_EHS
+            monthly["hashrate_ehs"][:, m] = acc["hr"] / (days_in_month * HS_PER_EHS)
             monthly["hashprice_usd_per_ph_day"][:, m] = acc["hp"] / days_in_month
             monthly["fees_sats_per_block"][:, m] = acc["fee"] / days_in_month
             monthly["difficulty"][:, m] = difficulty_float(bits)
@@ -654,13 +757,29 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
     if miner is None:
         for k in ("btc_mined", "revenue_usd", "cost_usd", "margin_usd"):
             monthly[k][:] = np.nan
-    used = int(rt_count.max()) if n else 0
+    rows = log_row[:n_log]
+    col = np.zeros(n_log, dtype=np.int64)
+    if n_log:
+        order = np.argsort(rows, kind="stable")  # log is in time order per row
+        start = np.searchsorted(rows[order], np.arange(n))
+        col[order] = np.arange(n_log) - np.repeat(start, np.bincount(rows, minlength=n))
+    used = int(col.max()) + 1 if n_log else 0
+    rt_time = np.full((n, used), np.nan)
+    rt_first = np.full((n, used), np.nan)
+    rt_bits = np.zeros((n, used), dtype=np.int64)
+    prev_bits = np.zeros((n, used), dtype=np.int64)
+    rt_time[rows, col] = log_time[:n_log]
+    rt_first[rows, col] = log_first[:n_log] - st.time_unix
+    rt_bits[rows, col] = log_bits[:n_log]
+    prev_bits[:, :1] = st.bits
+    prev_bits[:, 1:] = rt_bits[:, :-1]
+    prev_bits[np.isnan(rt_time)] = 0
     return ChunkResult(
         monthly=monthly,
-        retarget_time_s=rt_time[:, :used],
-        retarget_first_time_s=rt_first[:, :used],
-        retarget_bits=rt_bits[:, :used],
-        prev_bits=rt_prev[:, :used],
+        retarget_time_s=rt_time,
+        retarget_first_time_s=rt_first,
+        retarget_bits=rt_bits,
+        prev_bits=prev_bits,
         breakeven_month=breakeven,
     )
 

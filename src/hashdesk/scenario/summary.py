@@ -27,7 +27,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from hashdesk.scenario.engine import MONTHLY_METRICS, ChunkResult, ScenarioSpec, difficulty_float
+from hashdesk.scenario.engine import (
+    MONTHLY_METRICS,
+    ChunkResult,
+    ScenarioSpec,
+    difficulty_float,
+    difficulty_ratio,
+)
 
 #: Histogram bins per metric and month (horizons up to ten years).
 N_BINS: int = 2048
@@ -70,18 +76,26 @@ class StreamingHistogram:
         self.vmax = np.full(self.groups, -np.inf)
 
     def add(self, values: np.ndarray) -> None:
-        """Add values of shape (scenarios × groups); NaNs are skipped."""
+        """Add values of shape (scenarios × k), k <= groups, into the first k groups; NaNs are skipped.
+
+        Bins are found in float32 (a bin is 0.012 asinh units wide, float32 resolves 1e-6 of
+        them); min and max stay exact float64.
+        """
         v = np.asarray(values, dtype=np.float64)
-        g = np.broadcast_to(np.arange(self.groups), v.shape)
+        k = v.shape[1]
         ok = np.isfinite(v)
-        y = np.arcsinh(v[ok] / self.scale)
-        b = np.clip(((y + ASINH_RANGE) / (2 * ASINH_RANGE) * self.bins).astype(np.int64), 0, self.bins - 1)
-        flat = g[ok] * self.bins + b
-        self.counts += np.bincount(flat, minlength=self.groups * self.bins).reshape(self.groups, self.bins)
+        y = (v[ok] / self.scale).astype(np.float32)
+        np.arcsinh(y, out=y)
+        y += np.float32(ASINH_RANGE)
+        y *= np.float32(self.bins / (2 * ASINH_RANGE))
+        b = y.astype(np.int64)
+        np.clip(b, 0, self.bins - 1, out=b)
+        b += (np.arange(k) * self.bins)[np.nonzero(ok)[1]]
+        self.counts[:k] += np.bincount(b, minlength=k * self.bins).reshape(k, self.bins)
         if ok.any():
             with np.errstate(all="ignore"):
-                self.vmin = np.fmin(self.vmin, np.nanmin(np.where(ok, v, np.inf), axis=0))
-                self.vmax = np.fmax(self.vmax, np.nanmax(np.where(ok, v, -np.inf), axis=0))
+                self.vmin[:k] = np.fmin(self.vmin[:k], np.fmin.reduce(np.where(ok, v, np.nan), axis=0))
+                self.vmax[:k] = np.fmax(self.vmax[:k], np.fmax.reduce(np.where(ok, v, np.nan), axis=0))
 
     def merge(self, other: StreamingHistogram) -> None:
         self.counts += other.counts
@@ -200,20 +214,24 @@ def reduce_chunk(spec: ScenarioSpec, res: ChunkResult, keep_samples: bool) -> Pa
         neg_total = int((res.monthly["margin_usd"].sum(axis=1) < 0).sum())
     breakeven = np.bincount(res.breakeven_month, minlength=months + 1).astype(np.int64)[: months + 1]
     kmax = max_retargets(spec)
-    t = np.full((n, kmax), np.nan)
-    ratio = np.full((n, kmax), np.nan)
     used = min(kmax, res.retarget_time_s.shape[1])
-    t[:, :used] = res.retarget_time_s[:, :used] / 86_400.0
-    if used:
-        valid = res.retarget_bits[:, :used] > 0
-        r = difficulty_float(np.where(valid, res.retarget_bits[:, :used], 0x1D00FFFF)) / difficulty_float(
-            np.where(valid, res.prev_bits[:, :used], 0x1D00FFFF)
-        )
-        ratio[:, :used] = np.where(valid, r, np.nan)
+    t = res.retarget_time_s[:, :used] / 86_400.0
+    valid = res.retarget_bits[:, :used] > 0
+    ratio = np.where(
+        valid,
+        difficulty_ratio(np.where(valid, res.retarget_bits[:, :used], 0x1D00FFFF),
+                         np.where(valid, res.prev_bits[:, :used], 0x1D00FFFF)),
+        np.nan,
+    )
     t_hist = StreamingHistogram(kmax, 0.01, bins)
-    t_hist.add(t - nominal_retarget_day(spec))
+    t_hist.add(t - nominal_retarget_day(spec)[:used])
     r_hist = StreamingHistogram(kmax, 0.001, bins)
-    r_hist.add(ratio - 1.0)
+    ratio -= 1.0
+    r_hist.add(ratio)
+    rt_count = np.zeros(kmax, dtype=np.int64)
+    rt_count[:used] = np.isfinite(t).sum(axis=0)
+    rt_time_sum = np.zeros(kmax)
+    rt_time_sum[:used] = np.nansum(t, axis=0)
     samples = {}
     if keep_samples:
         samples = {k: res.monthly[k][:N_SAMPLE_PATHS].copy() for k in metrics}
@@ -224,8 +242,8 @@ def reduce_chunk(spec: ScenarioSpec, res: ChunkResult, keep_samples: bool) -> Pa
         neg_margin=neg,
         neg_total_margin=neg_total,
         breakeven=breakeven,
-        rt_count=np.isfinite(t).sum(axis=0).astype(np.int64),
-        rt_time_sum=np.nansum(t, axis=0),
+        rt_count=rt_count,
+        rt_time_sum=rt_time_sum,
         rt_time_hist=t_hist,
         rt_ratio_hist=r_hist,
         samples=samples,
