@@ -78,6 +78,7 @@
 
   function renderSection(sec, parent) {
     var box = el("section", { "class": "section", "id": "section-" + sec.key, "data-status": sec.status });
+    parent.appendChild(box);  /* attached first, so Plotly measures the real width */
     var h = el("h2", null, sec.title);
     h.appendChild(el("span", { "class": "status status-" + sec.status }, sec.status.replace("_", " ")));
     box.appendChild(h);
@@ -102,7 +103,6 @@
     if (sec.sources && sec.sources.length) {
       box.appendChild(el("p", { "class": "note" }, "Sources: " + sec.sources.join("; ")));
     }
-    parent.appendChild(box);
     return box;
   }
 
