@@ -6,11 +6,17 @@ This module holds the store queries of the chain package; the arithmetic is in
 
 Data sources, in order of preference:
 
-* ``blocks`` (per-block header times; the bundle's ``btc_block_times.csv`` windows): exact tip
-  height, 7-day hashrate from Σ work / 7 days, live retarget projection.
+* ``blocks`` (per-block header times: the bundle's ``btc_block_times.csv`` windows and rows
+  written by ``hashdesk sync``, source ``sync:<name>``): exact tip height, blocks into the
+  epoch, 7-day hashrate from Σ work / 7 days, live retarget projection. A gap-free run of more
+  than 11 blocks counts (a synced stretch need not span an epoch). After the store's last
+  block, a synced top run also covers every instant up to the latest ``sync`` event in
+  ``event_log`` that ended at that block (:func:`synced_through`): at that time the source had
+  nothing newer.
 * ``epochs`` (bits for every epoch; start times from bitcoinj headers, per-block data and,
-  where those lack one, ``difficulty_adjustments``): epoch, bits, difficulty; the tip height is
-  then interpolated between epoch start times and marked so.
+  where those lack one, ``difficulty_adjustments``; epochs after the table's last one are
+  added from synced blocks): epoch, bits, difficulty; without per-block data the tip height is
+  interpolated between epoch start times and marked so.
 * ``network_daily`` (Coin Metrics) then ``hashrate_daily`` (mempool.space) for the 7-day
   hashrate where per-block data is missing.
 """
@@ -18,6 +24,8 @@ Data sources, in order of preference:
 from __future__ import annotations
 
 import math
+import re
+import time
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -38,7 +46,9 @@ from hashdesk.chain.hashrate import (
     covered_span,
     epoch_hashrate,
     epoch_window_words,
+    hashrate_time_windows,
     trailing_hashrate,
+    utc_text,
 )
 from hashdesk.chain.projection import (
     DEFAULT_HISTORY_EPOCHS,
@@ -50,6 +60,8 @@ from hashdesk.store.db import Store
 
 #: Genesis block header time [unix s].
 GENESIS_TIME: int = 1231006505
+#: The height range in a ``sync`` event message of :func:`hashdesk.store.chainsync.sync_chain`.
+_SYNC_RANGE_RE = re.compile(r"heights (\d+)\.\.(\d+)")
 
 
 class NetworkDataError(ValueError):
@@ -69,7 +81,7 @@ def parse_at(at: str | date | datetime | int | float) -> tuple[int, str]:
     at : str, date, datetime or number
         ``YYYY-MM-DD`` (or a ``date``) means the **end** of that UTC day, so its 7-day window is
         the seven UTC days ending with it; an ISO timestamp (naive = UTC) or a ``datetime`` is
-        taken as is; a number is unix seconds.
+        taken as is; a number is unix seconds; ``"now"`` is the current time.
 
     Returns
     -------
@@ -87,6 +99,9 @@ def parse_at(at: str | date | datetime | int | float) -> tuple[int, str]:
         start = datetime(at.year, at.month, at.day, tzinfo=UTC)
         return int(start.timestamp()) + DAY_S, f"end of {at.isoformat()} UTC"
     text = str(at).strip()
+    if text.lower() == "now":
+        now = int(time.time())
+        return now, f"now ({iso_utc(now)})"
     if text.isdigit():
         return int(text), iso_utc(int(text))
     try:
@@ -96,7 +111,7 @@ def parse_at(at: str | date | datetime | int | float) -> tuple[int, str]:
     except ValueError:
         raise ValueError(
             f"at: cannot read {text!r}; use a UTC date YYYY-MM-DD, an ISO timestamp "
-            "(e.g. 2024-01-16T12:00:00Z) or unix seconds"
+            "(e.g. 2024-01-16T12:00:00Z), unix seconds or 'now'"
         ) from None
 
 
@@ -108,19 +123,27 @@ def load_blocks(store: Store) -> pd.DataFrame:
 
 
 def load_epochs(store: Store) -> pd.DataFrame:
-    """Epochs with start times, filled from ``difficulty_adjustments`` where missing.
+    """Epochs with start times, from ``epochs`` extended and filled by per-block data.
+
+    Start time of an epoch: ``epochs.start_time``, else the header time of its first block in
+    ``blocks`` (e.g. synced), else ``difficulty_adjustments``. Epochs after the table's last one
+    whose blocks are stored (synced past the bundle) are appended with the bits of their blocks
+    (validated against the retarget rule by sync).
 
     Returns
     -------
     pandas.DataFrame
         ``epoch``, ``first_height``, ``bits``, ``difficulty``, ``start_time`` [unix s, float
-        with NaN when unknown], ``start_time_source``.
+        with NaN when unknown], ``start_time_source`` (``"epochs"``, ``"blocks"``,
+        ``"difficulty_adjustments"`` or None).
     """
     ep = store.df(
         """
         SELECT e.epoch, e.first_height, e.bits, e.difficulty,
-               e.start_time, d.time AS adj_time
-        FROM epochs e LEFT JOIN difficulty_adjustments d ON d.height = e.first_height
+               e.start_time, b.time AS block_time, d.time AS adj_time
+        FROM epochs e
+        LEFT JOIN blocks b ON b.height = e.first_height
+        LEFT JOIN difficulty_adjustments d ON d.height = e.first_height
         ORDER BY e.epoch
         """
     )
@@ -128,13 +151,60 @@ def load_epochs(store: Store) -> pd.DataFrame:
         raise NetworkDataError("the store has no epochs: run `hashdesk ingest` first")
     if (ep.epoch.to_numpy() != np.arange(len(ep))).any():
         raise NetworkDataError("epochs table is not the consecutive run 0, 1, 2, …")
-    own = ep.start_time.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-    adj = ep.adj_time.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-    ep["start_time"] = np.where(np.isnan(own), adj, own)
-    ep["start_time_source"] = np.where(
-        ~np.isnan(own), "epochs", np.where(~np.isnan(adj), "difficulty_adjustments", None)
+    later = store.df(
+        """
+        SELECT height // ? AS epoch, arg_min(bits, height) AS bits,
+               max(CASE WHEN height % ? = 0 THEN time END) AS block_time
+        FROM blocks WHERE bits IS NOT NULL AND height >= ?
+        GROUP BY 1 ORDER BY 1
+        """,
+        [RETARGET_INTERVAL, RETARGET_INTERVAL, len(ep) * RETARGET_INTERVAL],
     )
-    return ep.drop(columns="adj_time")
+    later = later[later.epoch.to_numpy() == np.arange(len(ep), len(ep) + len(later))]
+    if len(later):
+        later = later.assign(
+            first_height=later.epoch * RETARGET_INTERVAL,
+            difficulty=[difficulty(int(b)) for b in later.bits],
+            start_time=None, adj_time=None,
+        )
+        ep = pd.concat([ep, later[ep.columns]], ignore_index=True)
+    cols = {c: ep[c].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+            for c in ("start_time", "block_time", "adj_time")}
+    start = np.where(~np.isnan(cols["start_time"]), cols["start_time"],
+                     np.where(~np.isnan(cols["block_time"]), cols["block_time"], cols["adj_time"]))
+    ep["start_time"] = start
+    ep["start_time_source"] = np.select(
+        [~np.isnan(cols["start_time"]), ~np.isnan(cols["block_time"]), ~np.isnan(cols["adj_time"])],
+        ["epochs", "blocks", "difficulty_adjustments"], default=None,
+    )
+    return ep.drop(columns=["block_time", "adj_time"]).astype({"epoch": "int64", "first_height": "int64",
+                                                               "bits": "int64"})
+
+
+def synced_through(store: Store) -> tuple[int, int] | None:
+    """Height and time up to which the store is known to hold every block, from the last sync.
+
+    The stored top block must be a synced row (``source`` ``sync:…``) and a ``sync`` event in
+    ``event_log`` must record a run that ended at that height: at the event's time the source
+    had no newer block. (A sync stopped early with ``--to-height`` is read the same way.)
+
+    Returns
+    -------
+    (int, int) or None
+        ``(top height, unix s of the latest such sync event)``; None when there is none.
+    """
+    # max() rather than ORDER BY … LIMIT 1: duckdb 2.0.1's top-N can miss a row re-inserted
+    # after a delete (seen on a store where sync replaced the tip)
+    top = store.df("SELECT height, source FROM blocks WHERE height = (SELECT max(height) FROM blocks)")
+    if top.empty or not str(top.source.iloc[0]).startswith("sync:"):
+        return None
+    height = int(top.height.iloc[0])
+    events = store.df("SELECT at_unix, message FROM event_log WHERE kind = 'sync' ORDER BY at_unix DESC")
+    for at_unix, message in zip(events.at_unix, events.message, strict=True):
+        m = _SYNC_RANGE_RE.search(str(message))
+        if m and int(m.group(2)) == height:
+            return height, int(at_unix)
+    return None
 
 
 def epoch_history(store: Store) -> pd.DataFrame:
@@ -152,17 +222,43 @@ def epoch_history(store: Store) -> pd.DataFrame:
     return ep
 
 
-def _per_block_run(blocks: pd.DataFrame, at: int) -> pd.DataFrame | None:
-    """The gap-free run of blocks whose covered time span contains ``at``, if any."""
+def _per_block_run(
+    blocks: pd.DataFrame, at: int, live: tuple[int, int] | None = None
+) -> tuple[pd.DataFrame, bool] | None:
+    """The gap-free run of blocks whose covered time span contains ``at``, if any.
+
+    A run of 11 blocks or fewer covers no time (isolated epoch-start headers are not per-block
+    data). The run ending at ``live[0]`` (:func:`synced_through`) also covers up to ``live[1]``.
+
+    Returns
+    -------
+    (pandas.DataFrame, bool) or None
+        The run and whether ``at`` lies past its last covered time, in the synced extension.
+    """
     h = blocks.height.to_numpy(dtype=np.int64)
     t = blocks.time.to_numpy(dtype=np.int64)
     for run in contiguous_runs(h):
-        if run.stop - run.start < RETARGET_INTERVAL:
-            continue  # isolated epoch-start headers are not per-block data
         lo, hi = covered_span(t[run])
+        if lo >= hi:
+            continue
         if lo <= at <= hi:
-            return blocks.iloc[run]
+            return blocks.iloc[run], False
+        if live is not None and h[run.stop - 1] == live[0] and hi < at <= live[1]:
+            return blocks.iloc[run], True
     return None
+
+
+def _live_trailing_hashrate(run: pd.DataFrame, at: int, synced_at: int) -> tuple[float, str, str] | None:
+    """7-day Σ work / 7 days ending at ``at`` past the run's last block (synced extension)."""
+    start = at - 7 * DAY_S
+    if covered_span(run.time.to_numpy(dtype=np.int64))[0] > start:
+        return None
+    hs, count = hashrate_time_windows(run.time, run.bits, np.array([start, at]))
+    words = (
+        f"7 days {utc_text(start)} → {utc_text(at)}, {int(count[0]):,} blocks by header time "
+        f"(Σ work / window length; none newer as of the sync at {utc_text(synced_at)})"
+    )
+    return float(hs[0]) / HS_PER_EHS, words, "blocks (synced; Σ exact work of blocks by header time / 7 days)"
 
 
 def _seven_day_from_daily(store: Store, at: int) -> tuple[float, str, str] | None:
@@ -222,16 +318,23 @@ def network_view(
     if at_unix <= GENESIS_TIME:
         raise NetworkDataError(f"at: {iso_utc(at_unix)} is before the genesis block ({iso_utc(GENESIS_TIME)})")
     ep = load_epochs(store)
+    n_table_epochs = int(store.scalar("SELECT count(*) FROM epochs"))
     blocks = load_blocks(store)
     starts = ep.start_time.to_numpy(dtype=np.float64)
     sources: dict[str, str] = {}
-    run = _per_block_run(blocks, at_unix) if len(blocks) else None
+    live = synced_through(store)
+    found = _per_block_run(blocks, at_unix, live) if len(blocks) else None
+    run, past_last = found if found is not None else (None, False)
     if run is not None:
         mined = run[run.time < at_unix]
         tip = int(mined.height.max())
         tip_time = int(mined.time[mined.height == tip].iloc[0])
         epoch = tip // RETARGET_INTERVAL
         sources["tip_height"] = "blocks (per-block header times): highest height with header time before at"
+        if past_last:
+            sources["tip_height"] += (
+                f"; no newer block as of the sync at {iso_utc(live[1])} (event_log)"
+            )
         height_exact = True
     else:
         known = np.flatnonzero(~np.isnan(starts) & (starts < at_unix))
@@ -246,6 +349,9 @@ def network_view(
                 f"{iso_utc(int(last_block.time))}" if last_block is not None else ""
             )
             last_time = max(np.nanmax(starts), float(blocks.time.max()) if len(blocks) else 0.0)
+            if live is not None:
+                last_time = max(last_time, float(live[1]))
+                end_words += f", synced at {iso_utc(live[1])}: run `hashdesk sync` to bring it up to date"
             if at_unix > last_time:
                 raise NetworkDataError(
                     f"at: {iso_utc(at_unix)} is after the data in the store{end_words}"
@@ -260,16 +366,19 @@ def network_view(
         tip_time = None
         sources["tip_height"] = "interpolated between epoch start times (epochs): an estimate"
         height_exact = False
+    if epoch >= len(ep):
+        raise NetworkDataError(
+            f"at: the bits of epoch {epoch} (tip {tip:,}) are in neither the epochs table nor blocks"
+        )
     row = ep.iloc[epoch]
     bits = int(row.bits)
     start_height = epoch * RETARGET_INTERVAL
     t0 = starts[epoch]
-    if math.isnan(t0) and run is not None and start_height in set(run.height):
-        t0 = float(run.time[run.height == start_height].iloc[0])
-    sources["bits"] = "epochs (Electrum checkpoint targets, exact)"
-    sources["epoch_start_time"] = (
-        str(row.start_time_source) if row.start_time_source else "blocks (per-block header times)"
+    sources["bits"] = (
+        "epochs (Electrum checkpoint targets, exact)" if epoch < n_table_epochs
+        else "blocks (synced headers' bits, checked against the retarget rule)"
     )
+    sources["epoch_start_time"] = str(row.start_time_source) if row.start_time_source else "unknown"
     view: dict[str, Any] = {
         "at": iso_utc(at_unix),
         "as_of": as_of,
@@ -287,7 +396,9 @@ def network_view(
     }
     # 7-day hashrate: per-block Σ work / 7 days, else daily tables.
     hr = None
-    if run is not None:
+    if run is not None and past_last:
+        hr = _live_trailing_hashrate(run, at_unix, live[1])
+    elif run is not None:
         try:
             est = trailing_hashrate(run.height, run.time, run.bits, at_unix)
             hr = (est.hashrate_ehs, est.window, "blocks (Σ exact work of blocks by header time / 7 days)")
@@ -359,4 +470,5 @@ __all__ = [
     "network_view",
     "parse_at",
     "projection_backtest",
+    "synced_through",
 ]
