@@ -32,10 +32,16 @@ MARKET_BENCHMARKS: tuple[str, ...] = ("WGMI", "QQQ")
 # -- network ----------------------------------------------------------------------------------
 
 
+#: Days before the period shown on the hashrate/difficulty chart for context [days].
+NETWORK_CONTEXT_DAYS = 90
+
+
 def network_section(store: Store, start: date, end: date) -> Section:
     """Network: hashrate and shocks, retargets in the period, hashprice, next retarget and halving.
 
     Calls :func:`hashdesk.chain.network.network_view` at the end of ``end`` (UTC),
+    :func:`hashdesk.chain.charts.hashrate_difficulty_figure` (with :data:`NETWORK_CONTEXT_DAYS`
+    of context),
     :func:`hashdesk.economics.tables.network_economics` for the daily hashprice,
     :func:`hashdesk.market.data.load_retargets` for the retargets and
     :func:`hashdesk.economics.shocks.shock_report` (default parameters) for hashrate shocks.
@@ -68,6 +74,13 @@ def network_section(store: Store, start: date, end: date) -> Section:
         ]
         tables, figs, notes = [], [], []
         sources = [f"{k}: {v}" for k, v in view["sources"].items()]
+        from datetime import timedelta
+
+        from hashdesk.chain.charts import hashrate_difficulty_figure
+
+        ctx0 = start - timedelta(days=NETWORK_CONTEXT_DAYS)
+        figs.append(figure("hashrate_difficulty", "Hashrate and difficulty",
+                           hashrate_difficulty_figure(store, ctx0.isoformat(), end.isoformat())))
 
         from hashdesk.market.data import load_retargets
 
