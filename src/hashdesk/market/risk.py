@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from hashdesk.market.returns import MarketDataError
 
@@ -224,6 +223,8 @@ def ols_beta(returns: ArrayLike, benchmark: ArrayLike) -> OLSBeta:
     """
     r, b = _pair(returns, benchmark)
     _need(r.size, 3, "ols_beta")
+    import statsmodels.api as sm  # deferred: 2 s of import time, only needed here
+
     fit = sm.OLS(r, sm.add_constant(b, has_constant="add")).fit()
     return OLSBeta(
         beta=float(fit.params[1]),
@@ -288,6 +289,8 @@ def dimson_beta(returns: pd.Series, benchmark: pd.Series, lags: int = 1) -> Dims
     cols = {f"b{k:+d}": benchmark.shift(-k) for k in range(-lags, lags + 1)}
     frame = pd.concat([returns.rename("r"), pd.DataFrame(cols)], axis=1).dropna()
     _need(len(frame), 2 * lags + 4, "dimson_beta")
+    import statsmodels.api as sm  # deferred import (see ols_beta)
+
     x = sm.add_constant(frame.drop(columns="r").to_numpy(), has_constant="add")
     fit = sm.OLS(frame["r"].to_numpy(), x).fit()
     slopes = np.asarray(fit.params[1:])
