@@ -149,7 +149,7 @@ def test_src_live_view_after_the_last_synced_block(synced_tail):
 
 def test_src_live_seven_day_hashrate_is_exact_work_over_the_window(bundle_db_path, tmp_path):
     path = _copy(bundle_db_path, tmp_path, "window.duckdb")
-    at = TIP_TIME + 1800
+    at = TIP_TIME + 3600  # an hour after the last block; the sync ran two hours after it
     with Store(path) as s:
         _resync_rows(s, 920_024, TIP, lambda h: 1_000_000)
         _log_sync(s, TIP_TIME + 7200, 920_024, TIP)
@@ -157,8 +157,12 @@ def test_src_live_seven_day_hashrate_is_exact_work_over_the_window(bundle_db_pat
         win = s.df("SELECT bits FROM blocks WHERE time >= ? AND time < ?", [at - 7 * 86_400, at])
     want = sum(block_work(int(b)) for b in win.bits) / (7 * 86_400) / 1e18
     assert v["hashrate_ehs_7d"] == pytest.approx(want, rel=1e-12)
-    assert f"{len(win):,} blocks" in v["hashrate_window"]
+    assert len(win) == 1_001 and "1,001 blocks" in v["hashrate_window"]
     assert v["sources"]["hashrate_ehs_7d"].startswith("blocks (synced")
+    # the figures quoted in docs/chain.md §4
+    assert round(v["hashrate_ehs_7d"], 1) == 972.9
+    assert round(v["projection"]["next_difficulty_change_pct"], 2) == 1.43
+    assert v["projection"]["retarget_time"] == "2026-04-03T17:10:34Z"
 
 
 @pytest.fixture()
@@ -199,7 +203,7 @@ def test_src_cli_network_now_json(synced_tail):
     out = json.loads(res.output)
     assert out["blocks_into_epoch"] == 727 and out["projection"]["blocks_remaining"] == 1288
     res = CliRunner().invoke(app, ["--db", str(synced_tail), "network", "--at", "now"])
-    assert res.exit_code == 2 and "run `hashdesk sync`" in res.output
+    assert res.exit_code == 2 and "run `hashdesk sync`" in " ".join(res.output.split())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,6 +248,11 @@ def test_src_economics_fees_switch_to_blocks_on_covered_days(bundle_store, fee_s
             hashprice_btc_per_ph_day_from_work(got.at[d, "work_per_block"], reward), rel=1e-12)
         assert got.at[d, "hashprice_usd_per_ph_day"] == pytest.approx(
             got.at[d, "hashprice_btc_per_ph_day"] * got.at[d, "price_usd"], rel=1e-12)
+    # the figures quoted in docs/economics.md
+    d = FEE_DAYS[1]
+    assert (got.at[d, "fees_btc_total"], ref.at[d, "fees_btc_total"]) == (17.29001197, 82.64575047)
+    assert (round(got.at[d, "hashprice_usd_per_ph_day"], 2), round(ref.at[d, "hashprice_usd_per_ph_day"], 2)) == (
+        82.09, 88.41)
     # partly covered neighbours and every non-fee column are Coin Metrics' figures, unchanged
     same = [c for c in got.columns if not c.startswith(("fees_", "revenue_", "hashprice_"))]
     pd.testing.assert_frame_equal(got[same], ref[same])
