@@ -2,16 +2,17 @@
 
 Blocks need work, not time (DESIGN.md §5): the hashes needed for the next ``k`` blocks at target
 ``T`` are ``Gamma(k, work(T))`` whatever the hashrate path. The engine draws one Gamma per
-*milestone* (first block of an epoch, a halving block, last block of an epoch) and maps the
-cumulative hashes to time through the integrated (piecewise-constant daily) hashrate path, so an
-epoch costs two draws instead of 2016. This is exact for a given hashrate path. Retargets apply
-Bitcoin Core's rule (:func:`hashdesk.chain.consensus.next_work_required`) to the simulated
+*milestone* (last block of an epoch, block before a halving) plus one ``Exp(1)`` for each epoch's
+first block, and maps the cumulative hashes to time through the integrated (piecewise-constant
+per step) hashrate path, so an epoch costs two draws instead of 2016. This is exact for a given
+hashrate path. Retargets apply Bitcoin Core's rule (:func:`hashdesk.chain.consensus.next_work_required`) to the simulated
 integer timestamps of the epoch's first and last blocks, vectorised in exact int64 arithmetic
 (:func:`retarget_bits`).
 
-The engine runs one *chunk* of scenarios day by day, so memory is O(chunk) for any horizon; the
-executors (:mod:`hashdesk.scenario.executors`) split a run into chunks, each with its own child
-of one ``numpy.random.SeedSequence``.
+The engine runs one *chunk* of scenarios in month-aligned steps of about a week (:class:`StepGrid`),
+so memory is O(chunk) for any horizon and the cost is per step and per epoch, not per day or per
+block; the executors (:mod:`hashdesk.scenario.executors`) split a run into chunks, each with its
+own child of one ``numpy.random.SeedSequence``.
 
 References
 ----------
@@ -23,6 +24,7 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -100,21 +102,33 @@ def retarget_bits(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarra
     bits = np.asarray(bits, dtype=np.int64)
     first_time = np.asarray(first_time, dtype=np.int64)
     last_time = np.asarray(last_time, dtype=np.int64)
-    span = np.clip(last_time - first_time, MIN_TIMESPAN_S, MAX_TIMESPAN_S)
+    span = last_time - first_time
+    np.clip(span, MIN_TIMESPAN_S, MAX_TIMESPAN_S, out=span)
     size_in = bits >> 24
-    mant = bits & 0x007FFFFF
-    y = (mant * span * 256) // TARGET_TIMESPAN_S
-    # byte length of y (< 2^34, so exact through float64's exponent)
-    nbytes = np.maximum((np.frexp(y.astype(np.float64))[1] + 7) >> 3, 1)
-    shift = 8 * (nbytes - 3)
-    mantissa = y >> np.maximum(shift, 0)
-    size = nbytes + size_in - 4
-    sign = (mantissa & 0x00800000) != 0
-    mantissa = np.where(sign, mantissa >> 8, mantissa)
-    size = np.where(sign, size + 1, size)
-    out = (size << 24) | mantissa
-    over = (nbytes + size_in - 4) >= 29
-    out = np.where(over, 0x1D00FFFF, out)
+    y = bits & 0x007FFFFF
+    y *= span
+    y <<= 8
+    y //= TARGET_TIMESPAN_S
+    # byte length of y from float64's biased exponent (y < 2^34 converts exactly; y = 0 gives < 0)
+    nbytes = y.astype(np.float64).view(np.int64)
+    nbytes >>= 52
+    nbytes -= 1015
+    nbytes >>= 3
+    shift = nbytes * 8 - 24
+    np.maximum(shift, 0, out=shift)
+    mantissa = y >> shift
+    size = nbytes + size_in
+    size -= 4
+    over = size >= 29
+    sign = (mantissa >> 23) & 1  # Core moves a mantissa with the sign bit set one byte down
+    size += sign
+    sign <<= 3
+    mantissa >>= sign
+    size <<= 24
+    size |= mantissa
+    out = size
+    if over.any():
+        out[over] = 0x1D00FFFF
     slow = np.flatnonzero((size_in < 4) | (nbytes < 3) | ((bits & 0x00800000) != 0))
     for i in slow:
         out[i] = next_work_required(int(bits[i]), int(first_time[i]), int(last_time[i]))
@@ -128,8 +142,17 @@ def work_float(bits: np.ndarray) -> np.ndarray:
     values (bits, timestamps) stay exact integers, only the time mapping uses floats.
     """
     bits = np.asarray(bits, dtype=np.int64)
-    target = (bits & 0x007FFFFF).astype(np.float64) * np.exp2(8.0 * ((bits >> 24) - 3))
-    return np.exp2(256.0) / (target + 1.0)
+    size = bits >> 24
+    mant = (bits & 0x007FFFFF).astype(np.float64)
+    # 2^256 / (m·256^(E−3)) as (1/m)·2^(256−8(E−3)): the same correctly rounded float once the
+    # target exceeds 2^53 (E >= 10), where "+ 1" no longer changes it
+    with np.errstate(divide="ignore"):
+        out = np.ldexp(1.0 / mant, 280 - 8 * size)
+    small = size < 10
+    if small.any():
+        target = mant[small] * np.exp2(8.0 * (size[small] - 3))
+        out[small] = np.exp2(256.0) / (target + 1.0)
+    return out
 
 
 def difficulty_float(bits: np.ndarray) -> np.ndarray:
@@ -476,8 +499,8 @@ def milestones(next_height: int, max_height: int) -> dict[str, np.ndarray]:
     -------
     dict
         ``height``, ``delta`` (blocks since the previous milestone, the first measured from
-        ``next_height - 1``), ``is_last`` (``height ≡ 2015 mod 2016``), ``subsidy_next_sats``
-        (subsidy of block ``height + 1``).
+        ``next_height - 1``), ``is_last`` (``height ≡ 2015 mod 2016``), ``is_halving_next``
+        (block ``height + 1`` is a halving), ``subsidy_next_sats`` (subsidy of block ``height + 1``).
 
     Notes
     -----
@@ -495,6 +518,7 @@ def milestones(next_height: int, max_height: int) -> dict[str, np.ndarray]:
         "height": h,
         "delta": h - prev,
         "is_last": h % RETARGET_INTERVAL == RETARGET_INTERVAL - 1,
+        "is_halving_next": (h + 1) % HALVING_INTERVAL == 0,
         "subsidy_next_sats": block_subsidy_array(h + 1).astype(np.float64),
     }
 
@@ -533,6 +557,194 @@ class ChunkResult:
     breakeven_month: np.ndarray
 
 
+class EpochSampler:
+    """Blocks, retargets and halvings of ``n`` scenarios, advanced one step of hashes at a time.
+
+    Blocks need work, not time (DESIGN.md §5): ``rem`` holds the hashes still needed for the next
+    milestone (an epoch's last block, or the block before a halving), drawn as ``Gamma(Δ)·work``.
+    :meth:`advance` is given the hashes of one step per scenario (constant hashrate within it) and
+    places every milestone that falls inside at fraction ``rem / hashes`` of the step; after an
+    epoch's last block the next epoch's first block is ``Exp(1)·work`` further (so the epoch is
+    ``Exp(1) + Gamma(2015)`` = ``Gamma(2016)``), placed in time the same way in whichever step it
+    falls. Retargets apply :func:`retarget_bits` to the floored integer header times [1]_ [3]_.
+
+    Parameters
+    ----------
+    start : StartState
+    n : int
+        Scenarios.
+    n_days : int
+        Horizon [days] (sizes the milestone table and the retarget log).
+    rng : numpy.random.Generator
+
+    Attributes
+    ----------
+    bits, work, subsidy : numpy.ndarray
+        Per scenario: compact bits in force, expected hashes per block [hashes] and the subsidy of
+        the block being mined [sats].
+    """
+
+    def __init__(self, start: StartState, n: int, n_days: int, rng: np.random.Generator) -> None:
+        self.start, self.n, self.rng = start, n, rng
+        next_height = start.tip_height + 1
+        ms = milestones(next_height, next_height + int(n_days * 144 * 8) + 2 * RETARGET_INTERVAL)
+        self._delta = ms["delta"].astype(np.float64)
+        self._last, self._subsidy_next, self._halving = ms["is_last"], ms["subsidy_next_sats"], ms["is_halving_next"]
+        self._n_ms = self._delta.size
+        self._first_halving = int(np.argmax(self._halving)) if self._halving.any() else self._n_ms
+        self._lasts_before = np.cumsum(self._last) - self._last  # retargets before milestone i
+        # Gamma shape drawn after milestone i: to milestone i + 1, less the first block after a last
+        self._shape_after = np.append(self._delta[1:], 1.0) - self._last
+        self.bits = np.full(n, start.bits, dtype=np.int64)
+        self.work = work_float(self.bits)
+        self.subsidy = np.full(n, float(block_subsidy_array(np.array([next_height]))[0]))
+        known = start.epoch_first_time_unix
+        self._first_ts = np.full(n, known if known is not None else -1, dtype=np.int64)
+        self._idx = np.zeros(n, dtype=np.int64)
+        self._first_rem = np.full(n, np.inf)  # hashes to a first block not yet placed in time
+        if next_height % RETARGET_INTERVAL == 0:
+            self._first_rem = rng.standard_exponential(n) * self.work
+            self._rem = self._first_rem + rng.gamma(self._delta[0] - 1.0, size=n) * self.work
+        else:
+            self._rem = rng.gamma(self._delta[0], size=n) * self.work
+        # retargets as an append-only log, laid out per scenario by :meth:`retargets`
+        cap = n * max(4, n_days // 10 + 4)
+        self._log = {k: np.empty(cap, dtype=np.float64 if k == "time" else np.int64)
+                     for k in ("row", "col", "time", "first", "bits")}
+        self._n_log = 0
+
+    def _first_time(self, hashes_in: np.ndarray, hashes: np.ndarray, t_start: float, step_s: float) -> np.ndarray:
+        """Header time [unix s] of blocks found ``hashes_in`` into a step of ``hashes``."""
+        t = hashes_in / hashes
+        t *= step_s
+        t += t_start
+        return self.start.time_unix + t.astype(np.int64)  # t >= 0: truncation is the floor
+
+    def _append(self, rows: np.ndarray, cols: np.ndarray, t: np.ndarray, first: np.ndarray, bits: np.ndarray) -> None:
+        end = self._n_log + rows.size
+        if end > self._log["row"].size:
+            self._log = {k: np.resize(v, 2 * end) for k, v in self._log.items()}
+        for k, v in (("row", rows), ("col", cols), ("time", t), ("first", first), ("bits", bits)):
+            self._log[k][self._n_log:end] = v
+        self._n_log = end
+
+    def advance(self, hashes: np.ndarray, t_start: float, step_s: float,
+                on_change: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None) -> None:
+        """Run one step of ``hashes`` per scenario, starting ``t_start`` s after the start, ``step_s`` long.
+
+        ``on_change(rows, f, work)`` is called after each round of milestones with the scenarios
+        whose work or subsidy just changed, the step fraction where it happened and their new
+        work [hashes] (:attr:`subsidy` already updated).
+        """
+        rng, rem, idx, first_ts, first_rem = self.rng, self._rem, self._idx, self._first_ts, self._first_rem
+        bits, work, ms_last = self.bits, self.work, self._last
+        # first blocks drawn in an earlier step that fall in this one
+        found = np.flatnonzero(first_rem <= hashes)
+        if found.size:
+            first_ts[found] = self._first_time(first_rem[found], hashes[found], t_start, step_s)
+            first_rem[found] = np.inf
+        hit = np.flatnonzero(rem <= hashes)
+        while hit.size:
+            r_hit, h_hit = rem[hit], hashes[hit]
+            f = r_hit / h_hit
+            i = idx[hit]
+            lm = ms_last[i]
+            all_last = bool(lm.all())  # the usual case: skip the compressions
+            s = hit if all_last else hit[lm]
+            if s.size:
+                f_s, h_s, r_s = (f, h_hit, r_hit) if all_last else (f[lm], h_hit[lm], r_hit[lm])
+                t_last = f_s * step_s
+                t_last += t_start
+                ft_s = first_ts[s]
+                new_bits = retarget_bits(bits[s], ft_s, self.start.time_unix + t_last.astype(np.int64))
+                self._append(s, self._lasts_before[i if all_last else i[lm]], t_last, ft_s, new_bits)
+                bits[s] = new_bits
+                w_s = work_float(new_bits)
+                work[s] = w_s
+            i_max = int(i.max())
+            if i_max >= self._first_halving and self._halving[i].any():
+                self.subsidy[hit] = self._subsidy_next[i]
+            if i_max + 1 >= self._n_ms:
+                raise ScenarioInputError("simulation ran past its milestone table (hashrate path explodes?)")
+            d = self._shape_after[i]  # after a last block the first block is drawn apart (Exp(1))
+            i += 1
+            idx[hit] = i
+            w = w_s if all_last else work[hit]
+            d0 = d[0]
+            g = rng.standard_gamma(d0, size=hit.size) if (d == d0).all() else rng.standard_gamma(d)
+            g *= w
+            if s.size:
+                x1 = rng.standard_exponential(s.size)
+                x1 *= w if all_last else w[lm]
+                x1 += r_s  # hashes from the step start to the first block
+                inside = x1 <= h_s
+                if inside.all():
+                    first_ts[s] = self._first_time(x1, h_s, t_start, step_s)
+                else:
+                    first_ts[s[inside]] = self._first_time(x1[inside], h_s[inside], t_start, step_s)
+                    first_rem[s[~inside]] = x1[~inside]
+                if all_last:
+                    r_hit = x1
+                else:
+                    r_hit[lm] = x1
+            r_hit += g
+            rem[hit] = r_hit
+            if on_change is not None:
+                on_change(hit, f, w)
+            hit = hit[r_hit <= h_hit]
+        first_rem -= hashes
+        rem -= hashes
+
+    def retargets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The retargets so far, one row per scenario and one column per retarget.
+
+        Returns
+        -------
+        time_s, first_time_s, bits, prev_bits
+            See :class:`ChunkResult` (``retarget_time_s`` ... ``prev_bits``).
+        """
+        n, m, log = self.n, self._n_log, self._log
+        used = int(log["col"][:m].max()) + 1 if m else 0
+        flat = log["row"][:m] * used
+        flat += log["col"][:m]
+        t = np.full((n, used), np.nan)
+        first = np.full((n, used), np.nan)
+        bits = np.zeros((n, used), dtype=np.int64)
+        prev = np.zeros((n, used), dtype=np.int64)
+        t.ravel()[flat] = log["time"][:m]
+        first.ravel()[flat] = log["first"][:m] - self.start.time_unix
+        bits.ravel()[flat] = log["bits"][:m]
+        prev[:, :1] = self.start.bits
+        prev[:, 1:] = bits[:, :-1]
+        prev[np.isnan(t)] = 0
+        return t, first, bits, prev
+
+
+def sample_epochs(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> ChunkResult:
+    """The epoch sampler alone on the spec's deterministic hashrate path (no prices, fees, miner).
+
+    The path is :meth:`ScenarioSpec.deterministic_hashrate_hs` (the trend's step means: noise,
+    shocks and capitulation are ignored); blocks and retargets come from :class:`EpochSampler`,
+    the code :func:`simulate_chunk` runs. For the block-level comparison and benchmarks.
+
+    Returns
+    -------
+    ChunkResult
+        Retarget fields only (``monthly`` is empty, ``breakeven_month`` zeros).
+    """
+    rng = np.random.Generator(np.random.PCG64(seed))
+    grid = spec.grid
+    sampler = EpochSampler(spec.start, n, spec.n_days, rng)
+    path = spec.deterministic_hashrate_hs()[grid.first_day]
+    hashes = np.empty(n)
+    for k in range(grid.n_days.size):
+        step_s = float(grid.n_days[k]) * SECONDS_PER_DAY
+        hashes.fill(path[k] * step_s)
+        sampler.advance(hashes, float(grid.first_day[k]) * SECONDS_PER_DAY, step_s)
+    t, first, bits, prev = sampler.retargets()
+    return ChunkResult({}, t, first, bits, prev, np.zeros(n, dtype=np.int64))
+
+
 def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> ChunkResult:
     """Simulate ``n`` scenarios step by step (:class:`StepGrid`) with the epoch-level block sampler.
 
@@ -550,13 +762,10 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
 
     Notes
     -----
-    Step ``k`` (``n_k`` days) has constant online hashrate ``H_k``; ``rem`` holds the hashes still
-    needed for the next milestone (an epoch's last block or the block before a halving). When
-    ``rem <= 86,400·n_k·H_k`` the milestone is found at fraction ``rem / (86,400·n_k·H_k)`` of
-    the step; then ``rem += Gamma(Δ)·work`` for the next one [2]_ [3]_. After an epoch's last
-    block the first block of the next epoch is ``Exp(1)·work`` hashes further, drawn with it and
-    placed in time the same way (in whichever step it falls). Expected BTC per hash is
-    ``(subsidy + fees) / work``, integrated over the step's segments between milestones, so
+    Each step (``n_k`` days, about a week) draws the price, hashrate and fee processes for its
+    days (:mod:`hashdesk.scenario.paths`), holds the online hashrate ``H_k`` constant and gives
+    the :class:`EpochSampler` ``86,400·n_k·H_k`` hashes. Expected BTC per hash is
+    ``(subsidy + fees) / work`` [2]_, integrated over the step's segments between milestones, so
     retargets and halvings that fall mid-step are split exactly.
     """
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -564,31 +773,8 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
     grid = spec.grid
     n_steps = grid.n_days.size
     n_months = spec.horizon_months
-    next_height = st.tip_height + 1
-    ms = milestones(next_height, next_height + int(spec.n_days * 144 * 8) + 2 * RETARGET_INTERVAL)
-    ms_delta = ms["delta"].astype(np.float64)
-    ms_last, ms_subsidy = ms["is_last"], ms["subsidy_next_sats"]
-    n_ms = ms_delta.size
-
-    # chain state
-    bits = np.full(n, st.bits, dtype=np.int64)
-    work = work_float(bits)
-    first_ts = np.full(n, st.epoch_first_time_unix if st.epoch_first_time_unix is not None else -1, dtype=np.int64)
-    subsidy = np.full(n, float(block_subsidy_array(np.array([next_height]))[0]))
-    idx = np.zeros(n, dtype=np.int64)
-    first_rem = np.full(n, np.inf)  # hashes to a first block not yet placed in time
-    if next_height % RETARGET_INTERVAL == 0:
-        first_rem = rng.standard_exponential(n) * work
-        rem = first_rem + rng.gamma(ms_delta[0] - 1.0, size=n) * work
-    else:
-        rem = rng.gamma(ms_delta[0], size=n) * work
-    # retargets as an append-only log (rows, time, first block time, bits), laid out at the end
-    cap = n * max(4, spec.n_days // 10 + 4)
-    log_row = np.empty(cap, dtype=np.int64)
-    log_time = np.empty(cap)
-    log_first = np.empty(cap, dtype=np.int64)
-    log_bits = np.empty(cap, dtype=np.int64)
-    n_log = 0
+    chain = EpochSampler(st, n, spec.n_days, rng)
+    work, subsidy = chain.work, chain.subsidy
 
     # paths
     price_state = spec.price.init(n, rng)
@@ -609,11 +795,6 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
     breakeven = np.zeros(n, dtype=np.int64)
     days_in_month = 0
 
-    def place(rows: np.ndarray, hashes_in: np.ndarray, hashes: np.ndarray, t_start: float, step_s: float) -> None:
-        """Header time of first blocks found ``hashes_in`` into the current step."""
-        first_ts[rows] = st.time_unix + np.floor(t_start + hashes_in / hashes * step_s).astype(np.int64)
-        first_rem[rows] = np.inf
-
     for k in range(n_steps):
         nd = int(grid.n_days[k])
         step_s = nd * SECONDS_PER_DAY
@@ -626,82 +807,30 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
         fee_level = spec.fees.advance(fee_state, nd, rng)
         inv_600h = 1.0 / (600.0 * hr)
 
-        def rate_of(sel, _fee_level=fee_level, _inv=inv_600h):
-            """Expected BTC per hash for scenarios ``sel`` at their current work and subsidy."""
-            w = work[sel]
+        def rate_of(sel, w, _fee_level=fee_level, _inv=inv_600h):
+            """Expected BTC per hash for scenarios ``sel`` at work ``w`` and their current subsidy."""
             x = w * _inv[sel]
             fee = _fee_level[sel] * (x if beta == 1.0 else x**beta)
             return (subsidy[sel] + fee) / (w * SATS_PER_BTC), fee
 
-        rate, fee_now = rate_of(slice(None))
-        # integrals over the step of BTC per hash and fees per block, as end value minus the
-        # changes at each milestone weighted by the step fraction before it
+        # integrals over the step of BTC per hash and fees per block: the end values minus each
+        # milestone's change weighted by the step fraction before it
+        rate, fee_now = rate_of(slice(None), work)
         rph = np.zeros(n)
         fee_acc = np.zeros(n)
-        hit = np.flatnonzero(rem <= hashes)
-        while hit.size:
-            r_hit, h_hit = rem[hit], hashes[hit]
-            f = r_hit / h_hit
-            i = idx[hit]
-            lm = ms_last[i]
-            s = hit[lm]
-            if s.size:
-                fr = first_rem[s]
-                pend = np.isfinite(fr)
-                if pend.any():
-                    place(s[pend], fr[pend], hashes[s[pend]], t_start, step_s)
-                t_last = f[lm]
-                t_last *= step_s
-                t_last += t_start
-                new_bits = retarget_bits(bits[s], first_ts[s], st.time_unix + np.floor(t_last).astype(np.int64))
-                if n_log + s.size > cap:
-                    cap *= 2
-                    log_row, log_time, log_first, log_bits = (
-                        np.resize(a, cap) for a in (log_row, log_time, log_first, log_bits)
-                    )
-                end = n_log + s.size
-                log_row[n_log:end] = s
-                log_time[n_log:end] = t_last
-                log_first[n_log:end] = first_ts[s]
-                log_bits[n_log:end] = new_bits
-                n_log = end
-                bits[s] = new_bits
-                work[s] = work_float(new_bits)
-            subsidy[hit] = ms_subsidy[i]
-            i += 1
-            if i.max() >= n_ms:
-                raise ScenarioInputError("simulation ran past its milestone table (hashrate path explodes?)")
-            idx[hit] = i
-            w = work[hit]
-            d = ms_delta[i] - lm
-            d0 = d[0]
-            if (d == d0).all():
-                g = rng.standard_gamma(d0, size=hit.size)
-            else:
-                g = rng.standard_gamma(d)
-            g *= w
-            r_hit += g
-            if s.size:
-                x1 = rng.standard_exponential(s.size)
-                x1 *= w[lm]
-                first_rem[s] = rem[s] + x1
-                r_hit[lm] += x1
-            rem[hit] = r_hit
-            r_new, fee_new = rate_of(hit)
-            rph[hit] -= f * (r_new - rate[hit])
-            fee_acc[hit] -= f * (fee_new - fee_now[hit])
-            rate[hit] = r_new
-            fee_now[hit] = fee_new
-            hit = hit[r_hit <= h_hit]
+
+        def on_change(hit, f, w, _rate=rate, _fee_now=fee_now, _rph=rph, _fee_acc=fee_acc, _rate_of=rate_of):
+            r_new, fee_new = _rate_of(hit, w)
+            _rph[hit] -= f * (r_new - _rate[hit])
+            _fee_acc[hit] -= f * (fee_new - _fee_now[hit])
+            _rate[hit] = r_new
+            _fee_now[hit] = fee_new
+
+        chain.advance(hashes, t_start, step_s, on_change)
         rph += rate
         rph *= step_s
         fee_acc += fee_now
         fee_acc *= step_s
-        found = np.flatnonzero(first_rem <= hashes)
-        if found.size:
-            place(found, first_rem[found], hashes[found], t_start, step_s)
-        first_rem -= hashes
-        rem -= hashes
 
         hashprice = rph * (HS_PER_PHS / nd)
         hashprice *= price
@@ -734,7 +863,7 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
             monthly["hashrate_ehs"][:, m] = acc["hr"] / (days_in_month * HS_PER_EHS)
             monthly["hashprice_usd_per_ph_day"][:, m] = acc["hp"] / days_in_month
             monthly["fees_sats_per_block"][:, m] = acc["fee"] / days_in_month
-            monthly["difficulty"][:, m] = difficulty_float(bits)
+            monthly["difficulty"][:, m] = difficulty_float(chain.bits)
             if miner is not None:
                 btc_m, rev_m = acc["btc"], acc["rev"]
                 if miner.own_pool:
@@ -757,23 +886,7 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
     if miner is None:
         for k in ("btc_mined", "revenue_usd", "cost_usd", "margin_usd"):
             monthly[k][:] = np.nan
-    rows = log_row[:n_log]
-    col = np.zeros(n_log, dtype=np.int64)
-    if n_log:
-        order = np.argsort(rows, kind="stable")  # log is in time order per row
-        start = np.searchsorted(rows[order], np.arange(n))
-        col[order] = np.arange(n_log) - np.repeat(start, np.bincount(rows, minlength=n))
-    used = int(col.max()) + 1 if n_log else 0
-    rt_time = np.full((n, used), np.nan)
-    rt_first = np.full((n, used), np.nan)
-    rt_bits = np.zeros((n, used), dtype=np.int64)
-    prev_bits = np.zeros((n, used), dtype=np.int64)
-    rt_time[rows, col] = log_time[:n_log]
-    rt_first[rows, col] = log_first[:n_log] - st.time_unix
-    rt_bits[rows, col] = log_bits[:n_log]
-    prev_bits[:, :1] = st.bits
-    prev_bits[:, 1:] = rt_bits[:, :-1]
-    prev_bits[np.isnan(rt_time)] = 0
+    rt_time, rt_first, rt_bits, prev_bits = chain.retargets()
     return ChunkResult(
         monthly=monthly,
         retarget_time_s=rt_time,

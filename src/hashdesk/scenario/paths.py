@@ -168,18 +168,28 @@ class GBMPrice:
         """
         lr = state["log_ratio"]
         mom = ar1_step_moments(1.0, n_days)
-        dt = 1.0 / DAYS_PER_YEAR
-        m = (self.drift_per_year - 0.5 * self.vol_per_year**2) * dt
-        s = self.vol_per_year * math.sqrt(dt)
-        det = math.log(float(np.exp(m * np.arange(1, n_days + 1)).mean())) + 0.5 * s * s * mom.within
+        m, s, det = _gbm_step_constants(self.drift_per_year, self.vol_per_year, n_days)
         if s > 0:
-            end, mean = mom.draw(rng, lr.shape[0])
-            out = np.exp(lr + s * mean + det)
+            end, out = mom.draw(rng, lr.shape[0])
+            out *= s
+            out += lr
             lr += s * end
         else:
-            out = np.exp(lr + det)
+            out = lr.copy()
+        out += det
+        np.exp(out, out=out)
         lr += m * n_days
         return out
+
+
+@lru_cache(maxsize=256)
+def _gbm_step_constants(drift_per_year: float, vol_per_year: float, n_days: int) -> tuple[float, float, float]:
+    """Daily drift ``m``, daily sd ``s`` and the step's deterministic log-mean term (see GBMPrice.advance)."""
+    dt = 1.0 / DAYS_PER_YEAR
+    m = (drift_per_year - 0.5 * vol_per_year**2) * dt
+    s = vol_per_year * math.sqrt(dt)
+    det = math.log(float(np.exp(m * np.arange(1, n_days + 1)).mean())) + 0.5 * s * s * ar1_step_moments(1.0, n_days).within
+    return m, s, det
 
 
 @dataclass(frozen=True)

@@ -78,24 +78,37 @@ class StreamingHistogram:
     def add(self, values: np.ndarray) -> None:
         """Add values of shape (scenarios × k), k <= groups, into the first k groups; NaNs are skipped.
 
-        Bins are found in float32 (a bin is 0.012 asinh units wide, float32 resolves 1e-6 of
-        them); min and max stay exact float64.
+        Bins are found in float32 (a bin is 0.012 asinh units wide; the float32 asinh is good to
+        1e-6); min and max stay exact float64.
         """
         v = np.asarray(values, dtype=np.float64)
         k = v.shape[1]
         ok = np.isfinite(v)
-        y = (v[ok] / self.scale).astype(np.float32)
-        np.arcsinh(y, out=y)
-        y += np.float32(ASINH_RANGE)
-        y *= np.float32(self.bins / (2 * ASINH_RANGE))
+        all_ok = bool(ok.all())
+        if not all_ok:
+            v = np.where(ok, v, np.nan)
+        x = (v / self.scale).astype(np.float32)
+        with np.errstate(invalid="ignore", over="ignore"):
+            # asinh(x) = sign(x)·log(|x| + sqrt(x² + 1)) with float32 SIMD log/sqrt (5x numpy's
+            # arcsinh; absolute error < 1e-6, a bin is 0.012 wide)
+            a = np.abs(x)
+            y = a * a
+            y += 1.0
+            np.sqrt(y, out=y)
+            y += a
+            np.log(y, out=y)
+            np.copysign(y, x, out=y)
+            y += np.float32(ASINH_RANGE)
+            y *= np.float32(self.bins / (2 * ASINH_RANGE))
+            np.clip(y, 0, self.bins - 1, out=y)
+        if not all_ok:
+            y[~ok] = k * self.bins  # past the last bin whatever the column offset: dropped below
         b = y.astype(np.int64)
-        np.clip(b, 0, self.bins - 1, out=b)
-        b += (np.arange(k) * self.bins)[np.nonzero(ok)[1]]
-        self.counts[:k] += np.bincount(b, minlength=k * self.bins).reshape(k, self.bins)
-        if ok.any():
-            with np.errstate(all="ignore"):
-                self.vmin[:k] = np.fmin(self.vmin[:k], np.fmin.reduce(np.where(ok, v, np.nan), axis=0))
-                self.vmax[:k] = np.fmax(self.vmax[:k], np.fmax.reduce(np.where(ok, v, np.nan), axis=0))
+        b += np.arange(k) * self.bins
+        self.counts[:k] += np.bincount(b.ravel(), minlength=k * self.bins)[: k * self.bins].reshape(k, self.bins)
+        with np.errstate(all="ignore"):
+            self.vmin[:k] = np.fmin(self.vmin[:k], np.fmin.reduce(v, axis=0))
+            self.vmax[:k] = np.fmax(self.vmax[:k], np.fmax.reduce(v, axis=0))
 
     def merge(self, other: StreamingHistogram) -> None:
         self.counts += other.counts
