@@ -10,9 +10,16 @@ import pytest
 from typer.testing import CliRunner
 
 from hashdesk.cli import app
-from hashdesk.scenario.data import FitOptions, build_spec, load_miner, load_start_state
+from hashdesk.scenario.data import FitOptions, build_spec, fit_shocks, load_miner, load_start_state
 from hashdesk.scenario.engine import ScenarioSpec, StartState, parse_horizon
-from hashdesk.scenario.paths import FeeModel, GBMPrice, HashrateModel, ScenarioInputError
+from hashdesk.scenario.paths import (
+    FeeModel,
+    GBMPrice,
+    HashrateModel,
+    ScenarioInputError,
+    ShockModel,
+    fit_shock_model,
+)
 from hashdesk.scenario.summary import StreamingHistogram
 
 START = StartState(1_767_052_800, 930_088, 0x17024535, 1_766_634_486, 87_133.51, 1_098.0, 1.87e6)
@@ -89,6 +96,7 @@ def test_scen_build_spec_fits_on_bundle(bundle_store, tmp_path):
     assert 0.3 < models["hashrate"]["growth_per_year"] < 0.7
     assert 0.3 < models["price"]["vol_per_year"] < 0.8
     assert 0.5 < models["fees"]["interval_elasticity"] < 2.0
+    assert models["hashrate"]["shocks"]["fit"]["used"].startswith("fitted on 3 shocks")
     with pytest.raises(ScenarioInputError, match="volatility must be >= 0"):
         build_spec(bundle_store, 12, options=FitOptions(price_model="gbm", vol_per_year=-0.1))
 
@@ -128,3 +136,24 @@ def test_scen_cli_bad_input_writes_nothing(bundle_db_path, tmp_path, args, needl
     assert r.exit_code == 2
     assert needle in " ".join(r.output.split())
     assert list(tmp_path.glob("*.html")) == [] and list(tmp_path.glob("*.tmp*")) == []
+
+
+def test_scen_fit_shock_model_hand_worked():
+    m = fit_shock_model(np.array([0.1, 0.2, 0.3]), np.array([2.0, 4.0, 6.0]), years=2.0)
+    assert (m.rate_per_year, m.depth_mean, m.duration_days_mean) == (1.5, pytest.approx(0.2), 4.0)
+    with pytest.raises(ScenarioInputError, match="need >= 2 detected shocks"):
+        fit_shock_model(np.array([0.1]), np.array([3.0]), years=1.0)
+    with pytest.raises(ScenarioInputError, match="shocks.depth"):
+        fit_shock_model(np.array([0.1, 1.2]), np.array([3.0, 3.0]), years=1.0)
+
+
+def test_scen_shocks_fitted_on_bundle(bundle_store):
+    """Dec 2022, Jan 2024 and Jun 2025 over ~3.9 searched years (see hashdesk.economics.shocks)."""
+    model, info = fit_shocks(bundle_store, date(2025, 12, 29))
+    assert [s["start"] for s in info["shocks"]] == ["2022-12-23", "2024-01-14", "2025-06-22"]
+    assert model.rate_per_year == pytest.approx(3 / info["years_searched"])
+    assert 0.7 < model.rate_per_year < 0.8
+    assert model.depth_mean == pytest.approx(np.mean([s["mean_depth_pct"] for s in info["shocks"]]) / 100)
+    assert model.duration_days_mean == 4.0
+    short, info_short = fit_shocks(bundle_store, date(2023, 6, 30), years=1.0)
+    assert short == ShockModel() and "stated defaults" in info_short["used"]

@@ -15,6 +15,13 @@ import pandas as pd
 
 from hashdesk.chain.consensus import RETARGET_INTERVAL
 from hashdesk.economics.profile import MinerProfile, load_profile
+from hashdesk.economics.shocks import (
+    ShockError,
+    ShockParams,
+    detect_shocks,
+    load_daily_hashrate,
+    shock_signal,
+)
 from hashdesk.scenario.engine import MinerEconomics, ScenarioSpec, StartState, miner_from_profile
 from hashdesk.scenario.paths import (
     BootstrapPrice,
@@ -26,6 +33,7 @@ from hashdesk.scenario.paths import (
     fit_fee_model,
     fit_gbm,
     fit_hashrate_trend,
+    fit_shock_model,
 )
 from hashdesk.store.db import Store
 
@@ -210,6 +218,51 @@ def load_miner(store: Store, profile: MinerProfile | str | Path) -> MinerEconomi
     return miner_from_profile(profile, load_asic_catalogue(store))
 
 
+def fit_shocks(store: Store, end: date, years: float = 4.0) -> tuple[ShockModel, dict]:
+    """Fit the shock process to the shocks detected in Coin Metrics' daily hashrate.
+
+    Detection is :func:`hashdesk.economics.shocks.detect_shocks` with its default
+    :class:`~hashdesk.economics.shocks.ShockParams` (>= 10 % under a 28-day trailing median for
+    >= 2 days, block-deficit z >= 3.5) over ``years`` to ``end``; the fit is
+    :func:`~hashdesk.scenario.paths.fit_shock_model` with each shock's depth =
+    shortfall / (baseline × days), its mean offline share. The fitted process therefore stands for
+    *detectable* shocks; smaller dips are left to the hashrate's AR(1) noise.
+
+    Returns
+    -------
+    model : ShockModel
+        Fitted, or the stated defaults (``ShockModel()``) when fewer than two shocks are found.
+    info : dict
+        Window, years searched (days with a baseline / 365), the shocks and which was used.
+    """
+    params = ShockParams()
+    start = end - timedelta(days=int(round(years * 365)))
+    hr = load_daily_hashrate(store, start, end, "coinmetrics")
+    info: dict = {"detector": "hashdesk.economics.shocks.detect_shocks (default ShockParams)", "source": "coinmetrics"}
+    try:
+        shocks = detect_shocks(shock_signal(hr, params), params) if len(hr) > params.window_days else []
+    except ShockError as exc:
+        shocks = []
+        info["note"] = f"detection failed: {exc}"
+    searched_years = max(len(hr) - params.window_days, 0) / 365.0
+    info.update({
+        "window": f"{hr.index[0]}..{hr.index[-1]}" if len(hr) else "none",
+        "years_searched": searched_years,
+        "shocks": [{"start": x.start.isoformat(), "days": x.days, "trough_depth_pct": x.depth_pct,
+                    "mean_depth_pct": 100 * x.shortfall_eh_days / (x.baseline_ehs * x.days)} for x in shocks],
+    })
+    if len(shocks) < 2 or searched_years <= 0:
+        info["used"] = f"stated defaults: {len(shocks)} shock(s) detected, need >= 2 to fit"
+        return ShockModel(), info
+    model = fit_shock_model(
+        np.array([x.shortfall_eh_days / (x.baseline_ehs * x.days) for x in shocks]),
+        np.array([x.days for x in shocks], dtype=np.float64),
+        searched_years,
+    )
+    info["used"] = f"fitted on {len(shocks)} shocks (depth concentration and seasonality stated, not fitted)"
+    return model, info
+
+
 @dataclass(frozen=True)
 class FitOptions:
     """How to build models from the store.
@@ -227,7 +280,11 @@ class FitOptions:
         Window for the hashrate trend and the fee model [days].
     growth_per_year : float, optional
         Hashrate trend override [1/year].
-    shocks : ShockModel or None
+    shocks : ShockModel, None or "fit"
+        ``"fit"`` (default): :func:`fit_shocks` on ``shock_years`` of Coin Metrics hashrate;
+        None disables shocks.
+    shock_years : float
+        History searched for shocks when fitting [years].
     capitulation : CapitulationModel or None
     """
 
@@ -238,7 +295,8 @@ class FitOptions:
     vol_per_year: float | None = None
     network_days: int = 730
     growth_per_year: float | None = None
-    shocks: ShockModel | None = ShockModel()
+    shocks: ShockModel | None | str = "fit"
+    shock_years: float = 4.0
     capitulation: CapitulationModel | None = CapitulationModel()
 
 
@@ -282,8 +340,15 @@ def build_spec(
         growth = fit_hashrate_trend(hr, net_label)
     else:
         growth = options.growth_per_year
+    shock_info: dict | None = None
+    if isinstance(options.shocks, str):
+        if options.shocks != "fit":
+            raise ScenarioInputError(f"shocks: {options.shocks!r} is not a ShockModel, None or 'fit'")
+        shocks, shock_info = fit_shocks(store, end, options.shock_years)
+    else:
+        shocks = options.shocks
     hashrate = HashrateModel(
-        growth_per_year=growth, shocks=options.shocks, capitulation=options.capitulation, window=net_label
+        growth_per_year=growth, shocks=shocks, capitulation=options.capitulation, window=net_label
     )
     fees = fit_fee_model(net.blk_cnt.to_numpy(), net.fee_tot_btc.to_numpy(), window=net_label)
     spec = ScenarioSpec(start, horizon_months, price, hashrate, fees, miner, capex_usd)
@@ -300,7 +365,7 @@ def build_spec(
             "noise_sd_per_day": hashrate.noise_sd_per_day,
             "noise_ar1": hashrate.noise_ar1,
             "window": net_label,
-            "shocks": None if options.shocks is None else vars(options.shocks),
+            "shocks": None if shocks is None else {**vars(shocks), **({"fit": shock_info} if shock_info else {})},
             "capitulation": None if options.capitulation is None else {
                 **vars(options.capitulation),
                 "marginal_cost_usd_per_ph_day_at_start": options.capitulation.marginal_cost_usd_per_ph_day(0),

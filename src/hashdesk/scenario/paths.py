@@ -386,6 +386,52 @@ class ShockModel:
         return online
 
 
+def fit_shock_model(
+    depths: np.ndarray,
+    durations_days: np.ndarray,
+    years: float,
+    depth_concentration: float = 10.0,
+    seasonality: tuple[float, ...] = DEFAULT_SHOCK_SEASONALITY,
+) -> ShockModel:
+    """Method-of-moments :class:`ShockModel` from detected shocks.
+
+    Parameters
+    ----------
+    depths : numpy.ndarray
+        Mean offline share of each shock [0–1], e.g. shortfall / (baseline × days).
+    durations_days : numpy.ndarray
+        Duration of each shock [days].
+    years : float
+        Length of the history searched [years].
+    depth_concentration, seasonality
+        Kept as given (a handful of shocks cannot pin a Beta's spread or twelve monthly weights).
+
+    Returns
+    -------
+    ShockModel
+        ``rate = count / years``, ``depth_mean = mean(depths)``,
+        ``duration_days_mean = mean(durations)``.
+
+    Raises
+    ------
+    ScenarioInputError
+        With fewer than two shocks, depths outside (0, 1) or durations under one day.
+    """
+    d = np.asarray(depths, dtype=np.float64)
+    t = np.asarray(durations_days, dtype=np.float64)
+    _check(d.size >= 2 and d.size == t.size, "shocks", f"need >= 2 detected shocks to fit, got {d.size}")
+    _check(bool(((d > 0) & (d < 1)).all()), "shocks.depth", "every depth must be in (0, 1)")
+    _check(bool((t >= 1).all()), "shocks.duration_days", "every duration must be >= 1 day")
+    _check(years > 0, "shocks.years", "must be > 0")
+    return ShockModel(
+        rate_per_year=d.size / years,
+        depth_mean=float(d.mean()),
+        depth_concentration=depth_concentration,
+        duration_days_mean=float(t.mean()),
+        seasonality=seasonality,
+    )
+
+
 @dataclass(frozen=True)
 class CapitulationModel:
     """Network cost curve: hashrate switches off when hashprice falls under the marginal cost.
