@@ -14,7 +14,13 @@ import math
 import numpy as np
 from scipy.stats import ks_2samp
 
-from hashdesk.scenario.engine import ScenarioSpec, StartState, simulate_chunk, work_float
+from hashdesk.scenario.engine import (
+    ScenarioSpec,
+    StartState,
+    sample_epochs,
+    simulate_chunk,
+    work_float,
+)
 from hashdesk.scenario.paths import FeeModel, GBMPrice, HashrateModel
 
 from ._reference import reference_epochs
@@ -75,3 +81,12 @@ def test_scen_ks_has_power_against_a_biased_sampler():
     e_first, _, _ = _stats_engine(res)
     r_first, _, _ = _stats_ref(last, bits)
     assert ks_2samp(e_first, r_first).pvalue < P_MIN
+
+
+def test_scen_sample_epochs_is_the_engines_sampler():
+    """On a deterministic spec the engine draws nothing else, so its retargets equal sample_epochs' bit for bit."""
+    spec, res = _engine(300, 21)
+    alone = sample_epochs(spec, 300, np.random.SeedSequence(21))
+    for name in ("retarget_time_s", "retarget_first_time_s", "retarget_bits", "prev_bits"):
+        np.testing.assert_array_equal(getattr(alone, name), getattr(res, name))
+    assert alone.retarget_time_s.shape[1] >= 6

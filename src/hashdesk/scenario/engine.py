@@ -483,7 +483,7 @@ class ScenarioSpec:
         r = math.log1p(self.hashrate.growth_per_year) / 365.0
         h0 = self.start.hashrate_ehs * HS_PER_EHS
         out = [
-            np.full(nd, h0 * math.exp(r * f) * float(np.exp(r * np.arange(nd)).mean()))
+            np.full(nd, math.exp(r * f) * float(np.exp(r * np.arange(nd)).mean()) * h0)  # as HashrateModel
             for f, nd in zip(g.first_day, g.n_days, strict=True)
         ]
         return np.concatenate(out)

@@ -349,10 +349,13 @@ class ShockModel:
         """
         depth, left = state["shock_depth"], state["shock_left"]
         n_days = len(months)
-        active = np.minimum(left, n_days)
-        online = 1.0 - depth * (active / n_days)
-        left -= active
-        depth[left == 0] = 0.0
+        online = np.ones(depth.shape[0])
+        carried = np.flatnonzero(left)  # few rows: work on them only
+        if carried.size:
+            active = np.minimum(left[carried], n_days)
+            online[carried] = 1.0 - depth[carried] * (active / n_days)
+            left[carried] -= active
+            depth[carried[left[carried] == 0]] = 0.0
         lam = self.expected_starts(months)
         if lam <= 0:
             return online
