@@ -124,3 +124,24 @@ def test_scen_simulated_retargets_equal_consensus():
     t_last = res.retarget_time_s
     assert (res.retarget_first_time_s[:, 1:][done[:, 1:]] >= np.floor(t_last[:, :-1][done[:, 1:]])).all()
     assert (res.retarget_first_time_s[:, 0] < 0).all()  # the start's epoch began before the start
+
+
+def test_scen_weekly_steps_agree_with_near_daily_steps():
+    """4 steps a month and 28 (≈ daily) give the same distributions within Monte Carlo error."""
+    miner = MinerEconomics("t", 5e6, 90_000, 0.95, 0.05)
+    hr = HashrateModel(0.45, shocks=ShockModel(0.76, 0.18, 10.0, 4.0))
+    out = []
+    for spm in (4, 28):
+        spec = ScenarioSpec(START, 12, GBMPrice(0.15, 0.5), hr, FeeModel(1.87e6, 1.06, 0.34, 0.95), miner,
+                            steps_per_month=spm)
+        out.append(simulate_chunk(spec, 4000, np.random.SeedSequence(5)))
+    weekly, daily = out
+    for k in (0, 4):  # retarget days: medians within 0.1 day
+        assert np.median(weekly.retarget_time_s[:, k]) == pytest.approx(np.median(daily.retarget_time_s[:, k]), abs=8640)
+    # tolerances ≈ 3.5 standard errors of the difference of two q95s at n = 4,000 (fees: log-sd ≈ 1.1)
+    for metric, rtol in (("hashprice_usd_per_ph_day", 0.08), ("price_usd", 0.08), ("hashrate_ehs", 0.08),
+                         ("fees_sats_per_block", 0.18)):
+        qw = np.quantile(weekly.monthly[metric][:, [5, 11]], [0.05, 0.5, 0.95], axis=0)
+        qd = np.quantile(daily.monthly[metric][:, [5, 11]], [0.05, 0.5, 0.95], axis=0)
+        np.testing.assert_allclose(qw, qd, rtol=rtol, err_msg=metric)
+    assert np.median(weekly.monthly["margin_usd"].sum(1)) == pytest.approx(np.median(daily.monthly["margin_usd"].sum(1)), rel=0.04)
