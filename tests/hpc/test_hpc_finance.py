@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from hashdesk.chain.consensus import block_subsidy
+from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day, energy_kwh_per_day
 from hashdesk.economics.core import hashprice_usd_per_ph_day
 from hashdesk.hpc.sites import parse_site
 from hashdesk.hpc.valuation import (
     HOURS_PER_MONTH,
     NetworkState,
-    breakeven_hashprice_usd_per_th_day,
     fleet_power_mw,
     hashprice_path_usd_per_th_day,
     hpc_cashflows_usd,
@@ -21,7 +21,6 @@ from hashdesk.hpc.valuation import (
     lease_usd_per_kw_month,
     lease_usd_per_mw_year,
     mining_cashflows_usd_per_mw,
-    mining_energy_kwh_per_day,
     npv,
     payback_years,
     value_site,
@@ -103,7 +102,7 @@ def test_payback_hand_worked():
 def test_unit_conversions_kw_month_vs_mw_year():
     assert lease_usd_per_mw_year(150.0) == 1_800_000.0  # 150 USD/kW-month × 1,000 kW × 12
     assert lease_usd_per_kw_month(1_800_000.0) == 150.0
-    assert mining_energy_kwh_per_day(50_000.0, 20.0) == pytest.approx(24_000.0)  # 1 MW for a day
+    assert energy_kwh_per_day(50_000.0, 20.0) == pytest.approx(24_000.0)  # 1 MW for a day
     assert breakeven_hashprice_usd_per_th_day(20.0, 0.05) == pytest.approx(0.024)
     assert fleet_power_mw(10.0, 20.0) == pytest.approx(200.0)  # 10 EH/s at 20 J/TH
 

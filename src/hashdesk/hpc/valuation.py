@@ -33,6 +33,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from hashdesk.chain.consensus import block_subsidy
+from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day, energy_kwh_per_day
 from hashdesk.economics.core import hashprice_btc_per_ph_day
 from hashdesk.hpc.sites import CONTRACTED_HPC, Company, HpcStatus, Site, parse_site
 
@@ -48,8 +49,6 @@ KW_PER_MW: float = 1000.0
 USD_PER_MW_YEAR_PER_USD_PER_KW_MONTH: float = 12_000.0
 #: Expected blocks per day at the 600 s target spacing [blocks/day].
 BLOCKS_PER_DAY: float = 144.0
-#: kWh per day per (TH/s × J/TH): 1 W for 24 h is 0.024 kWh.
-KWH_PER_DAY_PER_WATT: float = 0.024
 
 
 class ValuationError(ValueError):
@@ -80,36 +79,6 @@ def lease_usd_per_kw_month(usd_per_mw_year: float) -> float:
     150.0
     """
     return float(usd_per_mw_year) / USD_PER_MW_YEAR_PER_USD_PER_KW_MONTH
-
-
-def mining_energy_kwh_per_day(hashrate_ths: float, efficiency_j_per_th: float) -> float:
-    """Energy drawn by ASICs [kWh/day] = TH/s × J/TH × 0.024.
-
-    References
-    ----------
-    .. [1] DESIGN.md §3.
-
-    Examples
-    --------
-    >>> mining_energy_kwh_per_day(50_000.0, 20.0)  # 1 MW of ASICs
-    24000.0
-    """
-    return float(hashrate_ths) * float(efficiency_j_per_th) * KWH_PER_DAY_PER_WATT
-
-
-def breakeven_hashprice_usd_per_th_day(efficiency_j_per_th: float, power_usd_per_kwh: float) -> float:
-    """Hashprice at which power cost equals revenue [USD/TH/day] = J/TH × 0.024 × USD/kWh.
-
-    References
-    ----------
-    .. [1] DESIGN.md §3.
-
-    Examples
-    --------
-    >>> round(breakeven_hashprice_usd_per_th_day(20.0, 0.05), 6)
-    0.024
-    """
-    return float(efficiency_j_per_th) * KWH_PER_DAY_PER_WATT * float(power_usd_per_kwh)
 
 
 def month_times_years(months: int) -> np.ndarray:
@@ -326,7 +295,7 @@ def mining_cashflows_usd_per_mw(
     hp = np.asarray(hashprice_usd_per_th_day, dtype=float)
     ths_per_mw = 1e6 / (pue * efficiency_j_per_th)
     revenue = hp * ths_per_mw * DAYS_PER_MONTH * (1.0 - pool_fee)
-    power = mining_energy_kwh_per_day(ths_per_mw, efficiency_j_per_th) * pue * DAYS_PER_MONTH * power_usd_per_kwh
+    power = energy_kwh_per_day(ths_per_mw, efficiency_j_per_th) * pue * DAYS_PER_MONTH * power_usd_per_kwh
     variable = uptime * (revenue - power)
     if curtail_when_unprofitable:
         variable = np.maximum(variable, 0.0)
