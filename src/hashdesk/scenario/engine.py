@@ -37,14 +37,21 @@ from hashdesk.chain.consensus import (
     RETARGET_INTERVAL,
     SATS_PER_BTC,
     TARGET_TIMESPAN_S,
+    block_subsidy,
     block_subsidy_array,
     next_work_required,
     target_from_bits,
 )
-from hashdesk.economics.core import HS_PER_EHS, HS_PER_PHS, HS_PER_THS, SECONDS_PER_DAY
+from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day
+from hashdesk.economics.core import (
+    HS_PER_EHS,
+    HS_PER_PHS,
+    HS_PER_THS,
+    SECONDS_PER_DAY,
+    hashprice_usd_per_ph_day,
+)
 from hashdesk.economics.profile import ContractType, MinerProfile, PoolPayout
 from hashdesk.scenario.paths import (
-    KWH_PER_DAY_PER_W,
     BootstrapPrice,
     FeeModel,
     GBMPrice,
@@ -238,10 +245,10 @@ class StartState:
 
     @property
     def hashprice_usd_per_ph_day(self) -> float:
-        """Hashprice at the start [USD/PH/day] (DESIGN.md §3)."""
-        subsidy = int(block_subsidy_array(np.array([self.tip_height + 1]))[0])
-        w = float(work_float(np.array([self.bits]))[0])
-        return SECONDS_PER_DAY * HS_PER_PHS / w * (subsidy + self.fees_sats_per_block) / SATS_PER_BTC * self.price_usd
+        """Hashprice at the start [USD/PH/day] (exact work, DESIGN.md §3)."""
+        return hashprice_usd_per_ph_day(
+            self.bits, block_subsidy(self.tip_height + 1), self.fees_sats_per_block, self.price_usd
+        )
 
 
 @dataclass(frozen=True)
@@ -290,7 +297,7 @@ class MinerEconomics:
     @property
     def breakeven_hashprice_usd_per_ph_day(self) -> float:
         """Energy breakeven hashprice = J/TH × 0.024 × USD/kWh × 1000, before pool fee [USD/PH/day]."""
-        return self.efficiency_j_per_th * KWH_PER_DAY_PER_W * self.energy_usd_per_kwh * 1000.0
+        return 1000.0 * breakeven_hashprice_usd_per_th_day(self.efficiency_j_per_th, self.energy_usd_per_kwh)
 
 
 def miner_from_profile(profile: MinerProfile, catalogue: dict[str, tuple[float, float]]) -> MinerEconomics:

@@ -27,10 +27,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day
+
 #: Days per year for bitcoin (trades every day).
 DAYS_PER_YEAR: float = 365.0
-#: kWh per day per (TH/s · J/TH) = 86,400 s / 3.6e6 J/kWh.
-KWH_PER_DAY_PER_W: float = 0.024
 
 
 class ScenarioInputError(ValueError):
@@ -475,7 +475,7 @@ class CapitulationModel:
     def marginal_cost_usd_per_ph_day(self, day: float) -> float:
         """Marginal cost of hashing on a day after the start [USD/PH/day]."""
         eff = self.marginal_efficiency_j_per_th * (1 - self.efficiency_gain_per_year) ** (day / DAYS_PER_YEAR)
-        return eff * KWH_PER_DAY_PER_W * self.power_usd_per_kwh * 1000.0
+        return 1000.0 * breakeven_hashprice_usd_per_th_day(eff, self.power_usd_per_kwh)
 
 
 @dataclass(frozen=True)
