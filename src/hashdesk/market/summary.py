@@ -149,22 +149,24 @@ def relative_fields(r: pd.Series, b: pd.Series, periods_per_year: int, s: str) -
         f"{s}_return": period_return(both["b"]) if len(both) else float("nan"),
     }
     out[f"excess_return_vs_{s}"] = period_return(both["r"]) - out[f"{s}_return"] if len(both) else float("nan")
+    # already paired and NaN-free: the risk functions take the arrays as they are (no re-alignment)
+    rr, bb = both["r"].to_numpy(float), both["b"].to_numpy(float)
     try:
-        ols = risk.ols_beta(both["r"], both["b"])
+        ols = risk.ols_beta(rr, bb)
         out.update({f"beta_{s}": ols.beta, f"beta_{s}_se": ols.beta_se, f"r2_{s}": ols.r_squared})
     except MarketDataError:
         out.update({f"beta_{s}": float("nan"), f"beta_{s}_se": float("nan"), f"r2_{s}": float("nan")})
-    out[f"alpha_{s}"] = _safe(risk.alpha, both["r"], both["b"], periods_per_year)
-    up, down = risk.up_down_beta(both["r"], both["b"]) if len(both) else (math.nan, math.nan)
+    out[f"alpha_{s}"] = _safe(risk.alpha, rr, bb, periods_per_year)
+    up, down = risk.up_down_beta(rr, bb) if len(both) else (math.nan, math.nan)
     out[f"beta_{s}_up"], out[f"beta_{s}_down"] = up, down
     try:
         dim = risk.dimson_beta(r, b)
         out[f"beta_{s}_dimson"], out[f"beta_{s}_dimson_se"] = dim.beta, dim.beta_se
     except MarketDataError:
         out[f"beta_{s}_dimson"] = out[f"beta_{s}_dimson_se"] = float("nan")
-    out[f"correlation_{s}"] = _safe(risk.correlation, both["r"], both["b"])
-    out[f"up_capture_{s}"] = _safe(risk.up_capture, both["r"], both["b"], periods_per_year)
-    out[f"down_capture_{s}"] = _safe(risk.down_capture, both["r"], both["b"], periods_per_year)
+    out[f"correlation_{s}"] = _safe(risk.correlation, rr, bb)
+    out[f"up_capture_{s}"] = _safe(risk.up_capture, rr, bb, periods_per_year)
+    out[f"down_capture_{s}"] = _safe(risk.down_capture, rr, bb, periods_per_year)
     return out
 
 

@@ -3,8 +3,10 @@
 :func:`build_brief` runs every section builder of :mod:`hashdesk.report.sections` for one UTC
 calendar month and returns a :class:`Brief`; :func:`write_brief` renders it as terminal text
 (Rich), a self-contained HTML file (Plotly inlined) or JSON with the same numbers. Nothing is
-cached: every call reads the store and calls the domain modules afresh, and the time each
-section took is recorded in the brief.
+cached between calls: every call reads the store and calls the domain modules afresh (within
+one call, the sections share the reads they have in common; see
+:class:`hashdesk.report.sections.SharedReads`), and the time each section took is recorded in
+the brief.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ domain modules (``hashdesk.chain``, ``hashdesk.economics``, ``hashdesk.market``,
 ``hashdesk.hpc``, ``hashdesk.scenario``); a builder only picks fields, labels them with units
 and wraps the module's figures. A module that is not installed yet gives a section with status
 ``unavailable`` ("module not available"); see :func:`hashdesk.report.model.guarded`.
+
+Within one brief, reads that several sections need (the network view at the month's end, the
+month's daily network economics) are made once through a :class:`SharedReads`; a builder called
+without one (the dashboard) reads afresh.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
 from hashdesk.report.model import (
     NO_DATA,
@@ -25,6 +30,33 @@ from hashdesk.report.model import (
 )
 from hashdesk.store.db import Store
 
+_T = TypeVar("_T")
+
+
+class SharedReads:
+    """Results of store reads shared by the sections of one brief, keyed by function and arguments.
+
+    Made by :func:`brief_builders` for one build and dropped with it (nothing outlives the
+    brief). The functions memoised are pure reads of the store with hashable arguments, and
+    their results are only read by the builders, so sharing one result gives the numbers a
+    second call would.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def get(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """``fn(*args)``, computed on the first request only."""
+        key = (fn.__module__, fn.__qualname__, *args)
+        if key not in self._memo:
+            self._memo[key] = fn(*args)
+        return self._memo[key]
+
+
+def _read(shared: SharedReads | None, fn: Callable[..., _T], *args: Any) -> _T:
+    return shared.get(fn, *args) if shared is not None else fn(*args)
+
+
 #: Tickers of the markets section (BTC first, then miners, then the benchmarks).
 MARKET_BENCHMARKS: tuple[str, ...] = ("WGMI", "QQQ")
 
@@ -36,7 +68,7 @@ MARKET_BENCHMARKS: tuple[str, ...] = ("WGMI", "QQQ")
 NETWORK_CONTEXT_DAYS = 90
 
 
-def network_section(store: Store, start: date, end: date) -> Section:
+def network_section(store: Store, start: date, end: date, shared: SharedReads | None = None) -> Section:
     """Network: hashrate and shocks, retargets in the period, hashprice, next retarget and halving.
 
     Calls :func:`hashdesk.chain.network.network_view` at the end of ``end`` (UTC),
@@ -50,7 +82,7 @@ def network_section(store: Store, start: date, end: date) -> Section:
     def build() -> Section:
         from hashdesk.chain.network import network_view
 
-        view = network_view(store, end)
+        view = _read(shared, network_view, store, end)
         proj = view.get("projection") or {}
         metrics = [
             metric("tip_height", f"height at {view['as_of']}", view["tip_height"], "int",
@@ -95,7 +127,7 @@ def network_section(store: Store, start: date, end: date) -> Section:
         from hashdesk.economics.charts import hashprice_figure
         from hashdesk.economics.tables import network_economics
 
-        econ = network_economics(store, start.isoformat(), end.isoformat())
+        econ = _read(shared, network_economics, store, start.isoformat(), end.isoformat())
         if len(econ):
             first, last = econ.iloc[0], econ.iloc[-1]
             metrics += [
@@ -270,7 +302,9 @@ def example_files(kind: str, pattern: str = "*.toml") -> list[Path]:
     return sorted(d.glob(pattern)) if d.is_dir() else []
 
 
-def miners_section(store: Store, month: Month, profiles: Sequence[Path] | None = None) -> Section:
+def miners_section(
+    store: Store, month: Month, profiles: Sequence[Path] | None = None, shared: SharedReads | None = None
+) -> Section:
     """Miners: reported vs expected production, unit economics and halving stance for a month.
 
     Production is :func:`hashdesk.economics.production.production_report` (realization with its
@@ -319,9 +353,9 @@ def miners_section(store: Store, month: Month, profiles: Sequence[Path] | None =
 
         files = list(profiles) if profiles is not None else example_files("profiles")
         if files:
-            state = network_state(network_economics(store, month.start.isoformat(), month.end.isoformat()),
-                                  month.start, month.end)
-            tip = network_view(store, month.end)["tip_height"]
+            econ = _read(shared, network_economics, store, month.start.isoformat(), month.end.isoformat())
+            state = network_state(econ, month.start, month.end)
+            tip = _read(shared, network_view, store, month.end)["tip_height"]
             subsidy_after = block_subsidy(next_halving_height(tip)) / SATS_PER_BTC
             catalogue = asic_catalogue(store)
             rows = []
@@ -551,10 +585,11 @@ def scenarios_section(
 def brief_builders(month: Month, claims_path=None) -> list[tuple[str, Callable[[Store], Section]]]:
     """The brief's section builders for ``month``, in reading order, as ``(key, build(store))``."""
     s, e = month.start, month.end
+    shared = SharedReads()
     out: list[tuple[str, Callable[[Store], Section]]] = [
         ("markets", lambda st: markets_section(st, s, e)),
-        ("network", lambda st: network_section(st, s, e)),
-        ("miners", lambda st: miners_section(st, month)),
+        ("network", lambda st: network_section(st, s, e, shared=shared)),
+        ("miners", lambda st: miners_section(st, month, shared=shared)),
         ("hpc", lambda st: hpc_section(st, s, e)),
     ]
     if claims_path is not None:
