@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum, StrEnum
@@ -44,6 +46,52 @@ def store_from_ctx(ctx: typer.Context, read_only: bool = True) -> Store:
         return Store(db, read_only=read_only)
     except StoreError as exc:
         fail(str(exc))
+
+
+def parse_date(value: str | None, option: str, *, required: bool = False) -> date | None:
+    """Parse a ``YYYY-MM-DD`` option value (UTC day); exit 2 naming ``option`` when it is not one.
+
+    Returns None for a missing value unless ``required``.
+    """
+    if value is None or value == "":
+        if required:
+            fail(f"{option} DATE is required (YYYY-MM-DD)")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: not a date (YYYY-MM-DD): {value!r}")
+
+
+def write_chart(figures: Any, path: Path | None) -> Path | None:
+    """Write one Plotly figure, or several, as one self-contained HTML file (``--chart FILE``).
+
+    plotly.js is inlined once (no CDN). The file is written to a temporary name in the target
+    directory and renamed, so an error leaves nothing behind; the path goes to stderr.
+    Does nothing and returns None when ``path`` is None.
+    """
+    if path is None:
+        return None
+    path = Path(path)
+    figs = [figures] if hasattr(figures, "to_html") else list(figures)
+    if len(figs) == 1:
+        html = figs[0].to_html(full_html=True, include_plotlyjs=True)
+    else:
+        parts = [fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figs)]
+        html = ("<!doctype html><html><head><meta charset='utf-8'></head><body>"
+                + "\n".join(parts) + "</body></html>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".html.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(html)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    err_console.print(f"chart written to {path}", style="dim")
+    return path
 
 
 def to_jsonable(obj: Any) -> Any:

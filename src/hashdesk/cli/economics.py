@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 
-from hashdesk.cli._common import OutputFormat, emit, err_console, fail, print_table, store_from_ctx
+from hashdesk.cli._common import (
+    OutputFormat,
+    emit,
+    err_console,
+    fail,
+    parse_date,
+    print_table,
+    store_from_ctx,
+    write_chart,
+)
 
 #: Columns shown by ``hashdesk economics --from/--to`` in table format (JSON has all).
 RANGE_COLUMNS = [
@@ -34,11 +42,7 @@ def economics(
     if at and (start or end):
         fail("give either --at or --from/--to, not both")
     for name, val in (("--at", at), ("--from", start), ("--to", end)):
-        if val:
-            try:
-                date.fromisoformat(val)
-            except ValueError:
-                fail(f"{name}: not a date (YYYY-MM-DD): {val!r}")
+        parse_date(val, name)
     store = store_from_ctx(ctx, read_only=not rebuild)
     try:
         if rebuild:
@@ -69,8 +73,7 @@ def economics(
     if chart is not None:
         from hashdesk.economics.charts import hashprice_figure
 
-        hashprice_figure(table).write_html(chart, include_plotlyjs=True)
-        err_console.print(f"chart written to {chart}", style="dim")
+        write_chart(hashprice_figure(table), chart)
 
 
 #: Columns of the stress epoch path shown in table format (JSON has all).
@@ -196,8 +199,7 @@ def stress(
     if chart is not None:
         from hashdesk.economics.charts import stress_figure
 
-        stress_figure(res).write_html(chart, include_plotlyjs=True)
-        err_console.print(f"chart written to {chart}", style="dim")
+        write_chart(stress_figure(res), chart)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,10 +13,12 @@ from hashdesk.cli._common import (
     console,
     emit,
     fail,
+    parse_date,
     print_json,
     print_kv,
     print_table,
     store_from_ctx,
+    write_chart,
 )
 from hashdesk.config import repo_root
 
@@ -28,26 +30,6 @@ hpc_app = typer.Typer(
 
 #: Where the example site and company files live in a source checkout.
 EXAMPLES_DIR = repo_root() / "examples" / "hpc"
-
-
-def _date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option}: expected YYYY-MM-DD, got {value!r}")
-
-
-def _write_html(figs, path: Path) -> None:
-    """Write figures into one self-contained HTML file (plotly.js inlined once)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    parts = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figs)
-    ]
-    path.write_text("<!doctype html><html><head><meta charset='utf-8'></head><body>"
-                    + "\n".join(parts) + "</body></html>", encoding="utf-8")
-    console.print(f"charts written to [bold]{path}[/]")
 
 
 @hpc_app.command("value")
@@ -75,7 +57,7 @@ def value(
         fail(str(exc))
     store = store_from_ctx(ctx)
     try:
-        state = network_state_at(store, _date(as_of, "--as-of") or site.valuation.as_of)
+        state = network_state_at(store, parse_date(as_of, "--as-of") or site.valuation.as_of)
         deals = hpc_deals(store)
     except StoreError as exc:
         fail(str(exc))
@@ -87,7 +69,7 @@ def value(
         from hashdesk.hpc.charts import cashflow_figure, site_comparison_figure, tornado_figure
 
         band = (lease["low"], lease["high"]) if lease["n"] else None
-        _write_html(
+        write_chart(
             [site_comparison_figure(result, band), cashflow_figure(site_cashflows(site, state), site.name),
              tornado_figure(sens, f"{site.name}: sensitivity of NPV(HPC) − NPV(mining)")],
             html,
@@ -145,7 +127,7 @@ def company(
     if html is not None:
         from hashdesk.hpc.charts import sotp_figure
 
-        _write_html([sotp_figure(val)], html)
+        write_chart(sotp_figure(val), html)
     rec = val.to_dict()
     sites = rec.pop("sites")
     rec.update(cohort=classify_cohort(comp), hpc_power_share=hpc_power_share(comp), cohort_rule=COHORT_RULE)

@@ -8,7 +8,16 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from hashdesk.cli._common import OutputFormat, console, emit, err_console, fail, store_from_ctx
+from hashdesk.cli._common import (
+    OutputFormat,
+    console,
+    emit,
+    err_console,
+    fail,
+    parse_date,
+    store_from_ctx,
+    write_chart,
+)
 from hashdesk.market.returns import BTC, Frequency, MarketDataError
 
 market_app = typer.Typer(
@@ -33,12 +42,7 @@ class NonOperating(StrEnum):
 
 
 def _date(value: str | None, option: str) -> pd.Timestamp:
-    if value is None:
-        fail(f"{option} DATE is required (YYYY-MM-DD)")
-    try:
-        return pd.Timestamp(value)
-    except (ValueError, TypeError):
-        fail(f"{option}: not a date: {value!r} (use YYYY-MM-DD)")
+    return pd.Timestamp(parse_date(value, option, required=True))
 
 
 def _tickers(value: str | None) -> list[str] | None:
@@ -137,7 +141,7 @@ def market(
 
 
 def _market_chart(inputs, records, t0, t1, frequency, non_operating, path: Path) -> None:
-    from hashdesk.market.charts import cumulative_returns_figure, write_html
+    from hashdesk.market.charts import cumulative_returns_figure
     from hashdesk.market.returns import cumulative_returns
     from hashdesk.market.summary import ticker_returns
 
@@ -146,7 +150,7 @@ def _market_chart(inputs, records, t0, t1, frequency, non_operating, path: Path)
         ar = ticker_returns(inputs, r["ticker"], t0, t1, frequency=frequency, non_operating=non_operating)
         paths[r["ticker"]] = cumulative_returns(ar.returns[r["ticker"]])
     fig = cumulative_returns_figure(paths, f"Cumulative return {t0.date()}..{t1.date()}")
-    console.print(f"chart: {write_html(fig, path)}")
+    write_chart(fig, path)
 
 
 def _inputs(ctx, tickers: list[str], t0, t1, source: str, lookback_days: int = 21):
@@ -157,13 +161,6 @@ def _inputs(ctx, tickers: list[str], t0, t1, source: str, lookback_days: int = 2
         return store, load_market_inputs(store, tickers, t0, t1, equity_source=source, lookback_days=lookback_days)
     except MarketDataError as exc:
         fail(str(exc))
-
-
-def _write_chart(fig, path: Path | None) -> None:
-    if path is not None:
-        from hashdesk.market.charts import write_html
-
-        console.print(f"chart: {write_html(fig, path)}")
 
 
 @market_app.command("rolling")
@@ -196,7 +193,7 @@ def rolling(
             frames[t] = rolling_beta_correlation(ar.returns[t], b, window)
     except MarketDataError as exc:
         fail(str(exc))
-    _write_chart(rolling_figure(frames, window, benchmark.value), chart)
+    write_chart(rolling_figure(frames, window, benchmark.value), chart)
     rows = [{"date": d.date(), "ticker": t, "beta": float(r.beta), "correlation": float(r.correlation)}
             for t, df in frames.items() for d, r in df.iterrows()]
     if fmt == OutputFormat.json:
@@ -255,7 +252,7 @@ def decoupling(
     except MarketDataError as exc:
         fail(str(exc))
     if first is not None and chart is not None:
-        _write_chart(decoupling_figure(first[0].path, first[0].episodes, first[0].name, k), chart)
+        write_chart(decoupling_figure(first[0].path, first[0].episodes, first[0].name, k), chart)
     if fmt == OutputFormat.json:
         emit(rows, fmt)
         return
@@ -338,7 +335,7 @@ def events_cmd(
     if not rows:
         fail("no event could be studied (see warnings)")
     if chart is not None and first is not None:
-        _write_chart(car_figure(first.paths, f"{first.name}: CAR vs BTC market model"), chart)
+        write_chart(car_figure(first.paths, f"{first.name}: CAR vs BTC market model"), chart)
     if fmt == OutputFormat.json:
         emit({"events": rows, "summary": summary}, fmt)
         return
@@ -391,7 +388,7 @@ def factors_cmd(
     if not rows:
         fail("no ticker could be regressed (see warnings)")
     if chart is not None and first is not None:
-        _write_chart(factor_figure(first.rolling, first.name, list(first.factors)), chart)
+        write_chart(factor_figure(first.rolling, first.name, list(first.factors)), chart)
     if fmt == OutputFormat.json:
         emit(rows, fmt)
         return
@@ -434,7 +431,7 @@ def cohorts_cmd(
         fail(str(exc))
     _warn(ar.warnings)
     if chart is not None:
-        _write_chart(cumulative_returns_figure({c: res.cumulative[c] for c in res.cumulative.columns},
+        write_chart(cumulative_returns_figure({c: res.cumulative[c] for c in res.cumulative.columns},
                                                "Cohorts and spread (equal weight, rebalanced daily)"), chart)
     if fmt == OutputFormat.json:
         emit(res.table, fmt)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 
-from hashdesk.cli._common import OutputFormat, console, emit, fail, store_from_ctx
+from hashdesk.cli._common import (
+    OutputFormat,
+    console,
+    emit,
+    fail,
+    parse_date,
+    store_from_ctx,
+    write_chart,
+)
 
 
 def _production_table(rec):
@@ -94,9 +101,9 @@ def production(
     if complete:
         rec = rec.dropna(subset=["realization"]).reset_index(drop=True)
     if chart is not None:
-        from hashdesk.economics.charts_production import production_figure, write_html
+        from hashdesk.economics.charts_production import production_figure
 
-        write_html(production_figure(rec), chart)
+        write_chart(production_figure(rec), chart)
     if fmt == OutputFormat.json:
         emit(rec, fmt)
         return
@@ -106,8 +113,6 @@ def production(
         console.print(f"[dim]pool {ticker}: {basis}[/]")
     for b in sorted(set(rec.hashrate_basis) - {""}):
         console.print(f"[dim]hashrate: {b}[/]")
-    if chart is not None:
-        console.print(f"chart written to {chart}")
 
 
 def shocks(
@@ -135,10 +140,7 @@ def shocks(
     from hashdesk.economics.profile import ProfileError, load_profile
     from hashdesk.economics.shocks import ShockError, ShockParams, shock_report
 
-    try:
-        d0, d1 = date.fromisoformat(date_from), date.fromisoformat(date_to)
-    except ValueError as exc:
-        fail(f"--from/--to must be YYYY-MM-DD: {exc}")
+    d0, d1 = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     try:
         prof = load_profile(profile) if profile is not None else None
     except ProfileError as exc:
@@ -152,9 +154,9 @@ def shocks(
     except ShockError as exc:
         fail(str(exc))
     if chart is not None:
-        from hashdesk.economics.charts_production import shock_figure, write_html
+        from hashdesk.economics.charts_production import shock_figure
 
-        write_html(shock_figure(rep.daily, rep.shocks_frame(), title=rep.title), chart)
+        write_chart(shock_figure(rep.daily, rep.shocks_frame(), title=rep.title), chart)
     if fmt == OutputFormat.json:
         emit(rep.to_dict(), fmt)
         return
@@ -168,8 +170,6 @@ def shocks(
     for note in rep.notes:
         console.print(f"[yellow]{escape(note)}[/]")
     console.print(f"[dim]{escape(rep.method)}[/]")
-    if chart is not None:
-        console.print(f"chart written to {chart}")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hashdesk.cli._common import OutputFormat, console, emit, fail, print_json, store_from_ctx
+from hashdesk.cli._common import (
+    OutputFormat,
+    console,
+    emit,
+    fail,
+    parse_date,
+    print_json,
+    store_from_ctx,
+    write_chart,
+)
 
 
 class Executor(StrEnum):
@@ -51,7 +59,7 @@ def simulate(
 ) -> None:
     """Simulate price, hashrate, fees and exact retargets; summarise a miner's months."""
     from hashdesk.economics.profile import ProfileError
-    from hashdesk.scenario.charts import fan_chart_figure, write_html_atomic
+    from hashdesk.scenario.charts import fan_chart_figure
     from hashdesk.scenario.data import FitOptions, build_spec, load_miner
     from hashdesk.scenario.engine import parse_horizon
     from hashdesk.scenario.executors import ExecutorError
@@ -60,10 +68,7 @@ def simulate(
 
     if chart is not None and not chart.parent.is_dir():
         fail(f"--chart: directory {chart.parent} does not exist")
-    try:
-        start_date = date.fromisoformat(at) if at else None
-    except ValueError:
-        fail(f"--at: {at!r} is not a date (YYYY-MM-DD)")
+    start_date = parse_date(at, "--at")
     if vol is not None and vol < 0:
         fail(f"--vol: volatility must be >= 0, got {vol}")
     store = store_from_ctx(ctx)
@@ -96,7 +101,7 @@ def simulate(
         except (ExecutorError, ScenarioInputError) as exc:
             fail(str(exc))
     if chart is not None:
-        write_html_atomic(fan_chart_figure(summary), chart)
+        write_chart(fan_chart_figure(summary), chart)
     if fmt == OutputFormat.json:
         print_json({
             "n_scenarios": summary.n_scenarios, "seed": summary.seed, "horizon_months": months,

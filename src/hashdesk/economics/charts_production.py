@@ -1,12 +1,10 @@
 """Plotly figures for expected vs reported production and hashrate shocks.
 
 Builders return :class:`plotly.graph_objects.Figure` so the CLI, the web dashboard and the HTML
-brief reuse them; :func:`write_html` writes a self-contained file (plotly.js inlined, no CDN).
+brief reuse them (``hashdesk.cli._common.write_chart`` writes them as self-contained HTML).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -107,10 +105,3 @@ def shock_figure(daily: pd.DataFrame, shocks: pd.DataFrame, title: str | None = 
                       xaxis_title="date [UTC]", yaxis_title="hashrate [EH/s]", height=500)
     return fig
 
-
-def write_html(fig: go.Figure, path: str | Path) -> Path:
-    """Write a self-contained HTML file (plotly.js inlined) and return its path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_html(path, include_plotlyjs=True)
-    return path

@@ -6,10 +6,6 @@ are drawn thin. Dates are month starts (UTC).
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -72,17 +68,3 @@ def fan_chart_figure(summary: ScenarioSummary, title: str | None = None) -> go.F
     )
     return fig
 
-
-def write_html_atomic(fig: go.Figure, path: str | Path) -> Path:
-    """Write a self-contained HTML file (Plotly inlined) via a temp file and rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(suffix=".html", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.write_html(tmp, include_plotlyjs=True, full_html=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
