@@ -326,11 +326,6 @@ def check_proof_of_work(block_hash_hex: str, bits: int) -> bool:
     return int(block_hash_hex, 16) <= target
 
 
-def halving_height(index: int, halving_interval: int = HALVING_INTERVAL) -> int:
-    """Height of the ``index``-th halving (1 → 210,000) [blocks]."""
-    return int(index) * int(halving_interval)
-
-
 def next_halving_height(height: int, halving_interval: int = HALVING_INTERVAL) -> int:
     """First halving height strictly above ``height`` [blocks]."""
     return (int(height) // int(halving_interval) + 1) * int(halving_interval)

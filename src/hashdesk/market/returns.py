@@ -40,8 +40,6 @@ EQUITY_PERIODS_PER_YEAR: int = 252
 BTC_PERIODS_PER_YEAR: int = 365
 #: Periods per year of weekly (Friday-to-Friday) series.
 WEEKLY_PERIODS_PER_YEAR: int = 52
-#: Coin Metrics BTC prices start here; earlier days come from blockchain.com MKPRU (lagged).
-COINMETRICS_START = pd.Timestamp("2021-12-08")
 
 
 class MarketDataError(ValueError):

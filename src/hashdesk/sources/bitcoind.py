@@ -38,10 +38,6 @@ from hashdesk.sources.base import (
 
 #: Default RPC endpoint of a local mainnet node.
 DEFAULT_URL = "http://127.0.0.1:8332"
-#: RPC error codes: block height out of range, block not found, node still warming up.
-RPC_INVALID_PARAMETER = -8
-RPC_INVALID_ADDRESS_OR_KEY = -5
-RPC_IN_WARMUP = -28
 
 
 class RpcError(SourceError):
