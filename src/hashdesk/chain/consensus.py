@@ -257,7 +257,7 @@ def block_work(bits: int) -> int:
     target, negative, overflow = decode_compact(bits)
     if negative or overflow or target == 0:
         return 0
-    return (1 << 256) // (target + 1)
+    return work_from_target(target)
 
 
 def work_from_target(target: int) -> int:
