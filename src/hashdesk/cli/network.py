@@ -9,12 +9,12 @@ import typer
 
 from hashdesk.cli._common import (
     OutputFormat,
-    console,
     emit,
     fail,
     print_kv,
     print_table,
     store_from_ctx,
+    write_chart,
 )
 
 
@@ -102,11 +102,9 @@ def network(
                 title="retarget projection backtest (real epochs, no look-ahead)",
             )
     if chart:
-        from hashdesk.chain.charts import write_hashrate_difficulty_html
+        from hashdesk.chain.charts import hashrate_difficulty_figure
 
-        out = write_hashrate_difficulty_html(store, chart)
-        if fmt == OutputFormat.table:
-            console.print(f"chart written: {out}")
+        write_chart(hashrate_difficulty_figure(store), chart)
 
 
 def register(app: typer.Typer) -> None:
