@@ -457,14 +457,18 @@ def _month_bounds(month: str) -> tuple[int, int]:
     return start, end
 
 
-def _best(rows: pd.DataFrame, col: str) -> tuple[float | None, bool]:
-    """Value of ``col`` from the best-ranked row (rank, then source_url) and a conflict flag."""
-    r = rows.dropna(subset=[col]).sort_values(["source_rank", "source_url"])
-    if r.empty:
+def _best(rows: list[tuple], col: int) -> tuple[float | None, bool]:
+    """Value at ``col`` of the best-ranked row with one (rank, then source_url) and a conflict flag.
+
+    ``rows`` are ``(source_rank, source_url, is_conflict, …)`` tuples in store order; the sort
+    is stable, so equal (rank, url) keep that order.
+    """
+    have = sorted((r for r in rows if not math.isnan(r[col])), key=lambda r: (r[0], r[1]))
+    if not have:
         return None, False
-    top = r[r.source_rank == r.source_rank.iloc[0]]
-    conflict = bool(r.is_conflict.any()) or top[col].nunique() > 1
-    return float(r[col].iloc[0]), conflict
+    top_rank = have[0][0]
+    conflict = any(r[2] for r in have) or len({r[col] for r in have if r[0] == top_rank}) > 1
+    return float(have[0][col]), conflict
 
 
 def dedupe_production(rows: pd.DataFrame) -> pd.DataFrame:
@@ -497,18 +501,27 @@ def dedupe_production(rows: pd.DataFrame) -> pd.DataFrame:
         raise ProductionError(
             f"miner_production: negative btc_mined {bad.btc_mined} for {bad.ticker} {bad.month}"
         )
+    # plain tuples per (ticker, month), in store order: (rank, url, conflict, btc, dr, kind, hashrate)
+    btc_col, dr_col, kind_col, hr_col = 3, 4, 5, 6
+    groups: dict[tuple[str, str], list[tuple]] = {}
+    for rec in zip(
+        rows.ticker, rows.month, rows.source_rank, rows.source_url, rows.is_conflict.astype(bool),
+        rows.btc_mined.to_numpy(dtype=float), rows.demand_response_usd.to_numpy(dtype=float),
+        rows.hashrate_kind, rows.hashrate_ehs.to_numpy(dtype=float), strict=True,
+    ):
+        groups.setdefault((rec[0], rec[1]), []).append(rec[2:])
     out = []
-    for (ticker, month), g in rows.groupby(["ticker", "month"], sort=True):
-        btc, btc_conflict = _best(g, "btc_mined")
-        dr, _ = _best(g, "demand_response_usd")
-        kinds = [k for k in KIND_PREFERENCE if ((g.hashrate_kind == k) & g.hashrate_ehs.notna()).any()]
+    for (ticker, month), g in sorted(groups.items(), key=lambda kv: kv[0]):
+        btc, btc_conflict = _best(g, btc_col)
+        dr, _ = _best(g, dr_col)
+        kinds = [k for k in KIND_PREFERENCE if any(r[kind_col] == k and not math.isnan(r[hr_col]) for r in g)]
         base = {"ticker": ticker, "month": month, "btc_reported": btc,
                 "demand_response_usd": dr, "btc_conflict": btc_conflict}
         if not kinds:
             out.append({**base, "hashrate_kind": "", "hashrate_ehs": np.nan,
                         "hashrate_conflict": False})
         for k in kinds:
-            h, hc = _best(g[g.hashrate_kind == k], "hashrate_ehs")
+            h, hc = _best([r for r in g if r[kind_col] == k], hr_col)
             out.append({**base, "hashrate_kind": k, "hashrate_ehs": h, "hashrate_conflict": hc})
     return pd.DataFrame(out)
 
