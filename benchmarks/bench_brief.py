@@ -1,0 +1,100 @@
+"""Brief benchmarks: the January 2024 brief on the reference bundle, each against a baseline run
+in the same session. Results are printed as ratios (ours / baseline) with absolute times; nothing
+is asserted on time (the issue's target, under 3 s end to end, is printed beside the figure).
+
+- ``build_brief`` in process (imports warm) vs reading the brief's raw input rows with plain SQL.
+- ``hashdesk brief --format html --out FILE`` end to end (fresh process: start-up, imports,
+  build, render, write) vs a fresh interpreter importing only pandas and duckdb, the floor any
+  store-backed command pays.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hashdesk.config import default_data_dir
+
+DATA = default_data_dir()
+pytestmark = pytest.mark.skipif(not (DATA / "btc_epoch_targets_electrum.csv").exists(), reason="no bundle")
+MONTH = "2024-01"
+TARGET_S = 3.0
+#: Plain reads of what the brief's sections consume for January 2024 (prices over the trailing
+#: year for the markets, the whole chain tables for the network, the month's production rows).
+RAW_READS = (
+    "SELECT * FROM prices_daily WHERE date BETWEEN DATE '2023-01-01' AND DATE '2024-02-01'",
+    "SELECT * FROM network_daily",
+    "SELECT * FROM epochs",
+    "SELECT height, time, bits, fees_sats FROM blocks",
+    "SELECT * FROM hashrate_daily",
+    "SELECT * FROM miner_production WHERE month BETWEEN '2023-12' AND '2024-01'",
+    "SELECT * FROM ticker_history",
+    "SELECT * FROM asic_models",
+)
+
+
+def _median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+@pytest.fixture(scope="module")
+def bundle_db(tmp_path_factory) -> Path:
+    from hashdesk.store import Store
+    from hashdesk.store.ingest import ingest_bundle
+
+    path = tmp_path_factory.mktemp("brief") / "bundle.duckdb"
+    with Store(path) as store:
+        ingest_bundle(store, DATA)
+    return path
+
+
+def test_build_brief_vs_raw_reads(benchmark, bundle_db):
+    """All sections of the brief (warm imports) vs the plain SQL reads of their inputs."""
+    from hashdesk.report.brief import build_brief
+    from hashdesk.store import Store
+
+    with Store(bundle_db, read_only=True) as store:
+        build_brief(store, MONTH)  # warm the lazy imports and plotly's validators
+
+        def baseline():
+            for sql in RAW_READS:
+                store.df(sql)
+
+        brief = benchmark.pedantic(lambda: build_brief(store, MONTH), rounds=5, iterations=1)
+        base = _median_time(baseline, repeat=5)
+    ours = benchmark.stats.stats.median
+    sections = ", ".join(f"{k} {v:.2f}" for k, v in brief.timings_s)
+    print(f"\n[bench] build_brief {MONTH}: {ours / base:.1f}x the raw SQL reads of its inputs "
+          f"({ours:.2f} s vs {base:.3f} s; last run by section [s]: {sections})")
+
+
+def test_brief_cli_end_to_end_vs_bare_imports(benchmark, bundle_db, tmp_path):
+    """``hashdesk brief --format html`` in a fresh process vs a fresh ``import pandas, duckdb``."""
+    out = tmp_path / "brief.html"
+    cli = [sys.executable, "-c", "import sys; from hashdesk.cli import main; sys.exit(main())",
+           "--db", str(bundle_db), "brief", "--month", MONTH, "--format", "html", "--out", str(out)]
+
+    def ours():
+        subprocess.run(cli, check=True, capture_output=True)
+
+    def baseline():
+        subprocess.run([sys.executable, "-c", "import pandas, duckdb"], check=True, capture_output=True)
+
+    ours()  # page cache and .pyc files
+    benchmark.pedantic(ours, rounds=5, iterations=1)
+    base = _median_time(baseline, repeat=5)
+    wall = benchmark.stats.stats.median
+    verdict = "meets" if wall < TARGET_S else "misses"
+    print(f"\n[bench] hashdesk brief --format html end to end: {wall / base:.1f}x a bare "
+          f"'import pandas, duckdb' ({wall:.2f} s vs {base:.2f} s median of 5; {verdict} the "
+          f"{TARGET_S:g} s target; html {out.stat().st_size / 1e6:.1f} MB)")
