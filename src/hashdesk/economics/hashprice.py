@@ -414,15 +414,19 @@ def network_economics_daily(
     diff_mean = np.full(m, np.nan)
     diff_last = np.full(m, np.nan)
     bits_last = pd.array([pd.NA] * m, dtype="Int64")
+    # plain lists and dicts: per-row .iloc / Series look-ups cost ~0.3 s over 1,483 days
+    e_first, e_last = split.epoch_first.tolist(), split.epoch_last.tolist()
+    b_first = split.blocks_epoch_first.tolist()
+    diff_of = diff.to_dict()
     for i in range(m):
-        if pd.isna(split.epoch_first.iloc[i]):
+        if pd.isna(e_first[i]):
             continue
-        j, k, b1 = int(split.epoch_first.iloc[i]), int(split.epoch_last.iloc[i]), int(split.blocks_epoch_first.iloc[i])
+        j, k, b1 = int(e_first[i]), int(e_last[i]), int(b_first[i])
         b2 = int(n[i]) - b1
         # exact integer work, one division at the end
         work_mean[i] = (b1 * work[j] + b2 * work[k]) / (b1 + b2)
-        diff_mean[i] = (b1 * diff[j] + b2 * diff[k]) / (b1 + b2)
-        diff_last[i] = diff[k]
+        diff_mean[i] = (b1 * diff_of[j] + b2 * diff_of[k]) / (b1 + b2)
+        diff_last[i] = diff_of[k]
         bits_last[i] = bits_by_epoch[k]
 
     with np.errstate(divide="ignore", invalid="ignore"):

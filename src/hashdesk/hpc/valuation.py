@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
 from hashdesk.chain.consensus import block_subsidy
 from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day, energy_kwh_per_day
@@ -149,6 +148,8 @@ def irr(cashflows_usd: Sequence[float], times_years: Sequence[float]) -> float |
     for hi in (0.0, 0.5, 1.0, 10.0, 1e3):
         f_hi = f(hi)
         if np.sign(f_hi) != np.sign(f_lo):
+            from scipy.optimize import brentq  # deferred: 0.4 s of import, only IRR needs it
+
             return float(brentq(f, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=500))
         lo, f_lo = hi, f_hi
     return None

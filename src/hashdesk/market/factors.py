@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from statsmodels.regression.rolling import RollingOLS
 
 from hashdesk.market.returns import MarketDataError
 
@@ -65,6 +63,9 @@ def factor_regression(
     MarketDataError
         Too few paired observations, or a window longer than the data.
     """
+    import statsmodels.api as sm  # deferred: ~1 s of import, only needed here (not by basket)
+    from statsmodels.regression.rolling import RollingOLS
+
     data = pd.concat([returns.rename("__r"), factors], axis=1).dropna()
     k = factors.shape[1]
     if len(data) < k + 3:
