@@ -26,6 +26,7 @@ test: dev lint
 	$(BIN)/python -m pytest -q
 
 bench: dev
+	@command -v wrk >/dev/null || (apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null 2>&1)) || echo "wrk not installed: the web load run falls back to a Python load generator"
 	$(BIN)/python -m pytest benchmarks -q --benchmark-enable --benchmark-only -p no:randomly -s
 
 clean:

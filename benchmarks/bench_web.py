@@ -1,8 +1,10 @@
 """Load run of the dashboard on loopback: 50 concurrent clients, p99 latency and error rate.
 
 ``hashdesk serve`` runs in its own process (so the load generator does not share its GIL) on a
-store built from the reference bundle. A small asyncio + httpx load generator runs 50 concurrent
-clients in two modes, each bounded by a request count and a time limit:
+store built from the reference bundle. The load generator is wrk when it is installed (a C
+program; its Lua ``delay`` hook gives the think time), else a small asyncio + httpx generator
+(which adds its own tail latency on a 2-core machine). 50 concurrent clients run in two modes,
+each bounded by a request count or a time limit:
 
 - **users** (the target): each client waits a think time drawn uniformly from 0.5–1.5 s between
   its requests, as locust's ``between(0.5, 1.5)`` users do — 50 people using the dashboard;
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -112,9 +116,50 @@ async def _load(
     return np.asarray(latencies), errors, sent
 
 
-def _run(url: str, total: int = REQUESTS, users: bool = False) -> dict:
+#: wrk's Lua hook for the users mode: a think time before each request [ms].
+WRK_THINK_LUA = """
+math.randomseed(1)
+function delay()
+  return math.random(%d, %d)
+end
+"""
+
+
+def _wrk_ms(text: str, label: str) -> float:
+    m = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", text)
+    if not m:
+        raise RuntimeError(f"cannot read {label} from wrk output:\n{text}")
+    return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+
+
+def _run_wrk(url: str, users: bool, tmp: Path) -> dict:
+    """Run wrk (C, one thread, ``CLIENTS`` connections); think time via its Lua ``delay``."""
+    cmd = ["wrk", "-t1", f"-c{CLIENTS}", "--latency", "--timeout", "10s"]
+    if users:
+        script = tmp / "think.lua"
+        script.write_text(WRK_THINK_LUA % (int(THINK_S[0] * 1e3), int(THINK_S[1] * 1e3)))
+        cmd += ["-d", f"{USERS_DURATION_S:.0f}s", "-s", str(script)]
+    else:
+        cmd += ["-d", "10s"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=120).stdout
+    sent = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    bad += sum(int(x) for x in sock.groups()) if sock else 0
+    return {
+        "requests": sent,
+        "p50_ms": _wrk_ms(out, "50%"),
+        "p99_ms": _wrk_ms(out, "99%"),
+        "error_rate": bad / max(sent, 1),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+    }
+
+
+def _run(url: str, total: int = REQUESTS, users: bool = False, tmp: Path | None = None) -> dict:
     for _ in range(3):  # warm-up, not measured: the first panel request computes and caches it
         httpx.get(url, timeout=60)
+    if WRK and tmp is not None:
+        return _run_wrk(url, users, tmp)
     t0 = time.perf_counter()
     if users:
         lat, errors, sent = asyncio.run(_load(url, CLIENTS, 10**6, USERS_DURATION_S, THINK_S))
@@ -140,17 +185,23 @@ ROUTES = {
 }
 
 
-def test_web_load_50_clients(benchmark, server):
+#: Prefer wrk (a C load generator; the Python one adds its own tail latency on 2 cores).
+WRK = shutil.which("wrk")
+
+
+def test_web_load_50_clients(benchmark, server, tmp_path):
     results: dict[tuple[str, str], dict] = {}
 
     def run_all():
         for mode in ("users", "saturation"):
             for name, path in ROUTES.items():
                 total = REQUESTS if "panel" not in name else 100
-                results[(mode, name)] = _run(server + path, total, users=mode == "users")
+                results[(mode, name)] = _run(server + path, total, users=mode == "users", tmp=tmp_path)
 
     benchmark.pedantic(run_all, rounds=1, iterations=1)
-    print(f"\nload on loopback: {CLIENTS} concurrent clients; users mode: think time "
+    gen = "wrk (1 thread)" if WRK else "python asyncio+httpx (install wrk for a lighter generator)"
+    print(f"\nload generator: {gen}")
+    print(f"load on loopback: {CLIENTS} concurrent clients; users mode: think time "
           f"U{THINK_S} s for {USERS_DURATION_S:.0f} s per route; saturation mode: closed loop")
     print(f"{'mode':11s} {'route':28s} {'requests':>8s} {'p50 [ms]':>9s} {'p99 [ms]':>9s} {'errors':>7s} "
           f"{'req/s':>7s} {'p99/baseline':>12s}")
