@@ -10,10 +10,8 @@ is asserted on time (the issue's target, under 3 s end to end, is printed beside
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -38,15 +36,6 @@ RAW_READS = (
 )
 
 
-def _median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 @pytest.fixture(scope="module")
 def bundle_db(tmp_path_factory) -> Path:
     from hashdesk.store import Store
@@ -58,7 +47,7 @@ def bundle_db(tmp_path_factory) -> Path:
     return path
 
 
-def test_build_brief_vs_raw_reads(benchmark, bundle_db):
+def test_build_brief_vs_raw_reads(benchmark, bundle_db, baseline_time):
     """All sections of the brief (warm imports) vs the plain SQL reads of their inputs."""
     from hashdesk.report.brief import build_brief
     from hashdesk.store import Store
@@ -71,14 +60,14 @@ def test_build_brief_vs_raw_reads(benchmark, bundle_db):
                 store.df(sql)
 
         brief = benchmark.pedantic(lambda: build_brief(store, MONTH), rounds=5, iterations=1)
-        base = _median_time(baseline, repeat=5)
+        base = baseline_time(baseline, repeat=5)
     ours = benchmark.stats.stats.median
     sections = ", ".join(f"{k} {v:.2f}" for k, v in brief.timings_s)
     print(f"\n[bench] build_brief {MONTH}: {ours / base:.1f}x the raw SQL reads of its inputs "
           f"({ours:.2f} s vs {base:.3f} s; last run by section [s]: {sections})")
 
 
-def test_brief_cli_end_to_end_vs_bare_imports(benchmark, bundle_db, tmp_path):
+def test_brief_cli_end_to_end_vs_bare_imports(benchmark, bundle_db, tmp_path, baseline_time):
     """``hashdesk brief --format html`` in a fresh process vs a fresh ``import pandas, duckdb``."""
     out = tmp_path / "brief.html"
     cli = [sys.executable, "-c", "import sys; from hashdesk.cli import main; sys.exit(main())",
@@ -92,7 +81,7 @@ def test_brief_cli_end_to_end_vs_bare_imports(benchmark, bundle_db, tmp_path):
 
     ours()  # page cache and .pyc files
     benchmark.pedantic(ours, rounds=5, iterations=1)
-    base = _median_time(baseline, repeat=5)
+    base = baseline_time(baseline, repeat=5)
     wall = benchmark.stats.stats.median
     verdict = "meets" if wall < TARGET_S else "misses"
     print(f"\n[bench] hashdesk brief --format html end to end: {wall / base:.1f}x a bare "

@@ -5,8 +5,6 @@ in the same process. Results are printed as ratios (ours / baseline); nothing is
 from __future__ import annotations
 
 import hashlib
-import statistics
-import time
 from pathlib import Path
 
 import duckdb
@@ -22,22 +20,13 @@ DATA = default_data_dir()
 pytestmark = pytest.mark.skipif(not (DATA / "btc_retarget_headers_bitcoinj.csv").exists(), reason="no bundle")
 
 
-def _median_time(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 @pytest.fixture(scope="module")
 def raw_headers() -> list[bytes]:
     df = pd.read_csv(DATA / "btc_retarget_headers_bitcoinj.csv")
     return [bytes.fromhex(h) for h in df.header_hex]
 
 
-def test_header_verification_vs_bare_double_sha(benchmark, raw_headers):
+def test_header_verification_vs_bare_double_sha(benchmark, raw_headers, baseline_time):
     """Parse + PoW check of the 436 bundled headers vs a bare hashlib double-SHA256 loop."""
 
     def ours():
@@ -49,13 +38,13 @@ def test_header_verification_vs_bare_double_sha(benchmark, raw_headers):
             hashlib.sha256(hashlib.sha256(raw).digest()).digest()
 
     benchmark(ours)
-    base = _median_time(baseline, repeat=50)
+    base = baseline_time(baseline, repeat=50)
     ratio = benchmark.stats.stats.median / base
     print(f"\n[bench] header verification: {ratio:.1f}x a bare double-SHA256 loop "
           f"({benchmark.stats.stats.median * 1e6 / len(raw_headers):.2f} us/header)")
 
 
-def test_bundle_ingest_vs_duckdb_read_csv(benchmark, tmp_path_factory):
+def test_bundle_ingest_vs_duckdb_read_csv(benchmark, tmp_path_factory, baseline_time):
     """Full validated ingest of the bundle vs DuckDB's own read_csv of the same CSV files."""
     csvs = sorted(Path(DATA).rglob("*.csv"))
 
@@ -71,7 +60,7 @@ def test_bundle_ingest_vs_duckdb_read_csv(benchmark, tmp_path_factory):
         con.close()
 
     benchmark.pedantic(ours, rounds=3, iterations=1)
-    base = _median_time(baseline, repeat=3)
+    base = baseline_time(baseline, repeat=3)
     ratio = benchmark.stats.stats.median / base
     print(f"\n[bench] bundle ingest (validate + load, {len(csvs)} CSVs): {ratio:.1f}x DuckDB read_csv "
           f"({benchmark.stats.stats.median:.2f} s vs {base:.2f} s)")
