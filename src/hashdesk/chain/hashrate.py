@@ -40,11 +40,8 @@ import numpy as np
 import pandas as pd
 
 from hashdesk.chain.consensus import RETARGET_INTERVAL, block_work, block_work_float
-
-#: Hashes per second in one EH/s.
-HS_PER_EHS: float = 1e18
-#: Seconds per day.
-DAY_S: int = 86_400
+from hashdesk.units import HS_PER_EHS
+from hashdesk.units import SECONDS_PER_DAY as DAY_S
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 from hashdesk.chain.consensus import SATS_PER_BTC, block_work
 
-#: Seconds per day [s].
-SECONDS_PER_DAY: int = 86_400
-#: Hashes per second in one PH/s [H/s].
-HS_PER_PHS: float = 1e15
-#: Hashes per second in one TH/s [H/s].
-HS_PER_THS: float = 1e12
-#: Hashes per second in one EH/s [H/s].
-HS_PER_EHS: float = 1e18
+# unit constants live in hashdesk.units; re-exported here for the economics modules
+from hashdesk.units import HS_PER_EHS as HS_PER_EHS
+from hashdesk.units import HS_PER_PHS as HS_PER_PHS
+from hashdesk.units import HS_PER_THS as HS_PER_THS
+from hashdesk.units import SECONDS_PER_DAY as SECONDS_PER_DAY
 
 
 def expected_blocks(hashrate_hs: float, seconds: float, bits: int) -> float:

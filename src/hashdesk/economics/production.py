@@ -40,12 +40,10 @@ import numpy as np
 import pandas as pd
 
 from hashdesk.chain.consensus import SATS_PER_BTC, block_subsidy
-from hashdesk.economics.core import SECONDS_PER_DAY, expected_blocks, expected_btc
+from hashdesk.economics.core import HS_PER_EHS, SECONDS_PER_DAY, expected_blocks, expected_btc
 from hashdesk.economics.tables import load_daily_fees
 from hashdesk.store.db import Store
 
-#: Hashes per second in one EH/s [H/s].
-HS_PER_EHS: float = 1e18
 #: Default confidence level of the realization interval.
 DEFAULT_LEVEL: float = 0.95
 #: Relative tolerance for an ``average_operating`` hashrate besides rounding: companies define

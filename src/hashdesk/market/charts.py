@@ -1,24 +1,14 @@
 """Plotly figure builders for the market module (reused by the brief and the dashboard).
 
 Every builder returns a :class:`plotly.graph_objects.Figure`; axis titles carry units and
-dates are UTC. Write them with :func:`write_html` (self-contained, no CDN).
+dates are UTC. The CLI writes them with ``cli._common.write_chart`` (self-contained, no CDN).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-
-
-def write_html(fig: go.Figure, path: str | Path) -> Path:
-    """Write ``fig`` as a self-contained HTML file (plotly.js inlined)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_html(path, include_plotlyjs=True)
-    return path
 
 
 def cumulative_returns_figure(cumulative: dict[str, pd.Series], title: str = "") -> go.Figure:
