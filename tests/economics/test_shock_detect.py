@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from hashdesk.economics.shocks import (
@@ -81,6 +81,9 @@ def test_poisson_noise_alone_rarely_raises_a_shock():
 @settings(max_examples=30, deadline=None)
 @given(scale=st.floats(0.01, 1e4), depth=st.floats(0.25, 0.9), days=st.integers(2, 10))
 def test_detection_is_scale_free(scale, depth, days):
+    # The 3-day mean at the shock's edges is 1 - k·depth/3 (k = 1, 2, 3); where that lands exactly
+    # on the 10 % threshold, the comparison is a floating-point tie that scaling may flip.
+    assume(min(abs(k * depth / 3 - ShockParams().threshold) for k in (1, 2, 3)) > 1e-9)
     vals = np.array([1.0] * 35 + [1 - depth] * days + [1.0] * 10)
     a = detect_shocks(shock_signal(_series(vals)))
     b = detect_shocks(shock_signal(_series(vals * scale)))
