@@ -18,15 +18,17 @@ recovered exactly from Coin Metrics' ``HashRate``, which Coin Metrics derives as
 integer mix of the two epochs' difficulties (SOURCES.md §8 checks this on every day of the bundle).
 The same split anchors block heights (``height_last``), so the position inside an epoch is known.
 
-Fees per block: exact from ``blocks`` where synced
-------------------------------------------------------
-Where ``blocks.fees_sats`` covers **every** block whose header time falls in a UTC day (the day
-lies inside a gap-free run of heights that all carry fees, by the covering rule of
-:func:`hashdesk.chain.hashrate.covered_span`), that day's fees come from the blocks: the exact sum
-of ``fees_sats`` over those blocks divided by their count (``fees_source = 'blocks'``). Every
-other day keeps Coin Metrics' ``fee_tot_btc / blk_cnt`` (``fees_source = 'coinmetrics'``). A
-day's fee figure never mixes the two. Subsidy, block count, epoch split and price stay Coin
-Metrics'.
+Days from synced blocks: exact
+------------------------------
+Where the stored blocks cover a UTC day completely (the day lies inside a gap-free run of
+heights by the covering rule of :func:`hashdesk.chain.hashrate.covered_span`, or up to the time
+the top run is known to be complete) **and every block carries its fees**, the day's figures are
+exact sums over its blocks (:func:`daily_from_blocks`): block count by header time, subsidy from
+each height, fees, and the exact work of each block's epoch (``day_source = fees_source =
+'blocks'``). Days past Coin Metrics' series (it ends 2025-12-29) come from the blocks whether or
+not they carry fees (a day without fees has no hashprice and says so). Every other day keeps
+Coin Metrics' figures (``'coinmetrics'``). A day's figures never mix the two sources; the price
+of a block-sourced day is Coin Metrics' fixing when it has the day, else the stored BTC-USD close.
 
 Missing inputs are never filled: the value is NaN and the ``missing`` column names the input(s).
 
@@ -46,7 +48,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from hashdesk.chain.consensus import RETARGET_INTERVAL, SATS_PER_BTC, block_work, difficulty
+from hashdesk.chain.consensus import (
+    RETARGET_INTERVAL,
+    SATS_PER_BTC,
+    block_subsidy,
+    block_work,
+    difficulty,
+)
 from hashdesk.chain.hashrate import contiguous_runs, covered_span
 from hashdesk.economics.core import HS_PER_EHS, SECONDS_PER_DAY, hashprice_btc_per_ph_day_from_work
 
@@ -61,10 +69,15 @@ MIX_INTEGER_TOL: float = 0.05
 FEES_FROM_BLOCKS: str = "blocks"
 #: ``fees_source`` of a day whose fees are Coin Metrics' ``fee_tot_btc``.
 FEES_FROM_COINMETRICS: str = "coinmetrics"
+#: ``day_source`` of a day whose blocks, subsidy and work come from Coin Metrics' daily series.
+DAY_FROM_COINMETRICS: str = "coinmetrics"
+#: ``day_source`` of a day whose figures are exact sums over the stored blocks.
+DAY_FROM_BLOCKS: str = "blocks"
 
 #: Columns of the daily network economics table (units in the names).
 COLUMNS: list[str] = [
     "date",
+    "day_source",
     "blocks",
     "subsidy_btc_per_block",
     "fees_btc_total",
@@ -161,7 +174,9 @@ def assign_epochs(
     pandas.DataFrame
         One row per day: ``epoch_first``, ``epoch_last`` (nullable ints), ``blocks_epoch_first``
         (blocks of that day mined in ``epoch_first``), ``height_last`` (height of the day's last
-        block, from the retarget-day splits and the block counts). Unknown values are NA.
+        block, from the retarget-day splits and the block counts carried forward; days before
+        the first retarget day have none, so a day never depends on a later one). Unknown
+        values are NA.
 
     Notes
     -----
@@ -177,7 +192,7 @@ def assign_epochs(
     >>> h = lambda n, dm: dm * n * 2**32 / 86400 / 1e18  # hashrate [EH/s] for n blocks at mean dm
     >>> out = assign_epochs(np.array([144, 144]), np.array([h(144, 1e13), h(144, (44e13 + 200e13) / 144)]), d)
     >>> out[["epoch_first", "epoch_last", "blocks_epoch_first", "height_last"]].values.tolist()
-    [[0, 0, 144, 1971], [0, 1, 44, 2115]]
+    [[0, 0, 144, <NA>], [0, 1, 44, 2115]]
     """
     n = np.asarray(blocks, dtype=np.float64)
     dm_all = implied_difficulty(n, hashrate_ehs)
@@ -203,12 +218,10 @@ def assign_epochs(
     anchor_set = set(anchors)
     for a in anchors:
         height[a] = e_last[a] * RETARGET_INTERVAL + (n[a] - b_first[a]) - 1
-    if anchors:
+    if anchors:  # carried forward only: a day's height never depends on a later day
         for i in range(anchors[0] + 1, m):
-            if i not in anchor_set:
+            if i not in anchor_set and np.isfinite(height[i - 1]) and np.isfinite(n[i]):
                 height[i] = height[i - 1] + n[i]
-        for i in range(anchors[0] - 1, -1, -1):
-            height[i] = height[i + 1] - n[i + 1]
     out = pd.DataFrame(
         {
             "epoch_first": pd.array(np.where(e_first >= 0, e_first, 0), dtype="Int64"),
@@ -223,111 +236,112 @@ def assign_epochs(
     return out
 
 
-def block_fees_by_day(heights: np.ndarray, times: np.ndarray, fees_sats: np.ndarray) -> pd.DataFrame:
-    """Exact fees of every UTC day whose blocks all carry fees [sats].
+def daily_from_blocks(
+    heights: np.ndarray,
+    times: np.ndarray,
+    bits: np.ndarray,
+    fees_sats: np.ndarray | None = None,
+    live_end: int | None = None,
+) -> pd.DataFrame:
+    """Daily network figures from per-block rows, for every UTC day the blocks cover completely.
 
     Parameters
     ----------
     heights : array-like of int
-        Heights of the blocks that have ``fees_sats``, strictly increasing (gaps allowed).
+        Block heights, strictly increasing (gaps allowed: each gap-free run is used alone).
     times : array-like of int
-        Their header times [unix s] (not monotonic).
-    fees_sats : array-like of int
-        Their total fees, excluding the subsidy [sats].
+        Header times [unix s] (not monotonic).
+    bits : array-like of int
+        Compact targets of the same blocks.
+    fees_sats : array-like, optional
+        Total fees of each block excluding the subsidy [sats]; NaN/None where unknown.
+    live_end : int, optional
+        Time up to which the **top** run (the highest heights) is known to hold every block
+        [unix s]: the as-of time when that run is live, or the time of the sync that found
+        nothing newer. Without it a run covers only what the median-time-past rule proves.
 
     Returns
     -------
     pandas.DataFrame
-        ``date`` (``datetime.date``, UTC), ``blocks`` (blocks with header time in the day),
-        ``fees_sats`` (exact integer sum). Only days that one gap-free run covers completely
-        are listed: a day counts when it lies inside ``covered_span`` of the run (a block
-        outside the run cannot carry a header time in it), so no block of the day lacks fees.
+        One row per complete day: ``date`` (datetime.date), ``blocks``, ``subsidy_sats`` (exact
+        sum), ``fees_sats`` (exact sum; NA when a block of the day lacks fees), ``work_per_block``
+        (exact integer work summed per epoch, divided once) [hashes], ``difficulty`` (block
+        mean), ``difficulty_last``, ``epoch_first``, ``epoch_last``, ``blocks_epoch_first``,
+        ``bits_last`` (target of the day's highest block), ``height_last`` (highest height with
+        a header time in the day) and ``hashrate_ehs`` = Σ work / 86,400 s [EH/s].
+
+    Notes
+    -----
+    A run covers ``[max of its first 11 times, min of its last 11 times]`` for sure
+    (:func:`hashdesk.chain.hashrate.covered_span`); the top run extends to ``live_end``. A day
+    counts when it lies inside what its run covers, so no block of the day is missing. Counting
+    by header time reproduces Coin Metrics' ``BlkCnt`` (SOURCES.md §9).
+
+    References
+    ----------
+    .. [1] DESIGN.md §2–3; Coin Metrics ``HashRate`` / ``BlkCnt`` definitions.
 
     Examples
     --------
-    Blocks every 600 s from 22:00 UTC on day 0 to 02:00 on day 2, 1,000 sats each: only day 1
-    is covered completely (144 blocks):
+    Blocks every 600 s from 22:00 UTC on day 0 to 02:00 on day 2, at the genesis target: only
+    day 1 (144 blocks, 50 BTC each) is complete:
 
     >>> t = np.arange(79_200, 2 * 86_400 + 7_200, 600)
-    >>> block_fees_by_day(np.arange(len(t)), t, np.full(len(t), 1_000)).values.tolist()
-    [[datetime.date(1970, 1, 2), 144, 144000]]
+    >>> d = daily_from_blocks(np.arange(len(t)), t, np.full(len(t), 0x1D00FFFF), np.full(len(t), 1_000))
+    >>> d[["date", "blocks", "subsidy_sats", "fees_sats"]].values.tolist()
+    [[datetime.date(1970, 1, 2), 144, 720000000000, 144000]]
     """
     h = np.asarray(heights, dtype=np.int64)
     t = np.asarray(times, dtype=np.int64)
-    f = np.asarray(fees_sats, dtype=np.int64)
-    if (f < 0).any():
-        raise NetworkDataError(f"blocks: fees_sats is negative at height {int(h[np.argmax(f < 0)])}")
-    rows: list[tuple] = []
-    for run in contiguous_runs(h):
+    b = np.asarray(bits, dtype=np.int64)
+    f = (np.full(len(h), np.nan) if fees_sats is None
+         else pd.to_numeric(pd.Series(fees_sats), errors="coerce").to_numpy(dtype=np.float64))
+    if np.nanmin(f, initial=0.0) < 0:
+        raise NetworkDataError(f"blocks: fees_sats is negative at height {int(h[np.nanargmin(f)])}")
+    runs = contiguous_runs(h)
+    rows: list[dict] = []
+    for i, run in enumerate(runs):
         lo, hi = covered_span(t[run])
+        if i == len(runs) - 1 and live_end is not None:
+            hi = max(hi, int(live_end))
         first_day, last_day = -(-lo // SECONDS_PER_DAY), hi // SECONDS_PER_DAY  # whole days inside
         if last_day <= first_day:
             continue
-        day = t[run] // SECONDS_PER_DAY
+        hr, tr, br, fr = h[run], t[run], b[run], f[run]
+        day = tr // SECONDS_PER_DAY
         inside = (day >= first_day) & (day < last_day)
-        days, inv = np.unique(day[inside], return_inverse=True)
-        sums = np.zeros(len(days), dtype=np.int64)  # exact: a day's fees are far below 2^63 sats
-        np.add.at(sums, inv, f[run][inside])
-        counts = np.bincount(inv, minlength=len(days))
-        rows.extend(
-            (pd.Timestamp(int(d) * SECONDS_PER_DAY, unit="s").date(), int(c), int(x))
-            for d, c, x in zip(days, counts, sums, strict=True)
-        )
-    return pd.DataFrame(rows, columns=["date", "blocks", "fees_sats"]).astype(
-        {"blocks": "int64", "fees_sats": "int64"})
-
-
-def choose_daily_fees(coinmetrics: pd.DataFrame, block_fees: pd.DataFrame | None) -> pd.DataFrame:
-    """Fees of each day from one source: the blocks where they cover the day, else Coin Metrics.
-
-    Parameters
-    ----------
-    coinmetrics : pandas.DataFrame
-        ``date``, ``blk_cnt`` [blocks], ``fee_tot_btc`` [BTC] (NaN when missing).
-    block_fees : pandas.DataFrame or None
-        :func:`block_fees_by_day` output (complete days only).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per date of either input, sorted: ``date`` (``datetime.date``),
-        ``fee_blocks`` [blocks] (the blocks the fees are summed over), ``fees_btc_total`` [BTC],
-        ``fees_btc_per_block`` [BTC] and ``fees_source`` (:data:`FEES_FROM_BLOCKS` or
-        :data:`FEES_FROM_COINMETRICS`; ``None`` where neither has the day's fees).
-        Block-sourced totals are ``Σ fees_sats / 10^8`` (exact to float64 rounding).
-
-    Examples
-    --------
-    >>> cm = pd.DataFrame({"date": ["2024-01-01", "2024-01-02"], "blk_cnt": [150, 144],
-    ...                    "fee_tot_btc": [150.0, 72.0]})
-    >>> bl = pd.DataFrame({"date": [date(2024, 1, 2)], "blocks": [144], "fees_sats": [144 * 10**8]})
-    >>> choose_daily_fees(cm, bl)[["fees_btc_per_block", "fees_source"]].values.tolist()
-    [[1.0, 'coinmetrics'], [1.0, 'blocks']]
-    """
-    cm = coinmetrics.assign(date=pd.to_datetime(coinmetrics["date"]).dt.date)
-    blk = _num(cm, "blk_cnt")
-    fee = _num(cm, "fee_tot_btc")
-    ok = np.isfinite(blk) & np.isfinite(fee) & (blk > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_block = np.where(ok, fee / blk, np.nan)
-    out = pd.DataFrame({
-        "date": cm["date"], "fee_blocks": pd.array(np.where(np.isfinite(blk), blk, 0).astype(np.int64), dtype="Int64"),
-        "fees_btc_total": fee, "fees_btc_per_block": per_block,
-        "fees_source": np.where(np.isfinite(fee), FEES_FROM_COINMETRICS, None),
-    })
-    out.loc[~np.isfinite(blk), "fee_blocks"] = pd.NA
-    if block_fees is not None and not block_fees.empty:
-        sats = block_fees["fees_sats"].astype("int64")
-        n = block_fees["blocks"].astype("int64")
-        exact = pd.DataFrame({
-            "date": pd.to_datetime(block_fees["date"]).dt.date,
-            "fee_blocks": pd.array(n, dtype="Int64"),
-            "fees_btc_total": sats.to_numpy(dtype=np.float64) / SATS_PER_BTC,
-            "fees_btc_per_block": [s / k / SATS_PER_BTC if k else np.nan for s, k in zip(sats, n, strict=True)],
-            "fees_source": FEES_FROM_BLOCKS,
-        })
-        out = pd.concat([out[~out["date"].isin(set(exact["date"]))], exact], ignore_index=True)
-    return out.sort_values("date").reset_index(drop=True)
+        for d in np.unique(day[inside]):
+            sel = inside & (day == d)
+            hh, bb, ff = hr[sel], br[sel], fr[sel]
+            epochs = hh // RETARGET_INTERVAL
+            e_first, e_last = int(epochs.min()), int(epochs.max())
+            by_epoch = {int(e): (int(bb[epochs == e][0]), int((epochs == e).sum())) for e in np.unique(epochs)}
+            work = sum(n * block_work(x) for x, n in by_epoch.values())  # exact integer
+            diff = sum(n * difficulty(x) for x, n in by_epoch.values()) / len(hh)
+            top = int(np.argmax(hh))
+            rows.append({
+                "date": pd.Timestamp(int(d) * SECONDS_PER_DAY, unit="s").date(),
+                "blocks": len(hh),
+                "subsidy_sats": int(sum(block_subsidy(int(x)) for x in hh)),
+                "fees_sats": pd.NA if np.isnan(ff).any() else int(ff.astype(np.int64).sum()),
+                "work_per_block": work / len(hh),
+                "difficulty": diff,
+                "difficulty_last": difficulty(int(bb[top])),
+                "epoch_first": e_first,
+                "epoch_last": e_last,
+                "blocks_epoch_first": by_epoch[e_first][1],
+                "bits_last": int(bb[top]),
+                "height_last": int(hh[top]),
+                "hashrate_ehs": work / SECONDS_PER_DAY / HS_PER_EHS,
+            })
+    cols = ["date", "blocks", "subsidy_sats", "fees_sats", "work_per_block", "difficulty",
+            "difficulty_last", "epoch_first", "epoch_last", "blocks_epoch_first", "bits_last",
+            "height_last", "hashrate_ehs"]
+    out = pd.DataFrame(rows, columns=cols)
+    for c in ("blocks", "subsidy_sats", "fees_sats", "epoch_first", "epoch_last", "blocks_epoch_first",
+              "bits_last", "height_last"):
+        out[c] = out[c].astype("Int64")
+    return out
 
 
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:
@@ -336,54 +350,8 @@ def _num(df: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
 
 
-def network_economics_daily(
-    network_daily: pd.DataFrame,
-    epochs: pd.DataFrame,
-    hashrate_daily: pd.DataFrame | None = None,
-    block_fees: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Build the daily network economics table.
-
-    Parameters
-    ----------
-    network_daily : pandas.DataFrame
-        One source's daily rows: ``date``, ``blk_cnt`` [blocks], ``fee_tot_btc`` [BTC],
-        ``iss_tot_btc`` [BTC], ``price_usd`` [USD/BTC], ``hashrate_ehs`` [EH/s].
-    epochs : pandas.DataFrame
-        ``epoch`` and ``bits`` (exact compact target) of each difficulty epoch.
-    hashrate_daily : pandas.DataFrame, optional
-        A second hashrate estimate (``date``, ``hashrate_ehs`` [EH/s]), e.g. mempool.space's,
-        reported alongside as ``hashrate_mempool_ehs``.
-    block_fees : pandas.DataFrame, optional
-        Exact fees of the days that per-block rows cover (:func:`block_fees_by_day`); those days
-        take their fees from the blocks (:func:`choose_daily_fees`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`COLUMNS`, one row per calendar day from the first to the last input date
-        (absent days are kept with ``missing = 'network_daily'``). Per block values are means
-        over the day's blocks: ``subsidy_btc_per_block = iss_tot_btc / blk_cnt`` (realised, as
-        Coin Metrics assigns blocks to days), ``fees_btc_per_block = fee_tot_btc / blk_cnt``
-        or, on days ``block_fees`` covers, Σ ``fees_sats`` / blocks by header time;
-        ``fees_source`` says which (``'blocks'`` or ``'coinmetrics'``).
-        ``difficulty`` is the block-weighted mean difficulty, ``difficulty_last`` that of the
-        epoch in force at the day's end. Hashprice [BTC/PH/day] = 86,400·10^15 / mean work ×
-        (subsidy + fees per block); the USD figure multiplies by ``price_usd`` (Coin Metrics'
-        00:00 UTC next-day fixing); per-TH figures divide by 1,000.
-
-    Raises
-    ------
-    NetworkDataError
-        On negative values, duplicate dates or missing columns (named).
-
-    References
-    ----------
-    .. [1] DESIGN.md §3.
-    .. [2] Hashrate Index hashprice methodology.
-    """
-    if network_daily.empty:
-        raise NetworkDataError("network_daily: no rows")
+def _coinmetrics_days(network_daily: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """Coin Metrics' daily rows with each day's epoch split, mean work and difficulty."""
     nd = network_daily.copy()
     nd["date"] = pd.to_datetime(nd["date"]).dt.normalize()
     if nd["date"].duplicated().any():
@@ -394,25 +362,16 @@ def network_economics_daily(
         if (v < 0).any():
             bad = nd["date"].iloc[int(np.flatnonzero(v < 0)[0])].date()
             raise NetworkDataError(f"network_daily: {col} is negative on {bad}")
-    full = pd.date_range(nd["date"].min(), nd["date"].max(), freq="D")
-    present = pd.Series(True, index=nd["date"]).reindex(full, fill_value=False).to_numpy()
-    nd = nd.set_index("date").reindex(full)
+    nd = nd.sort_values("date").reset_index(drop=True)
     n = _num(nd, "blk_cnt")
-    fees = _num(nd, "fee_tot_btc")
-    iss = _num(nd, "iss_tot_btc")
-    price = _num(nd, "price_usd")
     hr = _num(nd, "hashrate_ehs")
-
     ep = epochs.set_index(epochs["epoch"].astype(int)).sort_index()
     bits_by_epoch = {int(e): int(b) for e, b in ep["bits"].items()}
-    diff = pd.Series({e: difficulty(b) for e, b in bits_by_epoch.items()})
+    diff = pd.Series({e: difficulty(b) for e, b in bits_by_epoch.items()}, dtype=np.float64)
     work = {e: block_work(b) for e, b in bits_by_epoch.items()}
     split = assign_epochs(n, hr, diff)
-
-    m = len(full)
-    work_mean = np.full(m, np.nan)
-    diff_mean = np.full(m, np.nan)
-    diff_last = np.full(m, np.nan)
+    m = len(nd)
+    work_mean, diff_mean, diff_last = np.full(m, np.nan), np.full(m, np.nan), np.full(m, np.nan)
     bits_last = pd.array([pd.NA] * m, dtype="Int64")
     # plain lists and dicts: per-row .iloc / Series look-ups cost ~0.3 s over 1,483 days
     e_first, e_last = split.epoch_first.tolist(), split.epoch_last.tolist()
@@ -423,109 +382,166 @@ def network_economics_daily(
             continue
         j, k, b1 = int(e_first[i]), int(e_last[i]), int(b_first[i])
         b2 = int(n[i]) - b1
-        # exact integer work, one division at the end
-        work_mean[i] = (b1 * work[j] + b2 * work[k]) / (b1 + b2)
+        work_mean[i] = (b1 * work[j] + b2 * work[k]) / (b1 + b2)  # exact integers, one division
         diff_mean[i] = (b1 * diff_of[j] + b2 * diff_of[k]) / (b1 + b2)
         diff_last[i] = diff_of[k]
         bits_last[i] = bits_by_epoch[k]
-
     with np.errstate(divide="ignore", invalid="ignore"):
-        subsidy = iss / np.where(n > 0, n, np.nan)
-
-    missing = []
-    for i in range(m):
-        if not present[i]:
-            missing.append("network_daily")
-            continue
-        parts = [
-            name
-            for name, v in (
-                ("blk_cnt", n[i]),
-                ("fee_tot_btc", fees[i]),
-                ("iss_tot_btc", iss[i]),
-                ("price_usd", price[i]),
-                ("hashrate_ehs", hr[i]),
-            )
-            if not np.isfinite(v)
-        ]
-        if np.isfinite(n[i]) and n[i] == 0:
-            parts.append("blk_cnt=0")
-        if not np.isfinite(diff_mean[i]) and "hashrate_ehs" not in parts and "blk_cnt" not in parts:
-            parts.append("difficulty")
-        missing.append(",".join(parts))
-
-    out = pd.DataFrame(
-        {
-            "date": full.date,
-            "blocks": pd.array([None if not np.isfinite(v) else int(v) for v in n], dtype="Int64"),
-            "subsidy_btc_per_block": subsidy,
-            "fees_btc_total": fees,
-            "price_usd": price,
-            "epoch_first": split.epoch_first.to_numpy(),
-            "epoch_last": split.epoch_last.to_numpy(),
-            "blocks_epoch_first": split.blocks_epoch_first.to_numpy(),
-            "bits_last": bits_last,
-            "difficulty": diff_mean,
-            "difficulty_last": diff_last,
-            "work_per_block": work_mean,
-            "height_last": split.height_last.to_numpy(),
-            "hashrate_ehs": hr,
-            "hashrate_mempool_ehs": np.nan,
-            "missing": missing,
-        }
-    )
-    if hashrate_daily is not None and not hashrate_daily.empty:
-        hd = hashrate_daily.assign(date=pd.to_datetime(hashrate_daily["date"]).dt.date)
-        out["hashrate_mempool_ehs"] = out["date"].map(hd.set_index("date")["hashrate_ehs"]).astype("float64")
-    return apply_block_fees(out, block_fees)
+        subsidy = _num(nd, "iss_tot_btc") / np.where(n > 0, n, np.nan)
+    return pd.DataFrame({
+        "date": nd["date"].dt.date,
+        "blocks": pd.array([None if not np.isfinite(v) else int(v) for v in n], dtype="Int64"),
+        "subsidy_btc_per_block": subsidy,
+        "fees_btc_total": _num(nd, "fee_tot_btc"),
+        "price_usd": _num(nd, "price_usd"),
+        "epoch_first": split.epoch_first.to_numpy(),
+        "epoch_last": split.epoch_last.to_numpy(),
+        "blocks_epoch_first": split.blocks_epoch_first.to_numpy(),
+        "bits_last": bits_last,
+        "difficulty": diff_mean,
+        "difficulty_last": diff_last,
+        "work_per_block": work_mean,
+        "height_last": split.height_last.to_numpy(),
+        "hashrate_ehs": hr,
+        "day_source": DAY_FROM_COINMETRICS,
+        "fees_source": np.where(np.isfinite(_num(nd, "fee_tot_btc")), FEES_FROM_COINMETRICS, None),
+    })
 
 
-def apply_block_fees(table: pd.DataFrame, block_fees: pd.DataFrame | None) -> pd.DataFrame:
-    """Set each day's fees, revenue and hashprice from the fee source of :func:`choose_daily_fees`.
+def _block_days(block_days: pd.DataFrame) -> pd.DataFrame:
+    """:func:`daily_from_blocks` rows in the table's columns (fees and subsidy in BTC)."""
+    n = block_days["blocks"].astype("int64").to_numpy()
+    fees = block_days["fees_sats"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.DataFrame({
+        "date": list(block_days["date"]),
+        "blocks": block_days["blocks"].astype("Int64").to_numpy(),
+        "subsidy_btc_per_block": block_days["subsidy_sats"].astype("int64").to_numpy() / n / SATS_PER_BTC,
+        "fees_btc_total": fees / SATS_PER_BTC,
+        "price_usd": np.nan,
+        "epoch_first": block_days["epoch_first"].to_numpy(),
+        "epoch_last": block_days["epoch_last"].to_numpy(),
+        "blocks_epoch_first": block_days["blocks_epoch_first"].to_numpy(),
+        "bits_last": block_days["bits_last"].to_numpy(),
+        "difficulty": block_days["difficulty"].to_numpy(dtype=np.float64),
+        "difficulty_last": block_days["difficulty_last"].to_numpy(dtype=np.float64),
+        "work_per_block": block_days["work_per_block"].to_numpy(dtype=np.float64),
+        "height_last": block_days["height_last"].to_numpy(),
+        "hashrate_ehs": block_days["hashrate_ehs"].to_numpy(dtype=np.float64),
+        "day_source": DAY_FROM_BLOCKS,
+        "fees_source": np.where(np.isfinite(fees), FEES_FROM_BLOCKS, None),
+    })
+
+
+def network_economics_daily(
+    network_daily: pd.DataFrame | None,
+    epochs: pd.DataFrame,
+    hashrate_daily: pd.DataFrame | None = None,
+    block_days: pd.DataFrame | None = None,
+    btc_prices: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Build the daily network economics table from Coin Metrics' series and per-block days.
 
     Parameters
     ----------
-    table : pandas.DataFrame
-        Daily rows with ``date``, ``blocks`` (Coin Metrics ``blk_cnt``), ``fees_btc_total``
-        (Coin Metrics ``fee_tot_btc``) [BTC], ``subsidy_btc_per_block`` [BTC],
-        ``work_per_block`` [hashes], ``price_usd`` [USD/BTC] and ``missing``.
-    block_fees : pandas.DataFrame or None
-        :func:`block_fees_by_day` output; None or empty keeps Coin Metrics' fees everywhere.
+    network_daily : pandas.DataFrame or None
+        One source's daily rows: ``date``, ``blk_cnt`` [blocks], ``fee_tot_btc`` [BTC],
+        ``iss_tot_btc`` [BTC], ``price_usd`` [USD/BTC], ``hashrate_ehs`` [EH/s].
+    epochs : pandas.DataFrame
+        ``epoch`` and ``bits`` (exact compact target) of each difficulty epoch.
+    hashrate_daily : pandas.DataFrame, optional
+        A second hashrate estimate (``date``, ``hashrate_ehs`` [EH/s]), e.g. mempool.space's,
+        reported alongside as ``hashrate_mempool_ehs``.
+    block_days : pandas.DataFrame, optional
+        :func:`daily_from_blocks` output. A day the blocks cover **with fees for every block**
+        takes all its figures from the blocks (exact: counts, subsidy, fees, work);
+        a covered day without fees is used only where Coin Metrics has no row.
+    btc_prices : pandas.DataFrame, optional
+        ``date``, ``close`` [USD/BTC]: the price of block-sourced days (the close at 00:00 UTC
+        after the day, like Coin Metrics' fixing).
 
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`COLUMNS`: ``fees_btc_total``, ``fees_btc_per_block``, ``fees_source``,
-        ``revenue_btc_per_block`` = subsidy + fees per block, and hashprice [BTC|USD per
-        PH|TH per day] = 86,400·10^15 / ``work_per_block`` × revenue (× ``price_usd``); a day
-        whose fees come from the blocks no longer lists ``fee_tot_btc`` as missing.
+        Columns :data:`COLUMNS`, one row per calendar day from the first to the last input date
+        (absent days are kept with ``missing = 'network_daily'``). ``day_source`` says where a
+        day's blocks, subsidy and work come from (``'coinmetrics'`` | ``'blocks'``) and
+        ``fees_source`` where its fees come from. Per block values are means over the day's
+        blocks; ``difficulty`` is the block-weighted mean difficulty, ``difficulty_last`` that
+        of the epoch in force at the day's end. Hashprice [BTC/PH/day] = 86,400·10^15 / mean
+        work × (subsidy + fees per block); the USD figure multiplies by ``price_usd``; per-TH
+        figures divide by 1,000. Coin Metrics assigns blocks to days by its own rule: on
+        2024-04-19 it counts blocks 840,000–840,003 (header times on 04-20) and their fees,
+        so that day mixes subsidies (docs/economics.md).
+
+    Raises
+    ------
+    NetworkDataError
+        On negative values, duplicate dates or missing columns (named), or no rows at all.
 
     References
     ----------
     .. [1] DESIGN.md §3.
+    .. [2] Hashrate Index hashprice methodology.
     """
-    out = table.copy()
-    blk = pd.to_numeric(out["blocks"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    chosen = choose_daily_fees(
-        pd.DataFrame({"date": out["date"], "blk_cnt": blk, "fee_tot_btc": out["fees_btc_total"]}),
-        block_fees,
-    ).set_index("date").reindex(out["date"])
-    out["fees_btc_total"] = chosen["fees_btc_total"].to_numpy(dtype=np.float64)
-    out["fees_btc_per_block"] = chosen["fees_btc_per_block"].to_numpy(dtype=np.float64)
-    out["fees_source"] = chosen["fees_source"].to_numpy(dtype=object)
-    from_blocks = out["fees_source"].to_numpy() == FEES_FROM_BLOCKS
-    out.loc[from_blocks, "missing"] = [
-        ",".join(x for x in str(v).split(",") if x != "fee_tot_btc") for v in out.loc[from_blocks, "missing"]
-    ]
+    parts = []
+    if network_daily is not None and not network_daily.empty:
+        parts.append(_coinmetrics_days(network_daily, epochs))
+    if block_days is not None and not block_days.empty:
+        blk = _block_days(block_days)
+        if parts:
+            cm = parts[0]
+            exact = set(blk.loc[blk["fees_source"] == FEES_FROM_BLOCKS, "date"])
+            parts[0] = cm[~cm["date"].isin(exact)]
+            blk = blk[blk["date"].isin(exact) | ~blk["date"].isin(set(cm["date"]))]
+            if not blk.empty:
+                price_cm = dict(zip(cm["date"], cm["price_usd"], strict=True))
+                blk = blk.assign(price_usd=[price_cm.get(d, np.nan) for d in blk["date"]])
+        parts.append(blk)
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        raise NetworkDataError("network_daily: no rows (and no per-block day is covered)")
+    out = pd.concat(parts, ignore_index=True).sort_values("date").reset_index(drop=True)
+    full = pd.date_range(out["date"].min(), out["date"].max(), freq="D").date
+    present = set(out["date"])
+    out = out.set_index("date").reindex(full).rename_axis("date").reset_index()
+    if btc_prices is not None and not btc_prices.empty:
+        px = dict(zip(pd.to_datetime(btc_prices["date"]).dt.date, btc_prices["close"], strict=True))
+        fill = out["price_usd"].isna().to_numpy() & (out["day_source"] == DAY_FROM_BLOCKS).to_numpy()
+        out.loc[fill, "price_usd"] = [px.get(d, np.nan) for d in out.loc[fill, "date"]]
+    for c in ("blocks", "epoch_first", "epoch_last", "blocks_epoch_first", "bits_last", "height_last"):
+        out[c] = pd.array(out[c], dtype="Int64")
+    n = pd.to_numeric(out["blocks"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    fees = out["fees_btc_total"].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["fees_btc_per_block"] = np.where(n > 0, fees / n, np.nan)
+    checks = [(name, out[col].to_numpy(dtype=np.float64)) for name, col in (
+        ("fee_tot_btc", "fees_btc_total"), ("iss_tot_btc", "subsidy_btc_per_block"),
+        ("price_usd", "price_usd"), ("hashrate_ehs", "hashrate_ehs"))]
+    diff = out["difficulty"].to_numpy(dtype=np.float64)
+    missing = []
+    for i, d in enumerate(out["date"]):
+        if d not in present:
+            missing.append("network_daily")
+            continue
+        parts_i = ["blk_cnt"] if not np.isfinite(n[i]) else []
+        parts_i += [name for name, v in checks if not np.isfinite(v[i])]
+        if np.isfinite(n[i]) and n[i] == 0:
+            parts_i.append("blk_cnt=0")
+        if not np.isfinite(diff[i]) and "hashrate_ehs" not in parts_i and "blk_cnt" not in parts_i:
+            parts_i.append("difficulty")
+        missing.append(",".join(parts_i))
+    out["missing"] = missing
+    out["hashrate_mempool_ehs"] = np.nan
+    if hashrate_daily is not None and not hashrate_daily.empty:
+        hd = hashrate_daily.assign(date=pd.to_datetime(hashrate_daily["date"]).dt.date)
+        out["hashrate_mempool_ehs"] = out["date"].map(hd.set_index("date")["hashrate_ehs"]).astype("float64")
     reward = out["subsidy_btc_per_block"].to_numpy(dtype=np.float64) + out["fees_btc_per_block"].to_numpy()
-    work = pd.to_numeric(out["work_per_block"], errors="coerce").to_numpy(dtype=np.float64)
-    hp_btc = np.array(
-        [
-            hashprice_btc_per_ph_day_from_work(w, r) if np.isfinite(w) and np.isfinite(r) else np.nan
-            for w, r in zip(work, reward, strict=True)
-        ]
-    )
-    hp_usd = hp_btc * pd.to_numeric(out["price_usd"], errors="coerce").to_numpy(dtype=np.float64)
+    work = out["work_per_block"].to_numpy(dtype=np.float64)
+    hp_btc = np.array([
+        hashprice_btc_per_ph_day_from_work(w, r) if np.isfinite(w) and np.isfinite(r) and w > 0 else np.nan
+        for w, r in zip(work, reward, strict=True)
+    ])
+    hp_usd = hp_btc * out["price_usd"].to_numpy(dtype=np.float64)
     out["revenue_btc_per_block"] = reward
     out["hashprice_btc_per_ph_day"] = hp_btc
     out["hashprice_usd_per_ph_day"] = hp_usd
