@@ -218,6 +218,300 @@ class Desk:
             }
         return out
 
+    def retargets(self, start: AtLike | None = None, end: AtLike | None = None) -> pd.DataFrame:
+        """Difficulty retargets whose first block falls in ``start..end`` (UTC days), as of ``end``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``date`` (UTC day), ``epoch``, ``height``, ``difficulty``, ``change_pct`` [%] versus
+            the previous epoch, ``start_time`` [unix s].
+        """
+        t = day_end_unix(pd.Timestamp(end).date()) if end is not None else self.data_end_unix
+        ep = self.inputs(t).epochs.copy()
+        ep["change_pct"] = 100.0 * (ep["difficulty"] / ep["difficulty"].shift(1) - 1.0)
+        ep = ep.dropna(subset=["start_time"])
+        ep["date"] = pd.to_datetime(ep["start_time"], unit="s").dt.normalize()
+        if start is not None:
+            ep = ep[ep["date"] >= pd.Timestamp(start)]
+        if end is not None:
+            ep = ep[ep["date"] <= pd.Timestamp(end)]
+        return ep.rename(columns={"first_height": "height"})[
+            ["date", "epoch", "height", "difficulty", "change_pct", "start_time"]].reset_index(drop=True)
+
+    def network_figure(self, start: AtLike | None = None, end: AtLike | None = None,
+                       mark_retargets: bool = False):
+        """Hashrate and difficulty chart (:func:`hashdesk.chain.charts.hashrate_difficulty_figure`)
+        as of the end of ``end`` (default: all data)."""
+        from hashdesk.chain.charts import hashrate_difficulty_figure
+
+        t = day_end_unix(pd.Timestamp(end).date()) if end is not None else self.data_end_unix
+        i = self.inputs(t)
+        rt = self.retargets(start, end) if mark_retargets else None
+        return hashrate_difficulty_figure(i.epochs, i.blocks, start, end, retargets=rt)
+
+    def projection_backtest(self, level: float = 0.9) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The retarget projection's backtest on every complete per-block epoch in the store
+        (:func:`hashdesk.chain.projection.backtest_projection`; each checkpoint uses nothing later)."""
+        from hashdesk.chain.projection import backtest_projection
+
+        i = self.inputs(self.data_end_unix + 1)
+        return backtest_projection(i.blocks.height, i.blocks.time, i.epochs.bits, level=level)
+
+    # -- production ----------------------------------------------------------------------------
+    def epoch_starts(self, at_unix: int) -> tuple[pd.DataFrame, list[str]]:
+        """Epoch start times known at ``at_unix``, gaps filled from the daily series' retarget days.
+
+        Returns
+        -------
+        (pandas.DataFrame, list of str)
+            ``epoch``, ``first_height``, ``bits``, ``start_unix`` [unix s, NaN unknown], and notes
+            naming the starts placed within a day by the day's block split (not exact).
+        """
+        i = self.inputs(at_unix)
+        ep = i.epochs[["epoch", "first_height", "bits", "start_time"]].rename(columns={"start_time": "start_unix"})
+        notes: list[str] = []
+        d = i.daily
+        if len(d) and "epoch_last" in d:
+            ret = d[(d["epoch_first"].notna()) & (d["epoch_first"] != d["epoch_last"])]
+            fill = {}
+            for r in ret.itertuples():
+                frac = float(r.blocks_epoch_first) / float(r.blocks)
+                fill[int(r.epoch_last)] = day_end_unix(r.date) - DAY_S + frac * DAY_S
+            missing = ep["start_unix"].isna() & ep["epoch"].isin(list(fill))
+            if missing.any():
+                ep.loc[missing, "start_unix"] = [fill[int(e)] for e in ep.loc[missing, "epoch"]]
+                notes.append(f"{int(missing.sum())} epoch start time(s) placed within their retarget day "
+                             "by the day's block split (daily series), not exact header times")
+        return ep, notes
+
+    def network_schedule(self, at_unix: int, start_unix: int, end_unix: int):
+        """Consensus state and daily fees over ``[start_unix, end_unix)`` as known at ``at_unix``
+        (:class:`hashdesk.economics.production.NetworkSchedule`)."""
+        from hashdesk.chain.consensus import HALVING_INTERVAL
+        from hashdesk.economics.production import ProductionError, build_schedule
+
+        ep, notes = self.epoch_starts(at_unix)
+        known = ep.dropna(subset=["start_unix"])
+        before = known[known.start_unix <= start_unix]
+        if before.empty:
+            raise ProductionError(f"epochs: no epoch start time at or before {iso_utc(start_unix)}")
+        later = known[known.start_unix >= end_unix]
+        last_h = int(later.first_height.iloc[0]) if not later.empty else int(ep.first_height.max())
+        ep = ep[ep.first_height.between(int(before.first_height.iloc[-1]), last_h)]
+        i = self.inputs(at_unix)
+        hv = i.blocks[i.blocks["height"] % HALVING_INTERVAL == 0]
+        d = i.daily
+        d0 = pd.Timestamp(start_unix, unit="s").date()
+        d1 = pd.Timestamp(end_unix - 1, unit="s").date()
+        d = d[(d["date"] >= d0) & (d["date"] <= d1) & d["fees_btc_total"].notna() & d["blocks"].notna()]
+        fees = pd.DataFrame({"date": d["date"], "blk_cnt": d["blocks"].astype("int64"),
+                             "fee_tot_btc": d["fees_btc_total"], "fees_source": d["fees_source"]})
+        sched = build_schedule(ep, fees, dict(zip(hv.height, hv.time, strict=True)))
+        if notes:
+            from dataclasses import replace
+
+            sched = replace(sched, notes=(*sched.notes, *notes))
+        return sched
+
+    def production(self, tickers: Iterable[str] | str | None = None, start: str | None = None,
+                   end: str | None = None, pool_models=None, kind: str | None = None,
+                   level: float | None = None) -> pd.DataFrame:
+        """Expected vs reported monthly production as of the end of month ``end``.
+
+        Parameters
+        ----------
+        tickers : list or comma-separated str, optional
+            Default: every ticker with production rows.
+        start, end : str, optional
+            First and last month ``YYYY-MM`` (a date picks its month).
+        pool_models, kind, level
+            See :func:`hashdesk.economics.production.production_records`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per ticker-month (:func:`~hashdesk.economics.production.production_records`).
+        """
+        from hashdesk.data.production import production_rows
+        from hashdesk.economics.production import DEFAULT_LEVEL, month_bounds, production_records
+
+        m_from = _month(start)
+        m_to = _month(end)
+        t = month_bounds(m_to)[1] if m_to else self.data_end_unix
+        rows = production_rows(self.reader(t), as_list(tickers), m_from, m_to)
+        months = sorted(rows.month.unique())
+        s0, _ = month_bounds(months[0])
+        _, s1 = month_bounds(months[-1])
+        network = self.network_schedule(t, s0, min(s1, t))
+        rec = production_records(rows, network, pool_models, kind, DEFAULT_LEVEL if level is None else level)
+        rec = rec[rec.month >= (m_from or "0000-00")].reset_index(drop=True)
+        rec.attrs["notes"] = list(network.notes)
+        return rec
+
+    # -- shocks ----------------------------------------------------------------------------------
+    def daily_hashrate(self, start: date, end: date, source: str = "coinmetrics",
+                       at_unix: int | None = None) -> pd.Series:
+        """Daily network hashrate [EH/s] between two UTC days: the daily series (``coinmetrics``:
+        Coin Metrics' HashRate, or Σ work / 86,400 s of synced blocks) or ``mempool.space``'s
+        smoothed estimate, as of ``at_unix`` (default: the end of ``end``)."""
+        from hashdesk.economics.shocks import SOURCES, ShockError
+
+        if source not in SOURCES:
+            raise ShockError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+        i = self.inputs(day_end_unix(end) if at_unix is None else at_unix)
+        if source == "coinmetrics":
+            d = i.daily[["date", "hashrate_ehs"]] if len(i.daily) else pd.DataFrame(columns=["date", "hashrate_ehs"])
+        else:
+            d = i.hashrate_daily.assign(date=pd.to_datetime(i.hashrate_daily["date"]).dt.date)
+        d = d[(d["date"] >= start) & (d["date"] <= end)].dropna(subset=["hashrate_ehs"])
+        return pd.Series(d["hashrate_ehs"].to_numpy(dtype=float), index=list(d["date"]), dtype=float)
+
+    def shocks(self, start: AtLike, end: AtLike, params=None, source: str = "coinmetrics",
+               miner_ehs: float = 10.0, miner=None):
+        """Hashrate shocks between two UTC days and each one's effect on a miner that stayed
+        online, as of the end of ``end`` (:class:`hashdesk.economics.shocks.ShockReport`).
+
+        Parameters
+        ----------
+        start, end : date or str
+            Days searched (the baseline reads ``params.window_days`` before).
+        params : ShockParams, optional
+        source : {"coinmetrics", "mempool.space"}
+        miner_ehs : float
+            Miner hashrate when no miner is given [EH/s].
+        miner : MinerSpec, optional
+            A resolved profile: its online hashrate (nameplate × uptime) and demand-response
+            credits replace ``miner_ehs``.
+        """
+        from datetime import timedelta
+
+        from hashdesk.economics.production import ProductionError
+        from hashdesk.economics.shocks import (
+            ChainWindow,
+            ShockError,
+            ShockParams,
+            ShockReport,
+            detect_shocks,
+            shock_effect,
+            shock_signal,
+        )
+
+        params = params or ShockParams()
+        d0, d1 = pd.Timestamp(start).date(), pd.Timestamp(end).date()
+        if d1 < d0:
+            raise ShockError(f"--to {d1} is before --from {d0}")
+        t = day_end_unix(d1)
+        series = self.daily_hashrate(d0 - timedelta(days=params.window_days), d1, source, t)
+        if series[series.index >= d0].empty:
+            raise ShockError(f"no {source} daily hashrate between {d0} and {d1}")
+        sig = shock_signal(series, params)
+        found = [x for x in detect_shocks(sig, params) if x.end >= d0]
+        dr_year = 0.0
+        if miner is not None:
+            miner_ehs = miner.online_hashrate_ths / 1e6
+            dr_year = miner.demand_response_usd_per_day * 365.0
+        effects, notes = [], []
+        if found:
+            epochs, _ = self.epoch_starts(t)
+            i = self.inputs(t)
+            known = epochs.dropna(subset=["start_unix"])
+            for x in found:
+                t0 = day_end_unix(x.start - timedelta(days=params.before_days)) - DAY_S
+                in_force = known[known.start_unix <= day_end_unix(x.start) - DAY_S]
+                if not in_force.empty:  # read from the start of the epoch in force at the shock
+                    t0 = min(t0, int(in_force.start_unix.iloc[-1]))
+                after = known[known.start_unix >= day_end_unix(x.end)]
+                t1 = int(after.start_unix.iloc[1]) if len(after) >= 2 else day_end_unix(x.end)
+                try:
+                    network = self.network_schedule(t, t0, t1)
+                    first = known[known.start_unix <= t0]
+                    h0 = int(first.first_height.iloc[-1]) if not first.empty else 0
+                    h1 = int(after.first_height.iloc[1]) if len(after) >= 2 else h0
+                    b = i.blocks[(i.blocks.height >= h0) & (i.blocks.height <= h1)]
+                    chain = (ChainWindow(b.height.to_numpy(np.int64), b.time.to_numpy(np.int64),
+                                         b.bits.to_numpy(np.int64)) if len(b) == h1 - h0 + 1 else None)
+                    dd = i.daily[(i.daily["date"] >= pd.Timestamp(t0, unit="s").date())
+                                 & (i.daily["date"] <= pd.Timestamp(t1, unit="s").date())].dropna(subset=["blocks"])
+                    daily_blocks = pd.Series(dd["blocks"].astype("int64").to_numpy(), index=list(dd["date"]))
+                    effects.append(shock_effect(x, miner_ehs, network, epochs, chain, daily_blocks,
+                                                params, dr_year))
+                except ProductionError as exc:
+                    notes.append(f"shock {x.start}..{x.end}: no miner split: {exc}")
+        method = (
+            f"{source} daily hashrate; signal = {params.smooth_days}-day centred mean; baseline = "
+            f"median of the previous {params.window_days} days; shock = >= {params.min_days} days "
+            f"with signal < baseline × {1 - params.threshold:.2f}, extended over days with daily "
+            f"value < baseline × {1 - params.threshold / 2:.3f}, block-deficit z >= {params.min_z:g}; "
+            f"energy at {params.efficiency_j_per_th:g} J/TH; before window = {params.before_days} days"
+        )
+        shown = sig[sig.date >= d0].reset_index(drop=True)
+        return ShockReport(
+            title=f"Hashrate shocks {d0}..{d1} ({source})", method=method, params=params,
+            source=source, daily=shown, shocks=tuple(found), effects=tuple(effects), notes=tuple(notes),
+        )
+
+    # -- miners ------------------------------------------------------------------------------------
+    def catalogue(self, extra_files: Iterable[str | Path] = ()):
+        """The ASIC catalogue: the store's models, the shipped additions, then each user file
+        (later wins; names are case-insensitive) (:class:`hashdesk.economics.fleet.AsicCatalogue`)."""
+        from hashdesk.data.companies import asic_models
+        from hashdesk.economics.fleet import (
+            AsicCatalogue,
+            read_catalogue_file,
+            shipped_additions,
+            validate_catalogue,
+        )
+
+        stored = asic_models(self.reader(None))
+        frames = [validate_catalogue(stored, "store asic_models")] if not stored.empty else []
+        frames.append(shipped_additions())
+        frames.extend(read_catalogue_file(p) for p in extra_files)
+        return AsicCatalogue.from_frames(*frames)
+
+    def miner(self, profile, asics: Iterable[str | Path] = ()):
+        """A miner profile (a path or a validated :class:`~hashdesk.economics.profile.MinerProfile`)
+        resolved by the one fleet resolver (:func:`hashdesk.economics.modelchain.resolve_miner`).
+
+        Raises
+        ------
+        ProfileError, CatalogueError, UnknownAsicError
+            Naming the file and the field.
+        """
+        from hashdesk.economics.fleet import UnknownAsicError
+        from hashdesk.economics.modelchain import resolve_miner
+        from hashdesk.economics.profile import MinerProfile, load_profile
+
+        where = None
+        if not isinstance(profile, MinerProfile):
+            where = str(profile)
+            profile = load_profile(profile)
+        try:
+            return resolve_miner(profile, self.catalogue(asics))
+        except UnknownAsicError as exc:
+            raise UnknownAsicError(f"{where}: {exc}" if where else str(exc)) from None
+
+    def unit_economics(self, miner, at: AtLike = "now", window_days: int = 1):
+        """A miner's daily economics through the model chain, at the network state as of ``at``
+        (``window_days`` = 1) or at the daily series' mean over the ``window_days`` days ending
+        with ``at``'s day.
+
+        Returns
+        -------
+        (UnitEconomics, NetworkState)
+        """
+        from hashdesk.economics.hashprice import network_window
+        from hashdesk.economics.modelchain import unit_economics
+
+        state = self.network_state(at)
+        if window_days <= 1:
+            state.require("hashprice_btc_per_ph_day", "price_usd")
+            return unit_economics(miner, state.hashprice_btc_per_th_day, state.price_usd,
+                                  state.at, state.at), state
+        end = pd.Timestamp(state.at_unix - 1, unit="s").date()
+        w = network_window(self.inputs(state.at_unix).daily, end - pd.Timedelta(days=window_days - 1), end)
+        return unit_economics(miner, w.hashprice_btc_per_th_day, w.price_usd, str(w.start), str(w.end)), state
+
     def daily(self, start: AtLike | None = None, end: AtLike | None = None) -> pd.DataFrame:
         """The daily network series between two UTC days (inclusive), as of the end of ``end``.
 
@@ -264,6 +558,19 @@ class Desk:
 def open(path: str | Path | None = None, *, max_stale_s: int = DEFAULT_MAX_STALE_S) -> Desk:  # noqa: A001
     """Open the store read-only and return a :class:`Desk` (see the module example)."""
     return Desk(path, max_stale_s=max_stale_s)
+
+
+def _month(value: str | date | None) -> str | None:
+    """``YYYY-MM`` from a month or a date (None stays None)."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if len(text) == 7:
+        from hashdesk.economics.production import month_bounds
+
+        month_bounds(text)  # validates
+        return text
+    return pd.Timestamp(text).strftime("%Y-%m")
 
 
 def as_list(tickers: Iterable[str] | str | None) -> list[str] | None:

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 # Hashrate estimators and the retarget projection (pure; store-facing parts live in
-# hashdesk.chain.network and hashdesk.chain.charts).
+# hashdesk.data and hashdesk.desk).
 from hashdesk.chain.hashrate import (  # noqa: E402
     HashrateEstimate,
     block_work_exact,

@@ -7,17 +7,36 @@ embedded, no CDN). Dates are UTC.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from hashdesk.chain.consensus import HALVING_INTERVAL, RETARGET_INTERVAL
-from hashdesk.chain.hashrate import daily_hashrate
-from hashdesk.chain.network import epoch_history, load_blocks, parse_at
-from hashdesk.store.db import Store
+from hashdesk.chain.hashrate import daily_hashrate, epoch_hashrate
+from hashdesk.times import parse_at
+from hashdesk.units import HS_PER_EHS
+
+
+def epoch_history(epochs: pd.DataFrame) -> pd.DataFrame:
+    """Epochs with their mean hashrate and start as a UTC timestamp.
+
+    Parameters
+    ----------
+    epochs : pandas.DataFrame
+        ``epoch``, ``bits``, ``difficulty``, ``start_time`` [unix s, NaN unknown]
+        (:func:`hashdesk.data.chain.epochs`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``hashrate_ehs`` (:func:`~hashdesk.chain.hashrate.epoch_hashrate`: 2016 ×
+        work / elapsed, NaN without the next start time) [EH/s] and ``start_utc``.
+    """
+    ep = epochs.copy()
+    ep["hashrate_ehs"] = epoch_hashrate(ep.bits, ep.start_time) / HS_PER_EHS
+    ep["start_utc"] = pd.to_datetime(ep.start_time, unit="s", utc=True)
+    return ep
 
 
 def halving_times(epochs: pd.DataFrame, blocks: pd.DataFrame) -> pd.DataFrame:
@@ -26,9 +45,9 @@ def halving_times(epochs: pd.DataFrame, blocks: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     epochs : pandas.DataFrame
-        From :func:`hashdesk.chain.network.epoch_history`.
+        From :func:`epoch_history`.
     blocks : pandas.DataFrame
-        From :func:`hashdesk.chain.network.load_blocks`.
+        Per-block ``height``, ``time`` [unix s] (:func:`hashdesk.data.chain.blocks`).
 
     Returns
     -------
@@ -54,14 +73,19 @@ def halving_times(epochs: pd.DataFrame, blocks: pd.DataFrame) -> pd.DataFrame:
 
 
 def hashrate_difficulty_figure(
-    store: Store, start: str | None = None, end: str | None = None
+    epochs: pd.DataFrame, blocks: pd.DataFrame, start: str | None = None, end: str | None = None,
+    retargets: pd.DataFrame | None = None,
 ) -> go.Figure:
-    """Hashrate [EH/s] and difficulty on two axes, halvings marked.
+    """Hashrate [EH/s] and difficulty on two axes, halvings (and retargets) marked.
 
     Parameters
     ----------
-    store : Store
-        Store with the chain tables.
+    epochs : pandas.DataFrame
+        :func:`hashdesk.data.chain.epochs` output.
+    blocks : pandas.DataFrame
+        Per-block ``height``, ``time`` [unix s], ``bits``.
+    retargets : pandas.DataFrame, optional
+        ``date`` and ``change_pct`` [%] of retargets to mark with their change.
     start, end : str, optional
         UTC dates ``YYYY-MM-DD`` bounding the chart [default: all data].
 
@@ -73,8 +97,7 @@ def hashrate_difficulty_figure(
         Axes are logarithmic when a series spans more than two decades. Epochs whose successor
         has no known start time are left as gaps (never bridged).
     """
-    ep = epoch_history(store)
-    blocks = load_blocks(store)
+    ep = epoch_history(epochs)
     lo = pd.Timestamp(parse_at(start)[0] - 86_400, unit="s", tz="UTC") if start else None
     hi = pd.Timestamp(parse_at(end)[0], unit="s", tz="UTC") if end else None
 
@@ -130,6 +153,15 @@ def hashrate_difficulty_figure(
             fig.add_annotation(x=hv.time, y=1.0, yref="paper", showarrow=False,
                                text=f"halving {int(hv.height):,}", xanchor="left",
                                yanchor="bottom", font={"color": "firebrick"})
+    if retargets is not None:
+        for _, rt in retargets.iterrows():
+            x = pd.Timestamp(rt["date"])
+            x = x.tz_localize("UTC") if x.tzinfo is None else x
+            if x_lo <= x <= x_hi and pd.notna(rt["change_pct"]):
+                fig.add_vline(x=x, line_dash="dot", line_color="slategray")
+                fig.add_annotation(x=x, y=0.02, yref="paper", showarrow=False, textangle=-90,
+                                   text=f"retarget {rt['change_pct']:+.2f}%", xanchor="right",
+                                   yanchor="bottom", font={"color": "slategray", "size": 10})
     h = pd.concat([eps.hashrate_ehs, daily.hashrate_ehs]).dropna()
     log_h = len(h) > 0 and h[h > 0].max() / h[h > 0].min() > 100
     log_d = len(eps) > 0 and eps.difficulty.max() / eps.difficulty.min() > 100
@@ -142,19 +174,3 @@ def hashrate_difficulty_figure(
     fig.update_layout(title=f"Bitcoin hashrate and difficulty, {span}", hovermode="x unified",
                       legend={"orientation": "h", "y": -0.15})
     return fig
-
-
-def write_hashrate_difficulty_html(
-    store: Store, path: str | Path, start: str | None = None, end: str | None = None
-) -> Path:
-    """Write :func:`hashrate_difficulty_figure` as a self-contained HTML file.
-
-    Returns
-    -------
-    pathlib.Path
-        The file written (plotly.js embedded; no network access needed to view it).
-    """
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    hashrate_difficulty_figure(store, start, end).write_html(out, include_plotlyjs=True)
-    return out

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hashdesk.store.db import Store
@@ -45,6 +46,18 @@ def store_from_ctx(ctx: typer.Context, read_only: bool = True) -> Store:
     try:
         return Store(db, read_only=read_only)
     except StoreError as exc:
+        fail(str(exc))
+
+
+def desk_from_ctx(ctx: typer.Context | None):
+    """A read-only :class:`~hashdesk.desk.Desk` on the store chosen by ``--db`` / ``HASHDESK_DB``."""
+    from hashdesk.data import DataError
+    from hashdesk.desk import Desk
+
+    db = (ctx.obj or {}).get("db") if ctx is not None else None
+    try:
+        return Desk(db)
+    except DataError as exc:
         fail(str(exc))
 
 
@@ -159,9 +172,9 @@ def print_table(
     cols = list(columns) if columns else list(records[0].keys())
     table = Table(title=title, show_lines=False)
     for c in cols:
-        table.add_column(c, overflow="fold")
+        table.add_column(escape(str(c)), overflow="fold")
     for r in records:
-        table.add_row(*[_fmt(r.get(c)) for c in cols])
+        table.add_row(*[escape(_fmt(r.get(c))) for c in cols])
     console.print(table)
 
 
@@ -171,7 +184,7 @@ def print_kv(record: Mapping[str, Any], title: str | None = None) -> None:
     table.add_column("field")
     table.add_column("value")
     for k, v in record.items():
-        table.add_row(k, _fmt(v))
+        table.add_row(escape(str(k)), escape(_fmt(v)))
     console.print(table)
 
 

@@ -9,12 +9,12 @@ import typer
 
 from hashdesk.cli._common import (
     OutputFormat,
+    desk_from_ctx,
     emit,
-    err_console,
     fail,
     parse_date,
+    print_kv,
     print_table,
-    store_from_ctx,
     write_chart,
 )
 
@@ -25,35 +25,36 @@ RANGE_COLUMNS = [
 ]
 
 
+#: Why two hashrate figures differ (shown beside them).
+HASHRATE_NOTE = (
+    "hashrate_ehs is that day's Σ work of its blocks / 86,400 s (Coin Metrics HashRate, or exact "
+    "from synced blocks): unbiased but noisy (±8 % at 1σ from 144 blocks' luck); "
+    "hashrate_mempool_ehs is mempool.space's estimate, smoothed over several days. The network "
+    "state's 7-day figure is the one hashdesk uses."
+)
+
+
 def economics(
     ctx: typer.Context,
     at: str = typer.Option(None, "--at", help="One UTC day, YYYY-MM-DD [default: latest day]."),
     start: str = typer.Option(None, "--from", help="First UTC day of a range, YYYY-MM-DD."),
     end: str = typer.Option(None, "--to", help="Last UTC day of a range, YYYY-MM-DD."),
     chart: Path = typer.Option(None, "--chart", help="Write hashprice over time (HTML) to FILE."),
-    rebuild: bool = typer.Option(False, "--rebuild", help="(Re)build the stored daily table first."),
-    source: str = typer.Option("coinmetrics", "--source", help="network_daily source."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
 ) -> None:
     """Daily network economics: blocks, subsidy, fees, price, difficulty, hashprice [USD|BTC/PH/day]."""
-    from hashdesk.economics.hashprice import NetworkDataError, row_at, row_record
-    from hashdesk.economics.tables import network_economics, rebuild_network_economics
+    from hashdesk.cli.network import state_rows
+    from hashdesk.economics.hashprice import row_record
+    from hashdesk.economics.state import NetworkDataError
 
     if at and (start or end):
         fail("give either --at or --from/--to, not both")
     for name, val in (("--at", at), ("--from", start), ("--to", end)):
         parse_date(val, name)
-    store = store_from_ctx(ctx, read_only=not rebuild)
+    desk = desk_from_ctx(ctx)
     try:
-        if rebuild:
-            n = rebuild_network_economics(store, source)
-            err_console.print(f"rebuilt network_economics_daily: {n:,} days", style="dim")
         if start or end:
-            table = network_economics(store, start, end, source)
-            if table.empty:
-                full = network_economics(store, source=source)
-                fail(f"no network data between {start or '…'} and {end or '…'} "
-                     f"(the store covers {full['date'].min()} .. {full['date'].max()})")
+            table = desk.daily(start, end)
             records = [row_record(r) for _, r in table.iterrows()]
             if fmt == OutputFormat.json:
                 emit(records, fmt)
@@ -62,12 +63,17 @@ def economics(
                         for r in records]
                 print_table(rows, title=f"network economics {table['date'].min()} .. {table['date'].max()}")
         else:
-            table = network_economics(store, source=source)
-            row = row_at(table, at) if at else table.dropna(subset=["hashprice_usd_per_ph_day"]).iloc[-1]
-            rec = row_record(row)
-            if fmt == OutputFormat.table:
+            day = at or str(desk.daily().dropna(subset=["hashprice_usd_per_ph_day"])["date"].iloc[-1])
+            table = desk.daily(day, day)
+            rec = row_record(table.iloc[-1])
+            rec["hashrate_note"] = HASHRATE_NOTE
+            state = desk.network_state(day).to_dict()
+            if fmt == OutputFormat.json:
+                emit({**rec, "network_state": state}, fmt)
+            else:
                 rec["missing"] = ", ".join(rec["missing"]) or "none"
-            emit(rec, fmt, title=f"network economics {row['date']}")
+                emit(rec, fmt, title=f"network economics of the UTC day {rec['date']}")
+                print_kv(state_rows(state), title=f"network state at {state['at']} (spot)")
     except NetworkDataError as exc:
         fail(str(exc))
     if chart is not None:
@@ -85,20 +91,15 @@ EPOCH_COLUMNS = [
 HALVING_2024 = "2024-04-20"
 
 
-def _load_fleet(store, profile_path: Path, asics: list[Path] | None):
-    """Profile, resolved fleet (or ``fail`` with the message naming file/field/model)."""
-    from hashdesk.economics.fleet import CatalogueError, UnknownAsicError, resolve_fleet
-    from hashdesk.economics.profile import ProfileError, load_profile
-    from hashdesk.economics.tables import asic_catalogue
+def _load_miner(desk, profile_path: Path, asics: list[Path] | None):
+    """The profile resolved by the one fleet resolver (or ``fail`` naming file/field/model)."""
+    from hashdesk.economics.fleet import CatalogueError, UnknownAsicError
+    from hashdesk.economics.profile import ProfileError
 
     try:
-        prof = load_profile(profile_path)
-        fleet = resolve_fleet(prof, asic_catalogue(store, asics or []))
-    except (ProfileError, CatalogueError) as exc:
+        return desk.miner(profile_path, asics or [])
+    except (ProfileError, CatalogueError, UnknownAsicError) as exc:
         fail(str(exc))
-    except UnknownAsicError as exc:
-        fail(f"{profile_path}: {exc}")
-    return prof, fleet
 
 
 def _metric_rows(df) -> list[dict]:
@@ -108,8 +109,9 @@ def _metric_rows(df) -> list[dict]:
 def profile(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Miner profile TOML (see examples/profiles/)."),
-    at: str = typer.Option(None, "--at", help="Last UTC day of the window [default: latest]."),
-    window: int = typer.Option(1, "--window", min=1, help="Days averaged, ending at --at."),
+    at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day [default: latest]."),
+    window: int = typer.Option(1, "--window", min=1, help="Days of the daily series averaged, ending at --at "
+                               "(1 = the network state's spot hashprice)."),
     halving: bool = typer.Option(
         False, "--halving",
         help="Side by side: N days before vs after the April 2024 halving (N = --window, 30 when 1).",
@@ -120,33 +122,39 @@ def profile(
     """Unit economics of a miner profile: cost per BTC, margins, breakeven hashprice / power / BTC price."""
     import pandas as pd
 
-    from hashdesk.economics.breakeven import side_by_side, unit_economics
-    from hashdesk.economics.hashprice import NetworkDataError, network_state
-    from hashdesk.economics.tables import network_economics
+    from hashdesk.economics.hashprice import network_window
+    from hashdesk.economics.modelchain import side_by_side, unit_economics
+    from hashdesk.economics.state import NetworkDataError
 
-    store = store_from_ctx(ctx)
-    prof, fleet = _load_fleet(store, file, asics)
+    desk = desk_from_ctx(ctx)
+    miner = _load_miner(desk, file, asics)
     try:
-        table = network_economics(store)
         if halving:
             h = pd.Timestamp(HALVING_2024)
             days = window if window > 1 else 30
-            before = network_state(table, h - pd.Timedelta(days=days), h - pd.Timedelta(days=1))
-            after = network_state(table, h + pd.Timedelta(days=1), h + pd.Timedelta(days=days))
-            res = {"before_halving": unit_economics(fleet, prof, before),
-                   "after_halving": unit_economics(fleet, prof, after)}
+            table = desk.daily(None, (h + pd.Timedelta(days=days)).date())
+            res = {}
+            for label, lo, hi in (("before_halving", h - pd.Timedelta(days=days), h - pd.Timedelta(days=1)),
+                                  ("after_halving", h + pd.Timedelta(days=1), h + pd.Timedelta(days=days))):
+                w = network_window(table, lo, hi)
+                res[label] = unit_economics(miner, w.hashprice_btc_per_th_day, w.price_usd, str(w.start), str(w.end))
             if fmt == OutputFormat.json:
-                emit({"profile": prof.name, **res}, fmt)
+                emit({"profile": miner.name, **res}, fmt)
             else:
                 print_table(_metric_rows(side_by_side(res)),
-                            title=f"{prof.name}: {days} days before vs after the {HALVING_2024} halving")
+                            title=f"{miner.name}: {days} days before vs after the {HALVING_2024} halving")
             return
-        end = pd.Timestamp(at) if at else pd.Timestamp(table.dropna(subset=["hashprice_usd_per_ph_day"])["date"].iloc[-1])
-        state = network_state(table, end - pd.Timedelta(days=window - 1), end)
+        if at is None:
+            at = str(desk.daily().dropna(subset=["hashprice_usd_per_ph_day"])["date"].iloc[-1])
+        parse_date(at, "--at")
+        ue, state = desk.unit_economics(miner, at, window)
     except (NetworkDataError, ValueError) as exc:
         fail(str(exc))
-    emit({"profile": prof.name, **unit_economics(fleet, prof, state).__dict__}, fmt,
-         title=f"{prof.name}: unit economics {state.start} .. {state.end}")
+    out = {"profile": miner.name, **ue.__dict__}
+    if fmt == OutputFormat.json:
+        emit({**out, "network_state": state.to_dict()}, fmt)
+    else:
+        emit(out, fmt, title=f"{miner.name}: unit economics {ue.start} .. {ue.end}")
 
 
 def stress(
@@ -164,29 +172,28 @@ def stress(
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
 ) -> None:
     """Halving / price stress: hashrate under water, capitulation, difficulty response, miner margins."""
-    from hashdesk.economics.breakeven import side_by_side
     from hashdesk.economics.halving import StressInputError, read_cost_curve, stress_test
-    from hashdesk.economics.hashprice import NetworkDataError
-    from hashdesk.economics.tables import network_economics
+    from hashdesk.economics.modelchain import side_by_side
+    from hashdesk.economics.state import NetworkDataError
 
-    store = store_from_ctx(ctx)
-    prof = fleet = None
-    if profile_file is not None:
-        prof, fleet = _load_fleet(store, profile_file, asics)
+    desk = desk_from_ctx(ctx)
+    spec = _load_miner(desk, profile_file, asics) if profile_file is not None else None
     try:
-        res = stress_test(
-            network_economics(store), at, price, fees, read_cost_curve(curve_file), halving, epochs,
-            hashrate_ehs, fleet, prof,
-        )
+        if at is None:
+            at = str(desk.daily().dropna(subset=["hashprice_usd_per_ph_day"])["date"].iloc[-1])
+        parse_date(at, "--at")
+        state = desk.network_state(at)
+        res = stress_test(state, price, fees, read_cost_curve(curve_file), halving, epochs, hashrate_ehs, spec)
     except (StressInputError, NetworkDataError) as exc:
         fail(str(exc))
     miner = None
     if res.miner is not None:
-        miner = {"profile": prof.name, "subsidy_before_btc": res.miner.subsidy_before_btc,
+        miner = {"profile": spec.name, "subsidy_before_btc": res.miner.subsidy_before_btc,
                  "subsidy_after_btc": res.miner.subsidy_after_btc,
                  "before": res.miner.before, "after": res.miner.after}
     if fmt == OutputFormat.json:
-        emit({"network": res.network, "epochs": res.epochs, "miner": miner}, fmt)
+        emit({"network": res.network, "epochs": res.epochs, "miner": miner,
+              "network_state": state.to_dict()}, fmt)
     else:
         emit(res.network, fmt, title="network at the stress inputs")
         print_table(res.epochs, columns=EPOCH_COLUMNS,
@@ -194,7 +201,7 @@ def stress(
         if res.miner is not None:
             print_table(
                 _metric_rows(side_by_side({"current_subsidy": res.miner.before, "after_halving": res.miner.after})),
-                title=f"{prof.name} across the halving (difficulty, price and fees held)",
+                title=f"{spec.name} across the halving (difficulty, price and fees held)",
             )
     if chart is not None:
         from hashdesk.economics.charts import stress_figure

@@ -1,4 +1,4 @@
-"""Network commands: ``network`` (the chain's state at a date, retarget projection backtest)."""
+"""Network commands: ``network`` (the network state at a time, retarget projection, backtest)."""
 
 from __future__ import annotations
 
@@ -9,36 +9,52 @@ import typer
 
 from hashdesk.cli._common import (
     OutputFormat,
+    desk_from_ctx,
     emit,
     fail,
     print_kv,
     print_table,
-    store_from_ctx,
     write_chart,
 )
 
 
-def _people_view(view: dict[str, Any]) -> dict[str, Any]:
-    """The network view as labelled rows with units (table output)."""
-    height = f"{view['tip_height']:,}" + ("" if view["tip_height_exact"] else " (estimate)")
-    rows: dict[str, Any] = {
-        "at (UTC)": f"{view['at']}  ({view['as_of']})",
+def state_rows(s: dict[str, Any]) -> dict[str, Any]:
+    """A network state (``NetworkState.to_dict()``) as labelled rows with units."""
+    def num(v: Any, fmt: str) -> Any:
+        return None if v is None else format(v, fmt)
+
+    height = f"{s['tip_height']:,}" + ("" if s["tip_height_exact"] else " (estimate)")
+    return {
+        "at (UTC)": f"{s['at']}  ({s['as_of']})",
         "tip height": height,
-        "epoch": view["epoch"],
-        "epoch start height": f"{view['epoch_start_height']:,}",
-        "epoch start (UTC)": view["epoch_start_time"],
-        "bits": view["bits"],
-        "difficulty": f"{view['difficulty']:.6e}",
-        "next retarget height": f"{view['next_retarget_height']:,}",
-        "next halving height": f"{view['next_halving_height']:,}",
-        "subsidy [BTC/block]": view["subsidy_btc"],
-        "hashrate, 7-day [EH/s]": view["hashrate_ehs_7d"],
-        "hashrate window": view["hashrate_window"],
-        "hashrate, epoch mean [EH/s]": view["hashrate_ehs_epoch"],
-        "epoch-mean window": view["hashrate_epoch_window"],
+        "tip block time (UTC)": s["tip_time"],
+        "epoch (of the next block)": s["epoch"],
+        "epoch start height": f"{s['epoch_start_height']:,}",
+        "epoch start (UTC)": s["epoch_start_time"],
+        "blocks mined in epoch": f"{s['blocks_mined_in_epoch']:,}",
+        "bits": s["bits"],
+        "difficulty": num(s["difficulty"], ",.0f"),
+        "next retarget height": f"{s['next_retarget_height']:,}",
+        "next halving height": f"{s['next_halving_height']:,}",
+        "subsidy [BTC/block]": s["subsidy_btc"],
+        "hashrate, 7-day [EH/s]": num(s["hashrate_ehs_7d"], ",.1f"),
+        "hashrate window": s["hashrate_window"],
+        "fees [BTC/block]": num(s["fees_btc_per_block"], ".4f"),
+        "fees window": s["fees_window"],
+        "BTC price [USD]": num(s["price_usd"], ",.2f"),
+        "price of (UTC day)": s["price_date"],
+        "hashprice [USD/PH/day]": num(s["hashprice_usd_per_ph_day"], ",.2f"),
+        "hashprice [BTC/PH/day]": num(s["hashprice_btc_per_ph_day"], ".7f"),
+        "oldest input [h]": f"{s['stale_s'] / 3600:,.1f}",
     }
-    if view.get("blocks_into_epoch") is not None:
-        rows["blocks into epoch [blocks after its first]"] = view["blocks_into_epoch"]
+
+
+def _people_view(view: dict[str, Any]) -> dict[str, Any]:
+    """The network command's answer as labelled rows with units (table output)."""
+    rows = state_rows(view["network_state"])
+    rows["hashrate, last complete epoch [EH/s]"] = (
+        None if view["hashrate_ehs_epoch"] is None else f"{view['hashrate_ehs_epoch']:,.1f}")
+    rows["epoch-mean window"] = view["hashrate_epoch_window"]
     p = view.get("projection")
     if p:
         lo, hi = p["next_difficulty_change_pct_90"]
@@ -54,7 +70,7 @@ def _people_view(view: dict[str, Any]) -> dict[str, Any]:
 def network(
     ctx: typer.Context,
     at: str = typer.Option(
-        None, "--at", help="UTC date YYYY-MM-DD (= end of that day) or ISO timestamp / unix s."
+        None, "--at", help="UTC date YYYY-MM-DD (= end of that day), ISO timestamp, unix s or 'now'."
     ),
     backtest: bool = typer.Option(
         False, "--backtest", help="Show the retarget projection's backtest on the per-block epochs."
@@ -64,25 +80,31 @@ def network(
     ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
 ) -> None:
-    """Network state at a date: epoch, bits, difficulty, halving, 7-day hashrate [EH/s], next retarget."""
-    from hashdesk.chain.network import NetworkDataError, network_view, projection_backtest
+    """Network state at a time: tip, bits, difficulty, 7-day hashrate [EH/s], fees, price, hashprice, next retarget."""
+    from hashdesk.economics.state import NetworkDataError
 
     if not at and not backtest and not chart:
         fail("give --at DATE (or --backtest, or --chart FILE)")
-    store = store_from_ctx(ctx)
+    desk = desk_from_ctx(ctx)
     if at:
         try:
-            view = network_view(store, at)
+            view = desk.network(at)
         except (NetworkDataError, ValueError) as exc:
             fail(str(exc))
         if fmt == OutputFormat.json:
             emit(view, fmt)
         else:
-            print_kv(_people_view(view), title=f"bitcoin network at {view['at']}")
-            print_kv(view["sources"], title="data sources")
+            state = view["network_state"]
+            print_kv(_people_view(view), title=f"bitcoin network at {state['at']}")
+            sources = dict(state["sources"])
+            if view.get("projection"):
+                sources["projection"] = view["projection"]["source"]
+            print_kv(sources, title="data sources")
+            for note in state["notes"]:
+                typer.echo(f"note: {note}", err=True)
     if backtest:
         try:
-            _, summary = projection_backtest(store)
+            _, summary = desk.projection_backtest()
         except ValueError as exc:
             fail(str(exc))
         if fmt == OutputFormat.json:
@@ -102,9 +124,10 @@ def network(
                 title="retarget projection backtest (real epochs, no look-ahead)",
             )
     if chart:
-        from hashdesk.chain.charts import hashrate_difficulty_figure
-
-        write_chart(hashrate_difficulty_figure(store), chart)
+        try:
+            write_chart(desk.network_figure(mark_retargets=False), chart)
+        except ValueError as exc:
+            fail(str(exc))
 
 
 def register(app: typer.Typer) -> None:

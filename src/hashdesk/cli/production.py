@@ -9,10 +9,10 @@ import typer
 from hashdesk.cli._common import (
     OutputFormat,
     console,
+    desk_from_ctx,
     emit,
     fail,
     parse_date,
-    store_from_ctx,
     write_chart,
 )
 
@@ -89,14 +89,14 @@ def production(
     chart: Path = typer.Option(None, "--chart", help="Write an HTML chart to this file."),
 ) -> None:
     """Expected vs reported monthly BTC per miner: realization, its interval and a verdict."""
-    from hashdesk.economics.production import ProductionError, production_report
+    from hashdesk.data.production import ProductionDataError
+    from hashdesk.economics.production import ProductionError
+    from hashdesk.economics.state import NetworkDataError
 
-    store = store_from_ctx(ctx)
+    desk = desk_from_ctx(ctx)
     try:
-        rec = production_report(
-            store, miner or None, month_from, month_to, _parse_pools(pool or []), kind
-        )
-    except ProductionError as exc:
+        rec = desk.production(miner or None, month_from, month_to, _parse_pools(pool or []), kind)
+    except (ProductionError, ProductionDataError, NetworkDataError) as exc:
         fail(str(exc))
     if complete:
         rec = rec.dropna(subset=["realization"]).reset_index(drop=True)
@@ -137,20 +137,16 @@ def shocks(
     """Detect network hashrate drops and split their effect on a miner that stayed online."""
     from rich.markup import escape
 
-    from hashdesk.economics.profile import ProfileError, load_profile
-    from hashdesk.economics.shocks import ShockError, ShockParams, shock_report
+    from hashdesk.cli.economics import _load_miner
+    from hashdesk.economics.shocks import ShockError, ShockParams
 
     d0, d1 = parse_date(date_from, "--from"), parse_date(date_to, "--to")
-    try:
-        prof = load_profile(profile) if profile is not None else None
-    except ProfileError as exc:
-        fail(str(exc))
-    store = store_from_ctx(ctx)
+    desk = desk_from_ctx(ctx)
+    spec = _load_miner(desk, profile, None) if profile is not None else None
     try:
         params = ShockParams(window_days=window_days, threshold=threshold_pct / 100,
                              efficiency_j_per_th=efficiency)
-        rep = shock_report(store, d0, d1, params, source=source, miner_ehs=miner_ehs,
-                           profile=prof)
+        rep = desk.shocks(d0, d1, params, source=source, miner_ehs=miner_ehs, miner=spec)
     except ShockError as exc:
         fail(str(exc))
     if chart is not None:
@@ -162,8 +158,8 @@ def shocks(
         return
     emit(rep.shocks_frame().rename(columns=_SHOCK_COLUMNS), fmt, title=rep.title)
     for effect in rep.effects:
-        rows = [{k: f"{v:.6g}" if isinstance(v, float) else escape(v) if isinstance(v, str) else v
-                 for k, v in r.items()} for r in effect.to_rows()]
+        rows = [{k: f"{v:.6g}" if isinstance(v, float) else v for k, v in r.items()}
+                for r in effect.to_rows()]
         emit(rows, fmt, title=f"miner that stayed online: shock {effect.start}..{effect.end}")
         for note in effect.notes:
             console.print(f"[dim]{note}[/]")

@@ -36,15 +36,11 @@ from hashdesk.chain.consensus import (
     difficulty,
     next_work_required,
 )
-from hashdesk.economics.breakeven import (
-    UnitEconomics,
-    breakeven_hashprice_usd_per_th_day,
-    unit_economics,
-)
+from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day
 from hashdesk.economics.core import HS_PER_EHS, hashprice_btc_per_ph_day
-from hashdesk.economics.fleet import Fleet
-from hashdesk.economics.hashprice import NetworkState
-from hashdesk.economics.profile import MinerProfile
+from hashdesk.economics.hashprice import NetworkWindow
+from hashdesk.economics.modelchain import MinerSpec, UnitEconomics, unit_economics
+from hashdesk.economics.state import NetworkState
 
 #: Columns of a cost-curve file.
 COST_CURVE_COLUMNS = ["segment", "hashrate_share", "efficiency_j_per_th", "power_usd_per_kwh", "source"]
@@ -260,7 +256,7 @@ class HalvingStress:
     fees_btc_per_block: float
 
 
-def with_subsidy(state: NetworkState, subsidy_btc_per_block: float) -> NetworkState:
+def with_subsidy(state: NetworkWindow, subsidy_btc_per_block: float) -> NetworkWindow:
     """The same network state (difficulty, fees, price) with another subsidy per block.
 
     At a fixed difficulty the BTC hashprice scales with the reward per block:
@@ -271,7 +267,7 @@ def with_subsidy(state: NetworkState, subsidy_btc_per_block: float) -> NetworkSt
     6.25 + 0.25 BTC → 3.125 + 0.25 BTC: hashprice × 3.375 / 6.5.
 
     >>> from datetime import date
-    >>> s = NetworkState(date(2024, 4, 1), date(2024, 4, 1), 1, 1.3e-6, 0.0832, 64_000.0, 8.6e13, 6.25, 0.25)
+    >>> s = NetworkWindow(date(2024, 4, 1), date(2024, 4, 1), 1, 1.3e-6, 0.0832, 64_000.0, 8.6e13, 6.25, 0.25)
     >>> round(with_subsidy(s, 3.125).hashprice_btc_per_th_day / 1e-6, 4)
     0.675
     """
@@ -279,7 +275,7 @@ def with_subsidy(state: NetworkState, subsidy_btc_per_block: float) -> NetworkSt
         raise StressInputError(f"subsidy_btc_per_block must be >= 0, got {subsidy_btc_per_block!r}")
     old = state.subsidy_btc_per_block + state.fees_btc_per_block
     scale = (subsidy_btc_per_block + state.fees_btc_per_block) / old
-    return NetworkState(
+    return NetworkWindow(
         start=state.start, end=state.end, days=state.days,
         hashprice_btc_per_th_day=state.hashprice_btc_per_th_day * scale,
         hashprice_usd_per_th_day=state.hashprice_usd_per_th_day * scale,
@@ -288,16 +284,18 @@ def with_subsidy(state: NetworkState, subsidy_btc_per_block: float) -> NetworkSt
     )
 
 
-def miner_halving_stress(
-    fleet: Fleet, profile: MinerProfile, state: NetworkState, subsidy_after_btc: float
-) -> HalvingStress:
+def miner_halving_stress(miner: MinerSpec, state: NetworkWindow, subsidy_after_btc: float) -> HalvingStress:
     """Margins and cash cost per BTC for the same fleet, difficulty, fees and price, before and
     after the subsidy becomes ``subsidy_after_btc``; each side carries its breakeven BTC price and
-    hashprice (``UnitEconomics.breakeven_*``)."""
+    hashprice (``UnitEconomics.breakeven_*``), both from the miner model chain."""
     after = with_subsidy(state, subsidy_after_btc)
+
+    def ue(s: NetworkWindow) -> UnitEconomics:
+        return unit_economics(miner, s.hashprice_btc_per_th_day, s.price_usd, str(s.start), str(s.end))
+
     return HalvingStress(
-        before=unit_economics(fleet, profile, state),
-        after=unit_economics(fleet, profile, after),
+        before=ue(state),
+        after=ue(after),
         subsidy_before_btc=state.subsidy_btc_per_block,
         subsidy_after_btc=subsidy_after_btc,
         fees_btc_per_block=state.fees_btc_per_block,
@@ -320,25 +318,22 @@ class StressResult:
 
 
 def stress_test(
-    table: pd.DataFrame,
-    at: str | None,
+    state: NetworkState,
     price_usd: float,
     fees_btc_per_block: float,
     curve: pd.DataFrame,
     halving: bool = False,
     n_epochs: int = 4,
     hashrate_ehs: float | None = None,
-    fleet: Fleet | None = None,
-    profile: MinerProfile | None = None,
+    miner: MinerSpec | None = None,
 ) -> StressResult:
-    """Price / fee / halving stress from the network state at the end of day ``at``.
+    """Price / fee / halving stress from the network state at a time.
 
     Parameters
     ----------
-    table : pandas.DataFrame
-        Daily network economics (:func:`hashdesk.economics.hashprice.network_economics_daily`).
-    at : str or None
-        UTC day whose end is "now"; the latest complete day when None.
+    state : NetworkState
+        The network as of the stress time (:func:`hashdesk.economics.state.network_state`):
+        tip height, bits in force, blocks mined in the epoch, 7-day hashrate.
     price_usd : float
         Stress BTC price [USD/BTC].
     fees_btc_per_block : float
@@ -350,9 +345,8 @@ def stress_test(
     n_epochs : int
         Epochs in the difficulty path.
     hashrate_ehs : float, optional
-        Pre-shock network hashrate [EH/s]; default the mean Coin Metrics hashrate of the
-        :data:`BASELINE_DAYS` days ending at ``at``.
-    fleet, profile : optional
+        Pre-shock network hashrate [EH/s]; default the state's 7-day hashrate.
+    miner : MinerSpec, optional
         A miner to stress across the halving at the stress price and fees (today's difficulty).
 
     Returns
@@ -360,34 +354,24 @@ def stress_test(
     StressResult
     """
     from hashdesk.chain.consensus import block_subsidy, next_halving_height
-    from hashdesk.economics.hashprice import NetworkDataError, row_at
 
     check_stress_inputs(price_usd, fees_btc_per_block)
-    complete = table.dropna(subset=["bits_last", "height_last", "epoch_last"])
-    if complete.empty:
-        raise NetworkDataError("no day with a known difficulty epoch and height in the network table")
-    row = row_at(table, at) if at else complete.iloc[-1]
-    if pd.isna(row["bits_last"]) or pd.isna(row["height_last"]):
-        raise NetworkDataError(f"{row['date']}: difficulty or height unknown (missing: {row['missing'] or 'difficulty'})")
-    bits, epoch, height = int(row["bits_last"]), int(row["epoch_last"]), int(row["height_last"])
+    bits, epoch, height = state.bits, state.epoch, state.tip_height
     if hashrate_ehs is None:
-        lo = row["date"] - pd.Timedelta(days=BASELINE_DAYS - 1)
-        win = table[(table["date"] >= lo) & (table["date"] <= row["date"])]["hashrate_ehs"].dropna()
-        if win.empty:
-            raise NetworkDataError(f"no hashrate in the {BASELINE_DAYS} days to {row['date']}")
-        hashrate_ehs = float(win.mean())
+        if state.hashrate_ehs_7d is None:
+            raise StressInputError(f"no 7-day hashrate known at {state.at}: pass --hashrate-ehs")
+        hashrate_ehs = float(state.hashrate_ehs_7d)
     subsidy_now = block_subsidy(height + 1)
     subsidy_next = block_subsidy(next_halving_height(height))
     subsidy = subsidy_next if halving else subsidy_now
-    # a day that ends on an epoch's last block: keep one block at these bits (next bits unknown here)
-    blocks_done = min(height + 1 - epoch * RETARGET_INTERVAL, RETARGET_INTERVAL - 1)
+    blocks_done = state.blocks_mined_in_epoch
     path = difficulty_response(
         bits, epoch, blocks_done, hashrate_ehs, curve, subsidy,
         fees_btc_per_block, price_usd, n_epochs,
     )
     first = path.iloc[0]
     network = {
-        "date": row["date"],
+        "at": state.at,
         "height": height,
         "epoch": epoch,
         "blocks_done_in_epoch": blocks_done,
@@ -404,13 +388,14 @@ def stress_test(
         "capitulation_ehs": float(first.capitulated_ehs),
         "difficulty_change_next_pct": float(path.difficulty_change_pct.iloc[1]) if len(path) > 1 else None,
     }
-    miner = None
-    if fleet is not None and profile is not None:
+    result = None
+    if miner is not None:
         hb = hashprice_btc_per_ph_day(bits, subsidy_now, fees_btc_per_block * SATS_PER_BTC) / 1000.0
-        state = NetworkState(
-            start=row["date"], end=row["date"], days=1, hashprice_btc_per_th_day=hb,
+        day = pd.Timestamp(state.at_unix - 1, unit="s").date()
+        window = NetworkWindow(
+            start=day, end=day, days=1, hashprice_btc_per_th_day=hb,
             hashprice_usd_per_th_day=hb * price_usd, price_usd=price_usd, difficulty=difficulty(bits),
             subsidy_btc_per_block=subsidy_now / SATS_PER_BTC, fees_btc_per_block=fees_btc_per_block,
         )
-        miner = miner_halving_stress(fleet, profile, state, subsidy_next / SATS_PER_BTC)
-    return StressResult(network=network, epochs=path, curve=curve, miner=miner)
+        result = miner_halving_stress(miner, window, subsidy_next / SATS_PER_BTC)
+    return StressResult(network=network, epochs=path, curve=curve, miner=result)

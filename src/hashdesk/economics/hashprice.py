@@ -580,8 +580,8 @@ def row_record(row: pd.Series) -> dict:
 
 
 @dataclass(frozen=True)
-class NetworkState:
-    """Network economics over a day or a window of days, the input of unit economics.
+class NetworkWindow:
+    """The daily series averaged over a day or a window of days (e.g. a month before a halving).
 
     Attributes
     ----------
@@ -622,7 +622,7 @@ class NetworkState:
         return self.hashprice_btc_per_th_day * 1000.0
 
 
-def network_state(table: pd.DataFrame, start: str | date, end: str | date | None = None) -> NetworkState:
+def network_window(table: pd.DataFrame, start: str | date, end: str | date | None = None) -> NetworkWindow:
     """Average the daily table over ``start..end`` (inclusive; one day when ``end`` is None).
 
     Days with a missing input are left out and counted; a window with no complete day raises.
@@ -645,7 +645,7 @@ def network_state(table: pd.DataFrame, start: str | date, end: str | date | None
         raise NetworkDataError(f"no complete network data in {lo} .. {hi} (missing: {', '.join(miss)})")
     hp_btc = float(ok["hashprice_btc_per_th_day"].mean())
     hp_usd = float(ok["hashprice_usd_per_th_day"].mean())
-    return NetworkState(
+    return NetworkWindow(
         start=lo, end=hi, days=len(ok),
         hashprice_btc_per_th_day=hp_btc, hashprice_usd_per_th_day=hp_usd, price_usd=hp_usd / hp_btc,
         difficulty=float(ok["difficulty"].mean()),

@@ -10,7 +10,7 @@ Expected BTC for a month integrates the revenue per hash fixed by consensus over
 with the target ``T`` of the epoch in force at each instant (epoch start times from the store), the
 subsidy of the era in force (the April 2024 halving falls on 2024-04-20 00:09:27 UTC, mid-month)
 and the realised mean fees per block of each UTC day (exact from synced ``blocks.fees_sats`` where
-they cover the whole day, else Coin Metrics; see :func:`hashdesk.economics.tables.load_daily_fees`).
+they cover the whole day, else Coin Metrics; the daily series of :mod:`hashdesk.economics.hashprice`).
 ``H`` is the reported
 hashrate, held constant over the month (see :func:`effective_hashrate` for the kinds).
 
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -41,8 +41,6 @@ import pandas as pd
 
 from hashdesk.chain.consensus import SATS_PER_BTC, block_subsidy
 from hashdesk.economics.core import HS_PER_EHS, SECONDS_PER_DAY, expected_blocks, expected_btc
-from hashdesk.economics.tables import load_daily_fees
-from hashdesk.store.db import Store
 
 #: Default confidence level of the realization interval.
 DEFAULT_LEVEL: float = 0.95
@@ -256,7 +254,10 @@ def build_schedule(
             t = halving_times.get(hh)
             if t is None:
                 if i + 1 >= len(ep):
-                    raise ProductionError(f"halving at {hh}: no time and no later epoch start")
+                    # no block time and no later epoch start known: the halving lies after the
+                    # data this schedule is built from, so no span it answers reaches it
+                    notes.append(f"halving {hh} not reached by the data the schedule is built from")
+                    continue
                 frac = (hh - first_h[i]) / 2016
                 t = int(round(start_t[i] + frac * (start_t[i + 1] - start_t[i])))
                 notes.append(f"halving {hh} time interpolated from epoch starts (no block time)")
@@ -445,7 +446,7 @@ def classify(realization: float, interval: tuple[float, float]) -> Verdict:
     return Verdict.in_line
 
 
-def _month_bounds(month: str) -> tuple[int, int]:
+def month_bounds(month: str) -> tuple[int, int]:
     """Start and end of a calendar month ``YYYY-MM`` [unix s, UTC]."""
     if not isinstance(month, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise ProductionError(f"month must be YYYY-MM, got {month!r}")
@@ -657,7 +658,7 @@ def production_records(
             prior = lookup.get((ticker, prev, row.hashrate_kind))
             prior = None if prior is None or not np.isfinite(prior) else float(prior)
             h, band, basis = effective_hashrate(row.hashrate_kind, float(row.hashrate_ehs), prior)
-            start, end = _month_bounds(month)
+            start, end = month_bounds(month)
             exp = expected_production(h, start, end, network)
             rec.update(
                 btc_expected=exp.btc, hashrate_ehs=h, hashrate_reported_ehs=float(row.hashrate_ehs),
@@ -676,128 +677,9 @@ def production_records(
     return pd.DataFrame(out)
 
 
-# ---------------------------------------------------------------------------------------------
-# store queries
-
-
-def load_epoch_starts(store: Store) -> pd.DataFrame:
-    """Epochs with their start time: ``epochs.start_time``, else the first block's time in
-    ``blocks``, else mempool's ``difficulty_adjustments`` time (NaN when none) [unix s]."""
-    return store.df(
-        """
-        SELECT e.epoch, e.first_height, e.bits,
-               coalesce(e.start_time, b.time, d.time) AS start_unix
-        FROM epochs e
-        LEFT JOIN blocks b ON b.height = e.first_height
-        LEFT JOIN difficulty_adjustments d ON d.height = e.first_height
-        ORDER BY e.first_height
-        """
-    )
-
-
-def load_network_schedule(store: Store, start_unix: int, end_unix: int) -> NetworkSchedule:
-    """Read epoch starts, halving block times and daily fees covering a span.
-
-    Epoch start times come from ``epochs.start_time``, else the block table, else mempool's
-    difficulty adjustments. Fees per block of a UTC day are exact from ``blocks.fees_sats`` when
-    synced rows cover every block of the day, else ``fee_tot_btc / blk_cnt`` of source
-    ``coinmetrics`` (:func:`hashdesk.economics.tables.load_daily_fees`; never mixed in a day).
-    """
-
-    epochs = load_epoch_starts(store)
-    known = epochs.dropna(subset=["start_unix"])
-    before = known[known.start_unix <= start_unix]
-    if before.empty:
-        raise ProductionError(
-            f"epochs: no epoch start time at or before {pd.Timestamp(start_unix, unit='s')} UTC"
-        )
-    later = known[known.start_unix >= end_unix]
-    last_h = int(later.first_height.iloc[0]) if not later.empty else int(epochs.first_height.max())
-    epochs = epochs[epochs.first_height.between(int(before.first_height.iloc[-1]), last_h)]
-    lo_h, hi_h = int(epochs.first_height.min()), int(epochs.first_height.max()) + 2016
-    halvings = store.df(
-        "SELECT height, time FROM blocks WHERE height % 210000 = 0 AND height BETWEEN ? AND ?",
-        [lo_h, hi_h],
-    )
-    d0 = pd.Timestamp(start_unix, unit="s").date()
-    d1 = pd.Timestamp(end_unix - 1, unit="s").date()
-    fees = load_daily_fees(store, d0, d1).rename(
-        columns={"fee_blocks": "blk_cnt", "fees_btc_total": "fee_tot_btc"}
-    )
-    return build_schedule(epochs, fees, dict(zip(halvings.height, halvings.time, strict=True)))
-
-
-def known_tickers(store: Store) -> list[str]:
-    """Tickers with production rows in the store."""
-    return [r for r in store.df("SELECT DISTINCT ticker FROM miner_production ORDER BY 1").ticker]
-
-
-def load_production_rows(
-    store: Store,
-    tickers: Iterable[str] | None = None,
-    month_from: str | None = None,
-    month_to: str | None = None,
-) -> pd.DataFrame:
-    """``miner_production`` rows for tickers and months (plus the month before ``month_from``).
-
-    Raises
-    ------
-    ProductionError
-        Unknown ticker, bad month, or no rows in the range.
-    """
-    known = known_tickers(store)
-    tickers = [t.upper() for t in tickers] if tickers else known
-    unknown = [t for t in tickers if t not in known]
-    if unknown:
-        raise ProductionError(
-            f"unknown ticker {', '.join(unknown)}: production data exists for {', '.join(known) or 'none'}"
-        )
-    for m in (month_from, month_to):
-        if m is not None:
-            _month_bounds(m)
-    lo = str(pd.Period(month_from, freq="M") - 1) if month_from else "0000-00"
-    hi = month_to or "9999-99"
-    if month_from and month_to and month_from > month_to:
-        raise ProductionError(f"--from {month_from} is after --to {month_to}")
-    rows = store.df(
-        "SELECT ticker, month, btc_mined, hashrate_ehs, hashrate_kind, demand_response_usd, "
-        "source_url, source_rank, is_conflict, note FROM miner_production "
-        "WHERE list_contains(?, ticker) AND month BETWEEN ? AND ? ORDER BY ticker, month",
-        [tickers, lo, hi],
-    )
-    in_range = rows[rows.month >= (month_from or "0000-00")]
-    if in_range.empty:
-        raise ProductionError(
-            f"no production rows for {', '.join(tickers)} in "
-            f"{month_from or 'the beginning'}..{month_to or 'the end'}"
-        )
-    return rows
-
-
-def production_report(
-    store: Store,
-    tickers: Iterable[str] | None = None,
-    month_from: str | None = None,
-    month_to: str | None = None,
-    pool_models: Mapping[str, PoolModel] | None = None,
-    kind: str | None = None,
-    level: float = DEFAULT_LEVEL,
-) -> pd.DataFrame:
-    """Load from the store and run :func:`production_records` for the requested months."""
-    rows = load_production_rows(store, tickers, month_from, month_to)
-    months = sorted(rows.month.unique())
-    start, _ = _month_bounds(months[0])
-    _, end = _month_bounds(months[-1])
-    network = load_network_schedule(store, start, end)
-    rec = production_records(rows, network, pool_models, kind, level)
-    return rec[rec.month >= (month_from or "0000-00")].reset_index(drop=True)
-
-
 __all__ = [
     "DEFAULT_POOL_MODELS", "KIND_PREFERENCE", "ExpectedProduction", "NetworkSchedule", "Payout",
     "PoolModel", "ProductionError", "Verdict", "build_schedule", "classify", "dedupe_production",
-    "effective_hashrate", "expected_production", "known_tickers",
-    "load_epoch_starts", "load_network_schedule", "load_production_rows", "poisson_quantile", "production_records",
-    "production_report",
+    "effective_hashrate", "expected_production", "month_bounds", "poisson_quantile", "production_records",
     "realization_interval", "rounding_ehs",
 ]

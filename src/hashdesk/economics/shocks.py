@@ -46,15 +46,7 @@ from hashdesk.chain.consensus import (
     next_work_required,
 )
 from hashdesk.economics.core import SECONDS_PER_DAY
-from hashdesk.economics.production import (
-    NetworkSchedule,
-    ProductionError,
-    expected_production,
-    load_epoch_starts,
-    load_network_schedule,
-)
-from hashdesk.economics.profile import MinerProfile
-from hashdesk.store.db import Store
+from hashdesk.economics.production import NetworkSchedule, expected_production
 
 #: MWh per (EH/s · J/TH · day): 1 EH/s = 10^6 TH/s; W × 24 h / 10^6 → MWh.
 MWH_PER_EHS_JTH_DAY: float = 24.0
@@ -62,11 +54,9 @@ MWH_PER_EHS_JTH_DAY: float = 24.0
 BLOCKS_PER_DAY: int = 144
 #: EH/s in one PH/s.
 EHS_PER_PHS: float = 1e-3
-#: Hashrate series the detector can read.
-SOURCES: dict[str, tuple[str, str]] = {
-    "coinmetrics": ("network_daily", "coinmetrics"),
-    "mempool.space": ("hashrate_daily", "mempool.space"),
-}
+#: Hashrate series the detector can read: the daily series (Coin Metrics, or synced blocks) and
+#: mempool.space's smoothed estimate.
+SOURCES: tuple[str, ...] = ("coinmetrics", "mempool.space")
 
 
 class ShockError(ValueError):
@@ -639,29 +629,8 @@ def shock_effect(
     )
 
 
-def profile_hashrate_ehs(profile: MinerProfile, catalogue: pd.DataFrame) -> float:
-    """Online hashrate of a profile's fleet × uptime [EH/s].
-
-    Parameters
-    ----------
-    profile : MinerProfile
-    catalogue : pandas.DataFrame
-        ASIC models (columns model, hashrate_th) for fleet lines given by model.
-    """
-    by_model = dict(zip(catalogue.model, catalogue.hashrate_th, strict=True))
-    total = 0.0
-    for i, f in enumerate(profile.fleet):
-        if f.hashrate_ehs is not None:
-            total += f.hashrate_ehs
-        elif f.model in by_model:
-            total += by_model[f.model] * f.units / 1e6
-        else:
-            raise ShockError(f"profile fleet[{i}].model: unknown ASIC model {f.model!r}")
-    return total * profile.uptime
-
-
 # ---------------------------------------------------------------------------------------------
-# store queries and the report
+# the report (assembled by the desk: hashdesk.desk.Desk.shocks)
 
 
 @dataclass(frozen=True)
@@ -692,123 +661,3 @@ class ShockReport:
             "shocks": [asdict(s) for s in self.shocks],
             "effects": [{**asdict(e), "components": e.to_rows()} for e in self.effects],
         }
-
-
-def load_daily_hashrate(store: Store, start: date, end: date, source: str) -> pd.Series:
-    """Daily network hashrate [EH/s] from ``network_daily`` (coinmetrics) or ``hashrate_daily``."""
-    if source not in SOURCES:
-        raise ShockError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
-    table, src = SOURCES[source]
-    df = store.df(
-        f"SELECT date, hashrate_ehs FROM {table} WHERE source = ? AND date BETWEEN ? AND ? "
-        "ORDER BY date",
-        [src, start, end],
-    )
-    return pd.Series(df.hashrate_ehs.to_numpy(dtype=float), index=pd.to_datetime(df.date).dt.date)
-
-
-def load_chain_window(store: Store, h0: int, h1: int) -> ChainWindow | None:
-    """Per-block (height, time, bits) for heights ``h0..h1``; None unless all are present."""
-    df = store.df(
-        "SELECT height, time, bits FROM blocks WHERE height BETWEEN ? AND ? AND bits IS NOT NULL "
-        "ORDER BY height",
-        [h0, h1],
-    )
-    if len(df) != h1 - h0 + 1:
-        return None
-    return ChainWindow(df.height.to_numpy(np.int64), df.time.to_numpy(np.int64),
-                       df.bits.to_numpy(np.int64))
-
-
-def shock_report(
-    store: Store,
-    date_from: date,
-    date_to: date,
-    params: ShockParams = ShockParams(),
-    source: str = "coinmetrics",
-    miner_ehs: float = 10.0,
-    profile: MinerProfile | None = None,
-) -> ShockReport:
-    """Detect shocks between two dates and quantify each for a miner that stayed online.
-
-    Parameters
-    ----------
-    store : Store
-    date_from, date_to : datetime.date
-        Days to search (UTC, inclusive); the baseline reads ``window_days`` before.
-    params : ShockParams
-    source : str
-        ``coinmetrics`` (daily, noisy) or ``mempool.space`` (smoothed estimate).
-    miner_ehs : float
-        Miner hashrate when no profile is given [EH/s].
-    profile : MinerProfile, optional
-        Supplies the hashrate (fleet × uptime) and demand-response credits.
-
-    Returns
-    -------
-    ShockReport
-    """
-    if date_to < date_from:
-        raise ShockError(f"--to {date_to} is before --from {date_from}")
-    series = load_daily_hashrate(store, date_from - timedelta(days=params.window_days), date_to,
-                                 source)
-    inside = series[series.index >= date_from]
-    if inside.empty:
-        raise ShockError(f"no {source} daily hashrate between {date_from} and {date_to}")
-    sig = shock_signal(series, params)
-    found = [s for s in detect_shocks(sig, params) if s.end >= date_from]
-    dr_year = 0.0
-    if profile is not None:
-        catalogue = store.df("SELECT model, hashrate_th FROM asic_models")
-        miner_ehs = profile_hashrate_ehs(profile, catalogue)
-        dr_year = profile.power.demand_response_usd_per_year
-    effects: list[ShockEffect] = []
-    notes: list[str] = []
-    if found:
-        epochs = load_epoch_starts(store)
-        for s in found:
-            known = epochs.dropna(subset=["start_unix"])
-            t0 = _day_unix(s.start - timedelta(days=params.before_days))
-            in_force = known[known.start_unix <= _day_unix(s.start)]
-            if not in_force.empty:  # read from the start of the epoch in force at the shock
-                t0 = min(t0, int(in_force.start_unix.iloc[-1]))
-            after = known[known.start_unix >= _day_unix(s.end + timedelta(days=1))]
-            t1 = int(after.start_unix.iloc[1]) if len(after) >= 2 else _day_unix(s.end + timedelta(days=1))
-            try:
-                network = load_network_schedule(store, t0, t1)
-                effects.append(
-                    _effect_from_store(store, s, known, after, t0, t1, network, miner_ehs,
-                                       params, dr_year, epochs)
-                )
-            except ProductionError as exc:
-                notes.append(f"shock {s.start}..{s.end}: no miner split: {exc}")
-    method = (
-        f"{source} daily hashrate; signal = {params.smooth_days}-day centred mean; baseline = "
-        f"median of the previous {params.window_days} days; shock = >= {params.min_days} days "
-        f"with signal < baseline × {1 - params.threshold:.2f}, extended over days with daily "
-        f"value < baseline × {1 - params.threshold / 2:.3f}, block-deficit z >= {params.min_z:g}; "
-        f"energy at "
-        f"{params.efficiency_j_per_th:g} J/TH; before window = {params.before_days} days"
-    )
-    shown = sig[sig.date >= date_from].reset_index(drop=True)
-    return ShockReport(
-        title=f"Hashrate shocks {date_from}..{date_to} ({source})", method=method, params=params,
-        source=source, daily=shown, shocks=tuple(found), effects=tuple(effects),
-        notes=tuple(notes),
-    )
-
-
-def _effect_from_store(store, shock, known, after, t0, t1, network, miner_ehs, params, dr_year,
-                       epochs) -> ShockEffect:
-    """Read per-block times and daily block counts around a shock and run :func:`shock_effect`."""
-    first = known[known.start_unix <= t0]
-    h0 = int(first.first_height.iloc[-1]) if not first.empty else 0
-    h1 = int(after.first_height.iloc[1]) if len(after) >= 2 else h0
-    chain = load_chain_window(store, h0, h1)
-    blk = store.df(
-        "SELECT date, blk_cnt FROM network_daily WHERE source = 'coinmetrics' "
-        "AND date BETWEEN ? AND ?",
-        [pd.Timestamp(t0, unit="s").date(), pd.Timestamp(t1, unit="s").date()],
-    )
-    daily_blocks = pd.Series(blk.blk_cnt.to_numpy(), index=pd.to_datetime(blk.date).dt.date)
-    return shock_effect(shock, miner_ehs, network, epochs, chain, daily_blocks, params, dr_year)
