@@ -451,6 +451,104 @@ class Desk:
             source=source, daily=shown, shocks=tuple(found), effects=tuple(effects), notes=tuple(notes),
         )
 
+    # -- markets ---------------------------------------------------------------------------------
+    def market_inputs(self, tickers: Iterable[str] | str, start: AtLike, end: AtLike, *,
+                      equity_source: str | None = None, lookback_days: int = 21):
+        """Closes of ``tickers`` and BTC-USD over ``[start − lookback, end]``, as of the end of
+        ``end`` (:func:`hashdesk.data.markets.load_market_inputs`)."""
+        from hashdesk.data.markets import DEFAULT_EQUITY_SOURCE, load_market_inputs
+
+        t = day_end_unix(pd.Timestamp(end).date())
+        return load_market_inputs(self.reader(t), as_list(tickers) or [], start, end,
+                                  equity_source=equity_source or DEFAULT_EQUITY_SOURCE,
+                                  lookback_days=lookback_days)
+
+    def market(self, tickers: Iterable[str] | str, start: AtLike, end: AtLike, *,
+               benchmarks: Iterable[str] = ("WGMI", "QQQ"), frequency: str = "daily",
+               non_operating: str = "exclude", equity_source: str | None = None) -> pd.DataFrame:
+        """Miners vs BTC (and benchmarks) over a window: return, excess return, beta, alpha,
+        correlation, volatility, drawdown, Sharpe, Sortino, capture (one row per ticker).
+
+        Returns
+        -------
+        pandas.DataFrame
+            :func:`hashdesk.market.summary.market_summary` records, indexed by ticker;
+            ``attrs["warnings"]`` lists skipped tickers and input notes.
+        """
+        from hashdesk.market.returns import BTC
+        from hashdesk.market.summary import market_summary
+
+        names = as_list(tickers) or []
+        benches = [BTC, *[b for b in as_list(list(benchmarks)) or [] if b != BTC]]
+        inputs = self.market_inputs(names + benches[1:], start, end, equity_source=equity_source)
+        records, warnings = market_summary(inputs, names, start, end, benchmarks=benches,
+                                           frequency=frequency, non_operating=non_operating)
+        out = pd.DataFrame(records).set_index("ticker", drop=False)
+        out.attrs["warnings"] = warnings
+        return out
+
+    def halvings(self, at_unix: int | None = None) -> pd.DataFrame:
+        """Halving blocks known at ``at_unix``: ``index``, ``height``, ``date`` (UTC day)."""
+        from hashdesk.data.chain import halving_blocks
+
+        df = halving_blocks(self.reader(at_unix))
+        df["date"] = pd.to_datetime(df["time"], unit="s").dt.normalize()
+        return df[["index", "height", "date"]]
+
+    def hashrate_shocks(self, start: AtLike, end: AtLike) -> list:
+        """Network hashrate shocks overlapping a window (default detector on the daily series,
+        else mempool.space's estimate), as of the end of ``end``; empty when neither covers it."""
+        from hashdesk.economics.shocks import ShockError, detect_shocks, shock_signal
+
+        lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+        for source in ("coinmetrics", "mempool.space"):
+            series = self.daily_hashrate((lo - pd.Timedelta(days=60)).date(), hi.date(), source)
+            if len(series) > 30:
+                try:
+                    found = detect_shocks(shock_signal(series))
+                except ShockError:
+                    continue
+                return [x for x in found if pd.Timestamp(x.end) >= lo and pd.Timestamp(x.start) <= hi]
+        return []
+
+    def production_months(self, tickers: Iterable[str], at_unix: int | None = None) -> pd.DataFrame:
+        """Reported production months, one row per (ticker, month): ``ticker``, ``month``,
+        ``btc_mined`` [BTC] (deduplicated by source rank)."""
+        from hashdesk.data.production import known_tickers, production_rows
+        from hashdesk.economics.production import dedupe_production
+
+        r = self.reader(at_unix)
+        have = [t for t in tickers if t in set(known_tickers(r))]
+        if not have:
+            return pd.DataFrame(columns=["ticker", "month", "btc_mined"])
+        months = dedupe_production(production_rows(r, have)).drop_duplicates(["ticker", "month"])
+        return months.rename(columns={"btc_reported": "btc_mined"})[["ticker", "month", "btc_mined"]].reset_index(drop=True)
+
+    def chain_events(self, start: AtLike, end: AtLike, tickers: Iterable[str], *,
+                     min_retarget_pct: float = 0.0) -> pd.DataFrame:
+        """Retargets, halvings, hashrate shocks and reported production months in a window, as
+        of the end of ``end`` (columns :data:`hashdesk.market.events.EVENT_COLUMNS`)."""
+        from hashdesk.market.events import (
+            EVENT_COLUMNS,
+            halving_events,
+            production_events,
+            retarget_events,
+            shock_events,
+        )
+
+        lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+        t = day_end_unix(hi.date())
+        parts = [
+            retarget_events(self.retargets(lo, hi), min_abs_change_pct=min_retarget_pct),
+            halving_events(self.halvings(t)),
+            shock_events(self.hashrate_shocks(lo, hi)),
+            production_events(self.production_months(list(tickers), t)),
+        ]
+        parts = [p for p in parts if not p.empty]
+        ev = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=EVENT_COLUMNS)
+        ev = ev[(pd.to_datetime(ev["end_date"]) >= lo) & (pd.to_datetime(ev["date"]) <= hi)]
+        return ev.sort_values("date").reset_index(drop=True)
+
     # -- miners ------------------------------------------------------------------------------------
     def catalogue(self, extra_files: Iterable[str | Path] = ()):
         """The ASIC catalogue: the store's models, the shipped additions, then each user file

@@ -11,11 +11,11 @@ import typer
 from hashdesk.cli._common import (
     OutputFormat,
     console,
+    desk_from_ctx,
     emit,
     err_console,
     fail,
     parse_date,
-    store_from_ctx,
     write_chart,
 )
 from hashdesk.market.returns import BTC, Frequency, MarketDataError
@@ -108,7 +108,6 @@ def market(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from hashdesk.market.data import load_market_inputs
     from hashdesk.market.summary import DEFAULT_TICKERS, market_summary
 
     t0, t1 = _date(start, "--from"), _date(end, "--to")
@@ -116,9 +115,9 @@ def market(
     strict = names is not None
     names = names or list(DEFAULT_TICKERS)
     benches = [BTC] if benchmark == Benchmark.btc else [BTC, benchmark.value]
-    store = store_from_ctx(ctx)
+    desk = desk_from_ctx(ctx)
     try:
-        inputs = load_market_inputs(store, names + benches[1:], t0, t1, equity_source=source)
+        inputs = desk.market_inputs(names + benches[1:], t0, t1, equity_source=source)
         records, warnings = market_summary(
             inputs, names, t0, t1, benchmarks=benches, frequency=frequency,
             non_operating=non_operating.value, strict=strict,
@@ -154,11 +153,10 @@ def _market_chart(inputs, records, t0, t1, frequency, non_operating, path: Path)
 
 
 def _inputs(ctx, tickers: list[str], t0, t1, source: str, lookback_days: int = 21):
-    from hashdesk.market.data import load_market_inputs
 
-    store = store_from_ctx(ctx)
+    desk = desk_from_ctx(ctx)
     try:
-        return store, load_market_inputs(store, tickers, t0, t1, equity_source=source, lookback_days=lookback_days)
+        return desk, desk.market_inputs(tickers, t0, t1, equity_source=source, lookback_days=lookback_days)
     except MarketDataError as exc:
         fail(str(exc))
 
@@ -221,7 +219,6 @@ def decoupling(
     """Decoupling episodes: trailing cumulative residual vs BTC beta outside a k-sigma band,
     joined to retargets, the halving, hashrate shocks and reported production months."""
     from hashdesk.market.charts import decoupling_figure
-    from hashdesk.market.data import load_chain_events
     from hashdesk.market.decoupling import decoupling_episodes, join_events
     from hashdesk.market.events import load_event_file
     from hashdesk.market.factors import basket
@@ -229,8 +226,8 @@ def decoupling(
 
     t0, t1 = _date(start, "--from"), _date(end, "--to")
     groups = [g.split("+") for g in _tickers(tickers)]
-    store, inputs = _inputs(ctx, sorted({m for g in groups for m in g}), t0, t1, source)
-    events = load_chain_events(store, t0, t1, sorted({m for g in groups for m in g}))
+    desk, inputs = _inputs(ctx, sorted({m for g in groups for m in g}), t0, t1, source)
+    events = desk.chain_events(t0, t1, sorted({m for g in groups for m in g}))
     rows, first = [], None
     try:
         if events_file is not None:
@@ -281,7 +278,6 @@ def events_cmd(
 ) -> None:
     """Event study: market-model (vs BTC) abnormal returns and CARs with t-statistics."""
     from hashdesk.market.charts import car_figure
-    from hashdesk.market.data import load_halvings, load_hashrate_shocks, load_retargets
     from hashdesk.market.events import (
         event_study,
         halving_events,
@@ -294,18 +290,18 @@ def events_cmd(
     t0, t1 = _date(start, "--from"), _date(end, "--to")
     names = _tickers(tickers)
     lookback = int((estimation + pre + 20) * 1.5)
-    store, inputs = _inputs(ctx, names, t0, t1, source, lookback_days=lookback)
+    desk, inputs = _inputs(ctx, names, t0, t1, source, lookback_days=lookback)
     wanted = {k.strip() for k in kinds.split(",") if k.strip()}
     bad = wanted - {"halving", "retarget", "hashrate_shock"}
     if bad:
         fail(f"--kinds: unknown kind(s) {sorted(bad)}")
     parts = []
     if "halving" in wanted:
-        parts.append(halving_events(load_halvings(store)))
+        parts.append(halving_events(desk.halvings(desk.at_unix(t1.date()))))
     if "retarget" in wanted:
-        parts.append(retarget_events(load_retargets(store, t0, t1), min_abs_change_pct=min_retarget_pct))
+        parts.append(retarget_events(desk.retargets(t0, t1), min_abs_change_pct=min_retarget_pct))
     if "hashrate_shock" in wanted:
-        parts.append(shock_events(load_hashrate_shocks(store, t0, t1)))
+        parts.append(shock_events(desk.hashrate_shocks(t0, t1)))
     try:
         if events_file is not None:
             parts.append(load_event_file(events_file))
@@ -453,14 +449,13 @@ def check(
     from functools import partial
 
     from hashdesk.market.claims import ClaimError, check_claims, load_claims, results_table
-    from hashdesk.market.data import load_market_inputs
 
     try:
         claims = load_claims(claims_file)
     except ClaimError as exc:
         fail(str(exc))
-    store = store_from_ctx(ctx)
-    results = check_claims(claims, partial(load_market_inputs, store, equity_source=source))
+    desk = desk_from_ctx(ctx)
+    results = check_claims(claims, partial(desk.market_inputs, equity_source=source))
     if fmt == OutputFormat.json:
         emit(results, fmt)
         return

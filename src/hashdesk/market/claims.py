@@ -38,7 +38,7 @@ import pandas as pd
 import yaml
 
 from hashdesk.market import risk
-from hashdesk.market.data import MarketInputs
+from hashdesk.market.inputs import MarketInputs
 from hashdesk.market.factors import basket
 from hashdesk.market.returns import BTC, MarketDataError, period_return
 from hashdesk.market.summary import panel_returns, ticker_returns

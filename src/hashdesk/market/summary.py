@@ -1,6 +1,6 @@
 """Per-ticker relative performance versus bitcoin (and WGMI / QQQ on request).
 
-Pure functions over :class:`~hashdesk.market.data.MarketInputs`: build each ticker's returns
+Pure functions over :class:`~hashdesk.market.inputs.MarketInputs`: build each ticker's returns
 on its own exchange calendar (bitcoin compounded over the same intervals), then measure
 return, excess return, OLS / up / down / Dimson beta, alpha, correlation, volatility, drawdown,
 Sharpe, Sortino and capture ratios.
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from hashdesk.market import risk
-from hashdesk.market.data import MarketInputs
+from hashdesk.market.inputs import MarketInputs
 from hashdesk.market.returns import (
     BTC,
     BTC_PERIODS_PER_YEAR,
