@@ -114,6 +114,13 @@ class Desk:
             raise DataError("the store is empty: run `hashdesk ingest` (or `hashdesk sync`) first")
         return max(cands)
 
+    def latest_priced_day(self) -> date:
+        """The last UTC day of the daily series with a hashprice in USD."""
+        d = self.daily().dropna(subset=["hashprice_usd_per_ph_day"])
+        if d.empty:
+            raise NetworkDataError("no day in the store has a hashprice (fees and a BTC price)")
+        return d["date"].iloc[-1]
+
     # -- network ------------------------------------------------------------------------------------
     def inputs(self, at_unix: int) -> NetworkInputs:
         """Read (once) the chain and daily inputs known at ``at_unix``."""

@@ -11,13 +11,13 @@ import typer
 from hashdesk.cli._common import (
     OutputFormat,
     console,
+    desk_from_ctx,
     emit,
     fail,
     parse_date,
     print_json,
     print_kv,
     print_table,
-    store_from_ctx,
     write_chart,
 )
 from hashdesk.config import repo_root
@@ -36,12 +36,14 @@ EXAMPLES_DIR = repo_root() / "examples" / "hpc"
 def value(
     ctx: typer.Context,
     site_file: Path = typer.Option(..., "--site", help="Site TOML file (see examples/hpc/)."),
-    as_of: str = typer.Option(None, "--as-of", help="Network date YYYY-MM-DD [default: file's, else latest]."),
-    html: Path = typer.Option(None, "--html", help="Also write comparison, cash-flow and tornado charts here."),
+    at: str = typer.Option(None, "--at", "--as-of",
+                           help="Network state at the end of this UTC day [default: the file's valuation date, else latest]."),
+    html: Path = typer.Option(None, "--chart", "--html", help="Also write comparison, cash-flow and tornado charts here."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
 ) -> None:
     """Value one site both ways (mining vs HPC hosting): NPV, IRR, payback, break-even lease."""
-    from hashdesk.hpc.data import hpc_deals, network_state_at
+    from hashdesk.data.companies import hpc_deals
+    from hashdesk.economics.state import NetworkDataError
     from hashdesk.hpc.sites import SiteFileError, load_site
     from hashdesk.hpc.valuation import (
         deal_reference_ranges,
@@ -49,20 +51,20 @@ def value(
         site_cashflows,
         value_site,
     )
-    from hashdesk.store.db import StoreError
 
     try:
         site = load_site(site_file)
     except SiteFileError as exc:
         fail(str(exc))
-    store = store_from_ctx(ctx)
+    desk = desk_from_ctx(ctx)
     try:
-        state = network_state_at(store, parse_date(as_of, "--as-of") or site.valuation.as_of)
-        deals = hpc_deals(store)
-    except StoreError as exc:
+        day = parse_date(at, "--at") or site.valuation.as_of or desk.latest_priced_day()
+        state = desk.network_state(day).require("fees_btc_per_block", "price_usd")
+        deals = hpc_deals(desk.reader(state.at_unix))
+        result = value_site(site, state)
+        sens = sensitivity_table(site, state)
+    except NetworkDataError as exc:
         fail(str(exc))
-    result = value_site(site, state)
-    sens = sensitivity_table(site, state)
     ranges = deal_reference_ranges(deals)
     lease = ranges.set_index("metric").loc["lease_usd_per_kw_month"]
     if html is not None:
@@ -74,21 +76,18 @@ def value(
              tornado_figure(sens, f"{site.name}: sensitivity of NPV(HPC) − NPV(mining)")],
             html,
         )
-    network = {
-        "date": state.date, "height": state.height, "bits": f"0x{state.bits:08x}",
-        "fees_sats_per_block": state.fees_sats_per_block, "btc_price_usd": state.price_usd,
-        "fee_window_days": state.fee_window_days,
-    }
     if fmt == OutputFormat.json:
         print_json(
-            {**result.to_dict(), "network": network, "sensitivity": sens, "reference_ranges": ranges,
-             "sources": site.sources, "illustrative": site.illustrative}
+            {**result.to_dict(), "network_state": state.to_dict(), "sensitivity": sens,
+             "reference_ranges": ranges, "sources": site.sources, "illustrative": site.illustrative}
         )
         return
+    from hashdesk.cli.network import state_rows
+
     rec = result.to_dict()
     warnings = rec.pop("warnings")
     print_kv(rec, title=f"{site.name}: mining vs HPC hosting")
-    print_kv(network, title="network state (hashprice start)")
+    print_kv(state_rows(state.to_dict()), title="network state (hashprice start)")
     print_table(sens, title="sensitivity: switch value NPV(HPC) − NPV(mining) [USD]",
                 columns=["input", "unit", "low_value", "high_value", "switch_value_low_usd",
                          "switch_value_high_usd"])
@@ -103,26 +102,26 @@ def value(
 def company(
     ctx: typer.Context,
     company_file: Path = typer.Argument(..., help="Company TOML file (see examples/hpc/)."),
-    html: Path = typer.Option(None, "--html", help="Also write the sum-of-the-parts chart here."),
+    html: Path = typer.Option(None, "--chart", "--html", help="Also write the sum-of-the-parts chart here."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
 ) -> None:
     """Sum of the parts (mining + contracted HPC + BTC − net debt) vs market cap."""
+    from hashdesk.data.companies import CompanyDataError, market_inputs
+    from hashdesk.economics.state import NetworkDataError
     from hashdesk.hpc.cohorts import COHORT_RULE, classify_cohort, hpc_power_share
-    from hashdesk.hpc.data import market_inputs, network_state_at
     from hashdesk.hpc.sites import SiteFileError, load_company
     from hashdesk.hpc.valuation import ValuationError, value_company
-    from hashdesk.store.db import StoreError
 
     try:
         comp = load_company(company_file)
     except SiteFileError as exc:
         fail(str(exc))
-    store = store_from_ctx(ctx)
+    desk = desk_from_ctx(ctx)
     try:
-        market = market_inputs(store, comp)
-        state = network_state_at(store, market.price_date)
+        market = market_inputs(desk.reader(None), comp)
+        state = desk.network_state(market.price_date).require("fees_btc_per_block", "price_usd")
         val = value_company(comp, state, market)
-    except (StoreError, ValuationError) as exc:
+    except (CompanyDataError, ValuationError, NetworkDataError) as exc:
         fail(str(exc))
     if html is not None:
         from hashdesk.hpc.charts import sotp_figure
@@ -132,7 +131,8 @@ def company(
     sites = rec.pop("sites")
     rec.update(cohort=classify_cohort(comp), hpc_power_share=hpc_power_share(comp), cohort_rule=COHORT_RULE)
     if fmt == OutputFormat.json:
-        print_json({**rec, "sites": sites, "sources": comp.sources, "illustrative": comp.illustrative})
+        print_json({**rec, "sites": sites, "sources": comp.sources, "illustrative": comp.illustrative,
+                    "network_state": state.to_dict()})
         return
     print_kv(rec, title=f"{comp.name}: sum of the parts vs market cap")
     print_table(list(sites), title="sites")
@@ -165,11 +165,10 @@ def scorecard(
     """Due-diligence scorecard (0–100) per company, with inputs and weights, and its cohort."""
     import pandas as pd
 
+    from hashdesk.data.companies import CompanyDataError, market_inputs
     from hashdesk.hpc.cohorts import cohort_table
-    from hashdesk.hpc.data import market_inputs
     from hashdesk.hpc.scorecard import score_company, scorecard_summary
     from hashdesk.hpc.sites import SiteFileError, load_company
-    from hashdesk.store.db import StoreError
 
     companies = []
     for f in _company_files(files):
@@ -179,13 +178,13 @@ def scorecard(
             fail(str(exc))
     if not companies:
         fail("no company files to score")
-    store = store_from_ctx(ctx)
+    reader = desk_from_ctx(ctx).reader(None)
     cards = []
     for c in companies:
         try:
-            market = market_inputs(store, c)
+            market = market_inputs(reader, c)
             as_of = market.price_date
-        except StoreError as exc:
+        except CompanyDataError as exc:
             console.print(f"[yellow]warning:[/] {c.name}: balance sheet unscored ({exc})")
             market, as_of = None, c.valuation.as_of or dt.date.today()
         cards.append(score_company(c, market, as_of))
@@ -208,10 +207,10 @@ def deals(
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
 ) -> None:
     """Public AI/HPC hosting deals (store: hpc_deals) and the reference ranges they give."""
-    from hashdesk.hpc.data import hpc_deals
+    from hashdesk.data.companies import hpc_deals
     from hashdesk.hpc.valuation import deal_reference_ranges
 
-    df = hpc_deals(store_from_ctx(ctx))
+    df = hpc_deals(desk_from_ctx(ctx).reader(None))
     if df.empty:
         fail("the store's hpc_deals table is empty: run `hashdesk ingest` first")
     ranges = deal_reference_ranges(df)

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from hashdesk.data import Reader
 from hashdesk.economics.fleet import CATALOGUE_COLUMNS
+from hashdesk.hpc.sites import Company
+from hashdesk.hpc.valuation import MarketInputs
+
+#: Network-daily source used for the BTC price.
+NETWORK_SOURCE = "coinmetrics"
+#: Equity price source for market caps (SOURCES.md §3: closes match consolidated to ~0.1–0.4%).
+EQUITY_SOURCE = "alpaca_iex"
+
+
+class CompanyDataError(LookupError):
+    """The store lacks a company input (a close, a BTC price, a holding)."""
 
 
 def asic_models(reader: Reader) -> pd.DataFrame:
@@ -22,4 +35,66 @@ def hpc_deals(reader: Reader) -> pd.DataFrame:
     )
 
 
-__all__ = ["asic_models", "hpc_deals"]
+def latest_close(reader: Reader, ticker: str, on_or_before: dt.date | None = None) -> tuple[dt.date, float]:
+    """Latest equity close [USD] on or before a date from ``alpaca_iex``.
+
+    Raises
+    ------
+    CompanyDataError
+        When the store has no close for the ticker.
+    """
+    row = reader.con.execute(
+        "SELECT date, close FROM prices_daily WHERE ticker = ? AND source = ? "
+        "AND (?::DATE IS NULL OR date <= ?::DATE) ORDER BY date DESC LIMIT 1",
+        [ticker, EQUITY_SOURCE, on_or_before, on_or_before],
+    ).fetchone()
+    if row is None:
+        raise CompanyDataError(f"no {EQUITY_SOURCE} close for {ticker!r} on or before {on_or_before or 'today'}")
+    return row[0], float(row[1])
+
+
+def latest_btc_held(reader: Reader, ticker: str, on_or_before: dt.date) -> tuple[float, str] | None:
+    """Latest reported BTC held [BTC] for a ticker up to a date, with its source URL.
+
+    Prefers the best ``source_rank`` within the latest month that reports a holding.
+    """
+    row = reader.con.execute(
+        "SELECT btc_held, month, source_url FROM miner_production "
+        "WHERE ticker = ? AND btc_held IS NOT NULL AND month <= ? "
+        "ORDER BY month DESC, source_rank, source_url LIMIT 1",
+        [ticker, on_or_before.strftime("%Y-%m")],
+    ).fetchone()
+    if row is None:
+        return None
+    return float(row[0]), f"miner_production {row[1]}: {row[2]}"
+
+
+def market_inputs(reader: Reader, company: Company) -> MarketInputs:
+    """Share price, BTC price and BTC held for a company at its valuation date.
+
+    The price date is the latest ``alpaca_iex`` close on or before ``valuation.as_of``; the
+    BTC price is Coin Metrics' fixing for that day (00:00 UTC next day, close to the US close).
+    """
+    if not company.ticker:
+        raise CompanyDataError(f"{company.name}: ticker is required to look up the market cap")
+    price_date, share_price = latest_close(reader, company.ticker, company.valuation.as_of)
+    btc = reader.scalar(
+        "SELECT close FROM prices_daily WHERE ticker = 'BTC-USD' AND date <= ? "
+        "ORDER BY (source = ?) DESC, date DESC LIMIT 1",
+        [price_date, NETWORK_SOURCE],
+    )
+    if btc is None:
+        raise CompanyDataError(f"no BTC-USD price on or before {price_date}")
+    if company.btc_held is not None:
+        held, source = company.btc_held, company.sources.get("btc_held", "company file")
+    else:
+        found = latest_btc_held(reader, company.ticker, price_date)
+        if found is None:
+            raise CompanyDataError(
+                f"{company.name}: btc_held not given and no miner_production record for {company.ticker}"
+            )
+        held, source = found
+    return MarketInputs(price_date, share_price, float(btc), held, source)
+
+
+__all__ = ["CompanyDataError", "asic_models", "hpc_deals", "latest_btc_held", "latest_close", "market_inputs"]

@@ -2,15 +2,14 @@
 
 Modules: :mod:`~hashdesk.hpc.sites` (TOML models), :mod:`~hashdesk.hpc.valuation` (cash flows,
 NPV/IRR/payback, switch decision, sum of the parts), :mod:`~hashdesk.hpc.scorecard`,
-:mod:`~hashdesk.hpc.cohorts`, :mod:`~hashdesk.hpc.charts` (Plotly) and
-:mod:`~hashdesk.hpc.data` (store queries).
+:mod:`~hashdesk.hpc.cohorts` and :mod:`~hashdesk.hpc.charts` (Plotly); the store reads live in
+:mod:`hashdesk.data.companies`.
 """
 
 from hashdesk.hpc.cohorts import COHORT_RULE, classify_cohort, cohort_table, cohort_tickers
 from hashdesk.hpc.sites import Company, Site, SiteFileError, load_company, load_site
 from hashdesk.hpc.valuation import (
     CompanyValuation,
-    NetworkState,
     SiteValuationResult,
     irr,
     npv,
@@ -24,7 +23,6 @@ __all__ = [
     "COHORT_RULE",
     "Company",
     "CompanyValuation",
-    "NetworkState",
     "Site",
     "SiteFileError",
     "SiteValuationResult",

@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 from hashdesk.chain.consensus import block_subsidy
-from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day, energy_kwh_per_day
+from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day
 from hashdesk.economics.core import hashprice_btc_per_ph_day
+from hashdesk.economics.state import NetworkState
 from hashdesk.hpc.sites import CONTRACTED_HPC, Company, HpcStatus, Site, parse_site
 
 #: Days per year [days] (Julian year; halvings and hashprice use it).
@@ -189,44 +190,6 @@ def payback_years(cashflows_usd: Sequence[float], times_years: Sequence[float]) 
 # network state and hashprice path
 
 
-@dataclass(frozen=True)
-class NetworkState:
-    """Network inputs of the hashprice at a date.
-
-    Attributes
-    ----------
-    date : datetime.date
-        UTC day.
-    height : int
-        Last block height of that day [blocks].
-    bits : int
-        Compact target in force for that height (exact).
-    fees_sats_per_block : float
-        Mean fees per block over the trailing window [sats].
-    price_usd : float
-        BTC price [USD/BTC].
-    fee_window_days : int
-        Length of the fee window [days].
-    """
-
-    date: dt.date
-    height: int
-    bits: int
-    fees_sats_per_block: float
-    price_usd: float
-    fee_window_days: int = 30
-
-    @property
-    def subsidy_sats(self) -> int:
-        """Block subsidy at ``height`` [sats]."""
-        return block_subsidy(self.height)
-
-    @property
-    def hashprice_usd_per_ph_day(self) -> float:
-        """Exact-work hashprice [USD/PH/day]."""
-        return hashprice_btc_per_ph_day(self.bits, self.subsidy_sats, self.fees_sats_per_block) * self.price_usd
-
-
 def hashprice_path_usd_per_th_day(
     state: NetworkState,
     months: int,
@@ -242,7 +205,8 @@ def hashprice_path_usd_per_th_day(
     Parameters
     ----------
     state : NetworkState
-        Start: height, bits, fees per block, price.
+        Start (:class:`hashdesk.economics.state.NetworkState`): tip height, bits, fees per block,
+        price; it must carry fees and a price.
     months : int
         Path length [months].
     difficulty_growth_per_year : float
@@ -254,8 +218,9 @@ def hashprice_path_usd_per_th_day(
     ----------
     .. [1] DESIGN.md §3; Bitcoin Core ``GetBlockSubsidy``.
     """
+    state.require("fees_btc_per_block", "price_usd")
     t_mid = (np.arange(int(months), dtype=float) + 0.5) / 12.0
-    heights = state.height + np.round(t_mid * DAYS_PER_YEAR * BLOCKS_PER_DAY).astype(np.int64)
+    heights = state.tip_height + 1 + np.round(t_mid * DAYS_PER_YEAR * BLOCKS_PER_DAY).astype(np.int64)
     hp_btc_per_ph = np.array(
         [
             hashprice_btc_per_ph_day(state.bits, block_subsidy(int(h)), state.fees_sats_per_block)
@@ -264,6 +229,11 @@ def hashprice_path_usd_per_th_day(
     )
     drift = ((1.0 + btc_price_growth_per_year) / (1.0 + difficulty_growth_per_year)) ** t_mid
     return hp_btc_per_ph * state.price_usd * drift / 1000.0
+
+
+def _state_day(state: NetworkState) -> dt.date:
+    """UTC day whose end is the state's time."""
+    return dt.datetime.fromtimestamp(state.at_unix - 1, tz=dt.UTC).date()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,26 +251,35 @@ def mining_cashflows_usd_per_mw(
     demand_response_usd_per_mw_year: float = 0.0,
     curtail_when_unprofitable: bool = True,
 ) -> np.ndarray:
-    """Monthly mining cash flow per MW of gross site power [USD/MW-month].
+    """Monthly mining cash flow per MW of gross site power [USD/MW-month], by the miner model chain.
 
-    ``TH/s per MW = 10^6 / (pue · J/TH)``; revenue = hashprice × TH/s × days × (1 − pool fee);
-    power = TH/s × J/TH × 0.024 × pue × days × USD/kWh (= 24,000 kWh/day per MW); both × uptime.
-    When ``curtail_when_unprofitable``, months whose revenue is below the power bill contribute
-    zero instead of a loss (the machines are switched off). Demand-response credits are added
-    and fixed opex subtracted, each /12 per month.
+    One MW of gross power runs ``10^6 / (pue · J/TH)`` TH/s (the site's power over its PUE-loaded
+    efficiency). Each month is one :class:`~hashdesk.economics.modelchain.ModelChain` run over
+    30.4375 days at the path's hashprice (USD per TH/day, so the chain runs with a price of 1):
+    revenue net of the pool fee (taken once), power on the energy used, demand-response credits
+    and fixed opex per day; with ``curtail_when_unprofitable`` the machines switch off in months
+    whose revenue net of the pool fee is below the power bill (the chain's curtailment rule).
 
     References
     ----------
-    .. [1] DESIGN.md §3 (energy and breakeven formulas).
+    .. [1] DESIGN.md §3 (energy and breakeven formulas); :mod:`hashdesk.economics.modelchain`.
     """
+    from hashdesk.economics.fleet import Fleet, FleetLine
+    from hashdesk.economics.modelchain import DEFAULT_CHAIN, MinerSpec
+
     hp = np.asarray(hashprice_usd_per_th_day, dtype=float)
-    ths_per_mw = 1e6 / (pue * efficiency_j_per_th)
-    revenue = hp * ths_per_mw * DAYS_PER_MONTH * (1.0 - pool_fee)
-    power = energy_kwh_per_day(ths_per_mw, efficiency_j_per_th) * pue * DAYS_PER_MONTH * power_usd_per_kwh
-    variable = uptime * (revenue - power)
-    if curtail_when_unprofitable:
-        variable = np.maximum(variable, 0.0)
-    return variable + (demand_response_usd_per_mw_year - opex_usd_per_mw_year) / 12.0
+    eff_site = pue * efficiency_j_per_th  # J per TH at the meter
+    ths_per_mw = 1e6 / eff_site
+    miner = MinerSpec(
+        name="1 MW of site power",
+        fleet=Fleet((FleetLine("per MW", None, ths_per_mw, KW_PER_MW, eff_site, "site"),)),
+        uptime=uptime, power_usd_per_kwh=power_usd_per_kwh, pool_fee=pool_fee,
+        curtailable=curtail_when_unprofitable,
+        other_cost_usd_per_day=opex_usd_per_mw_year / DAYS_PER_YEAR,
+        demand_response_usd_per_day=demand_response_usd_per_mw_year / DAYS_PER_YEAR,
+    )
+    r = DEFAULT_CHAIN.run(miner, hp, 1.0, DAYS_PER_MONTH)
+    return np.asarray(r.margin_usd, dtype=float)
 
 
 def hpc_cashflows_usd(
@@ -479,7 +458,7 @@ def value_site(site: Site, state: NetworkState) -> SiteValuationResult:
     warnings = []
     expiry = site.power.expiry_date
     if expiry is not None:
-        horizon_end = state.date + dt.timedelta(days=months * DAYS_PER_MONTH)
+        horizon_end = _state_day(state) + dt.timedelta(days=months * DAYS_PER_MONTH)
         if expiry < horizon_end:
             warnings.append(
                 f"power.expiry_date {expiry} is before the horizon end {horizon_end}: "
@@ -492,7 +471,7 @@ def value_site(site: Site, state: NetworkState) -> SiteValuationResult:
         warnings.append("hpc.status is 'operating' but hpc.months_to_energize > 0")
     return SiteValuationResult(
         site=site.name,
-        as_of=state.date,
+        as_of=_state_day(state),
         horizon_years=months / 12,
         hashprice_usd_per_ph_day=state.hashprice_usd_per_ph_day,
         breakeven_hashprice_usd_per_ph_day=1000
@@ -828,7 +807,7 @@ def value_company(company: Company, state: NetworkState, market: MarketInputs) -
         name=company.name,
         ticker=company.ticker,
         price_date=market.price_date,
-        network_date=state.date,
+        network_date=_state_day(state),
         share_price_usd=market.share_price_usd,
         shares_outstanding=company.shares_outstanding,
         market_cap_usd=mcap,
