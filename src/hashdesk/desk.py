@@ -556,6 +556,35 @@ class Desk:
         ev = ev[(pd.to_datetime(ev["end_date"]) >= lo) & (pd.to_datetime(ev["date"]) <= hi)]
         return ev.sort_values("date").reset_index(drop=True)
 
+    # -- scenarios -------------------------------------------------------------------------------
+    def scenario_spec(self, horizon_months: int, at: AtLike | None = None, miner=None, options=None,
+                      capex_usd: float = 0.0):
+        """Fit the scenario models on the history known at the start and assemble the spec.
+
+        Parameters
+        ----------
+        horizon_months : int
+        at : date-like, optional
+            Start: the end of this UTC day [default: the last day with a hashprice].
+        miner : MinerSpec, optional
+            From :meth:`miner` (the one fleet resolver).
+        options : FitOptions, optional
+        capex_usd : float
+
+        Returns
+        -------
+        (ScenarioSpec, dict, NetworkState)
+            The spec, what was fitted, and the network state the run starts from.
+        """
+        from hashdesk.scenario.fit import FitOptions, build_spec, miner_economics, start_from_state
+
+        state = self.network_state(at if at is not None else self.latest_priced_day())
+        i = self.inputs(state.at_unix)
+        spec, models = build_spec(start_from_state(state), horizon_months, i.btc_prices, i.daily,
+                                  miner_economics(miner) if miner is not None else None,
+                                  options or FitOptions(), capex_usd)
+        return spec, models, state
+
     # -- miners ------------------------------------------------------------------------------------
     def catalogue(self, extra_files: Iterable[str | Path] = ()):
         """The ASIC catalogue: the store's models, the shipped additions, then each user file

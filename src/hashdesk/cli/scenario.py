@@ -11,11 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hashdesk.cli._common import (
     OutputFormat,
     console,
+    desk_from_ctx,
     emit,
     fail,
     parse_date,
     print_json,
-    store_from_ctx,
     write_chart,
 )
 
@@ -44,7 +44,7 @@ def simulate(
                                   "without it --executor dask starts a local cluster."),
     workers: int = typer.Option(1, "--workers", help="Local processes (--executor local)."),
     seed: int = typer.Option(0, "--seed", help="Root seed; same seed → same result on any executor."),
-    at: str = typer.Option(None, "--at", help="Start date YYYY-MM-DD [default: latest day in the store]."),
+    at: str = typer.Option(None, "--at", help="Start: the end of this UTC day, YYYY-MM-DD [default: the last day with a hashprice]."),
     price_model: PriceModelName = typer.Option(PriceModelName.bootstrap, "--price-model"),
     price_years: float = typer.Option(4.0, "--price-years", help="Price fitting window before --at [years]."),
     drift: float = typer.Option(None, "--drift", help="GBM drift override [1/year]."),
@@ -58,12 +58,14 @@ def simulate(
     chart: Path = typer.Option(None, "--chart", help="Write an HTML fan chart here."),
 ) -> None:
     """Simulate price, hashrate, fees and exact retargets; summarise a miner's months."""
+    from hashdesk.economics.fleet import CatalogueError, UnknownAsicError
     from hashdesk.economics.profile import ProfileError
+    from hashdesk.economics.state import NetworkDataError
     from hashdesk.scenario.charts import fan_chart_figure
-    from hashdesk.scenario.data import FitOptions, build_spec, load_miner
     from hashdesk.scenario.engine import parse_horizon
     from hashdesk.scenario.executors import ExecutorError
     from hashdesk.scenario.executors import simulate as run
+    from hashdesk.scenario.fit import FitOptions
     from hashdesk.scenario.paths import ScenarioInputError
 
     if chart is not None and not chart.parent.is_dir():
@@ -71,21 +73,21 @@ def simulate(
     start_date = parse_date(at, "--at")
     if vol is not None and vol < 0:
         fail(f"--vol: volatility must be >= 0, got {vol}")
-    store = store_from_ctx(ctx)
+    desk = desk_from_ctx(ctx)
     try:
         months = parse_horizon(horizon)
-        m = load_miner(store, miner) if miner is not None else None
+        m = desk.miner(miner) if miner is not None else None
         opts = FitOptions(
             price_model=price_model.value, price_years=price_years, drift_per_year=drift, vol_per_year=vol,
             growth_per_year=growth,
             **({"shocks": None} if no_shocks else {}),
             **({"capitulation": None} if no_capitulation else {}),
         )
-        spec, models = build_spec(store, months, at=start_date, miner=m, options=opts, capex_usd=capex_usd)
-    except (ProfileError, ScenarioInputError) as exc:
+        spec, models, state = desk.scenario_spec(months, start_date, miner=m, options=opts, capex_usd=capex_usd)
+    except (ProfileError, CatalogueError, UnknownAsicError, ScenarioInputError, NetworkDataError) as exc:
         fail(str(exc))
     finally:
-        store.close()
+        desk.close()
     with Progress(
         TextColumn("[bold]simulate[/] chunks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=True, disable=fmt == OutputFormat.json,
@@ -105,7 +107,8 @@ def simulate(
     if fmt == OutputFormat.json:
         print_json({
             "n_scenarios": summary.n_scenarios, "seed": summary.seed, "horizon_months": months,
-            "start": summary.start, "models": summary.models, "risk": summary.risk,
+            "start": summary.start, "network_state": state.to_dict(), "models": summary.models,
+            "risk": summary.risk,
             "monthly": summary.monthly, "retargets": summary.retargets,
             **({"chart": str(chart)} if chart else {}),
         })
