@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -64,14 +65,17 @@ class Desk:
         Staleness limit of the network state [s].
     """
 
+    #: Times whose reads a desk keeps (least recently used dropped first).
+    CACHE_TIMES: int = 24
+
     def __init__(self, path: str | Path | None = None, *, con=None,
                  max_stale_s: int = DEFAULT_MAX_STALE_S):
         self._own = con is None
         self.con = connect_read_only(path) if con is None else con
         self.path = path
         self.max_stale_s = int(max_stale_s)
-        self._readers: dict[int | None, Reader] = {}
-        self._inputs: dict[int, NetworkInputs] = {}
+        self._readers: OrderedDict[int | None, Reader] = OrderedDict()
+        self._inputs: OrderedDict[int, NetworkInputs] = OrderedDict()
         self._states: dict[tuple[int, int], NetworkState] = {}
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -80,6 +84,10 @@ class Desk:
         key = None if at_unix is None else int(at_unix)
         if key not in self._readers:
             self._readers[key] = Reader(self.con, key, self.path)
+            while len(self._readers) > self.CACHE_TIMES:
+                _, old = self._readers.popitem(last=False)
+                old.close()
+        self._readers.move_to_end(key)
         return self._readers[key]
 
     def close(self) -> None:
@@ -151,6 +159,10 @@ class Desk:
             daily = network_economics_daily(cm, epochs, mempool, bdays, prices) \
                 if len(cm) or (bdays is not None and len(bdays)) else pd.DataFrame(columns=["date"])
             self._inputs[t] = NetworkInputs(t, blocks, epochs, daily, prices, mempool, synced)
+            while len(self._inputs) > self.CACHE_TIMES:
+                old_t, _ = self._inputs.popitem(last=False)
+                self._states = {k: v for k, v in self._states.items() if k[0] != old_t}
+        self._inputs.move_to_end(t)
         return self._inputs[t]
 
     def network_state(self, at: AtLike = "now", max_stale_s: int | None = None) -> NetworkState:

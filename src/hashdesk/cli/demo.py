@@ -21,10 +21,8 @@ def demo(
 ) -> None:
     """Load the reference bundle, show the network around the January 2024 storm, write charts
     and the monthly brief."""
-    from hashdesk.chain.charts import write_hashrate_difficulty_html
-    from hashdesk.chain.network import network_view
+    from hashdesk.desk import Desk
     from hashdesk.economics.charts import hashprice_figure
-    from hashdesk.economics.tables import network_economics, rebuild_network_economics
     from hashdesk.report.brief import write_brief
     from hashdesk.store.ingest import IngestError
 
@@ -39,20 +37,20 @@ def demo(
     except IngestError as exc:
         fail(f"nothing was written. {exc}")
     console.print(f"ingest: {report.rows_added:,} rows added (0 = already loaded)")
-    rebuild_network_economics(store)
+    desk = Desk(con=store.con)
 
     rows = []
     for day in STORM_DATES:
-        v = network_view(store, day)
-        proj = v.get("projection") or {}
-        econ = network_economics(store, day, day).iloc[0]
+        v = desk.network(day)
+        s, proj = v["network_state"], v.get("projection") or {}
+        econ = desk.daily(day, day).iloc[0]
         rows.append(
             {
                 "date (UTC)": day,
-                "epoch start": v["epoch_start_height"],
-                "difficulty [T]": v["difficulty"] / 1e12,
-                "blocks in epoch": v.get("blocks_into_epoch"),
-                "hashrate 7d [EH/s]": v["hashrate_ehs_7d"],
+                "epoch start": s["epoch_start_height"],
+                "difficulty [T]": s["difficulty"] / 1e12,
+                "blocks in epoch": s["blocks_mined_in_epoch"],
+                "hashrate 7d [EH/s]": s["hashrate_ehs_7d"],
                 "next retarget [%]": proj.get("next_difficulty_change_pct"),
                 "hashprice [USD/PH/day]": econ["hashprice_usd_per_ph_day"],
             }
@@ -60,13 +58,13 @@ def demo(
     print_table(rows, title="Network around the January 2024 winter storm")
 
     out.mkdir(parents=True, exist_ok=True)
-    written = [write_hashrate_difficulty_html(store, out / "network.html", "2023-06-01", "2024-12-31")]
-    hp = out / "hashprice.html"
-    hashprice_figure(network_economics(store)).write_html(hp, include_plotlyjs=True)
-    written.append(hp)
+    written = [out / "network.html", out / "hashprice.html"]
+    desk.network_figure("2023-06-01", "2024-12-31", mark_retargets=True).write_html(written[0], include_plotlyjs=True)
+    hashprice_figure(desk.daily()).write_html(written[1], include_plotlyjs=True)
     brief_path = out / f"brief-{month}.html"
-    write_brief(store, month, brief_path, "html")
+    write_brief(desk, month, brief_path, "html")
     written.append(brief_path)
+    desk.close()
     for p in written:
         console.print(f"wrote {p.resolve()}")
 

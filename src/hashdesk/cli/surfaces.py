@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from hashdesk.cli._common import console, err_console, fail, store_from_ctx
+from hashdesk.cli._common import console, desk_from_ctx, err_console, fail
 from hashdesk.report.brief import BriefFormat
 
 
@@ -20,7 +20,7 @@ def brief(
     claims: Path = typer.Option(None, "--claims", help="Claims YAML to check in the Claims section."),
 ) -> None:
     """The monthly sector brief: markets, network, miners, AI/HPC and claims for one month."""
-    from hashdesk.report.brief import build_brief, render_brief
+    from hashdesk.report.brief import BriefError, build_brief, render_brief
     from hashdesk.report.model import Month
 
     t0 = time.perf_counter()
@@ -30,8 +30,11 @@ def brief(
         fail(str(exc))
     if claims is not None and not claims.is_file():
         fail(f"--claims: no such file {claims}")
-    store = store_from_ctx(ctx)
-    b = build_brief(store, m, claims)
+    desk = desk_from_ctx(ctx)
+    try:
+        b = build_brief(desk, m, claims)
+    except BriefError as exc:
+        fail(str(exc))
     if out is None and fmt == BriefFormat.terminal:
         from hashdesk.report.terminal import print_brief
 
@@ -62,7 +65,7 @@ def serve(
     if not is_loopback(host) and not token:
         fail(f"refusing to bind {host}: set {TOKEN_ENV} to serve beyond loopback")
     db = (ctx.obj or {}).get("db") or default_db_path()
-    store_from_ctx(ctx).close()  # fail early and clearly if the store is missing or locked
+    desk_from_ctx(ctx).close()  # fail early and clearly if the store is missing or locked
     app = create_app(Path(db), token=token)
     console.print(f"hashdesk dashboard on http://{host}:{port}/ (store {db}; token {'required' if token else 'off'})")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -10,7 +10,7 @@ Conventions (see docs/hpc.md for the formulas and a worked example):
 - The hashprice path starts from the exact-work hashprice at the valuation date and moves only
   through (a) the subsidy halvings, placed at 144 blocks per day from the current height, with
   fees per block held flat, and (b) optional constant drifts of the BTC price and difficulty.
-- Pure functions: no I/O. Store queries live in :mod:`hashdesk.hpc.data`.
+- Pure functions: no I/O. Store reads live in :mod:`hashdesk.data.companies`.
 
 References
 ----------

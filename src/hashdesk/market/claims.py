@@ -38,8 +38,8 @@ import pandas as pd
 import yaml
 
 from hashdesk.market import risk
-from hashdesk.market.inputs import MarketInputs
 from hashdesk.market.factors import basket
+from hashdesk.market.inputs import MarketInputs
 from hashdesk.market.returns import BTC, MarketDataError, period_return
 from hashdesk.market.summary import panel_returns, ticker_returns
 

@@ -68,7 +68,7 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """Rows of raw values (JSON-safe after :func:`hashdesk.cli._common.to_jsonable`)."""
+    """Rows of raw values (JSON-safe after :func:`hashdesk.jsonable.to_jsonable`)."""
 
     key: str
     title: str
@@ -183,7 +183,7 @@ def guarded(key: str, title: str, build: Callable[[], Section]) -> Section:
 
 def section_to_dict(section: Section, include_figures: bool = False) -> dict[str, Any]:
     """JSON-ready dict of a section (raw values and their display text)."""
-    from hashdesk.cli._common import to_jsonable
+    from hashdesk.jsonable import to_jsonable
 
     out: dict[str, Any] = {
         "key": section.key,

@@ -7,9 +7,9 @@ domain modules (``hashdesk.chain``, ``hashdesk.economics``, ``hashdesk.market``,
 and wraps the module's figures. A module that is not installed yet gives a section with status
 ``unavailable`` ("module not available"); see :func:`hashdesk.report.model.guarded`.
 
-Within one brief, reads that several sections need (the network view at the month's end, the
-month's daily network economics) are made once through a :class:`SharedReads`; a builder called
-without one (the dashboard) reads afresh.
+Every builder takes a :class:`~hashdesk.desk.Desk`: the desk reads each thing once per time it
+is asked about (the network state at the month's end, the month's daily series), so sections of
+one brief share their reads.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING
 
 from hashdesk.report.model import (
     NO_DATA,
@@ -28,33 +28,9 @@ from hashdesk.report.model import (
     metric,
     table_from_records,
 )
-from hashdesk.store.db import Store
 
-_T = TypeVar("_T")
-
-
-class SharedReads:
-    """Results of store reads shared by the sections of one brief, keyed by function and arguments.
-
-    Made by :func:`brief_builders` for one build and dropped with it (nothing outlives the
-    brief). The functions memoised are pure reads of the store with hashable arguments, and
-    their results are only read by the builders, so sharing one result gives the numbers a
-    second call would.
-    """
-
-    def __init__(self) -> None:
-        self._memo: dict[tuple[Any, ...], Any] = {}
-
-    def get(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """``fn(*args)``, computed on the first request only."""
-        key = (fn.__module__, fn.__qualname__, *args)
-        if key not in self._memo:
-            self._memo[key] = fn(*args)
-        return self._memo[key]
-
-
-def _read(shared: SharedReads | None, fn: Callable[..., _T], *args: Any) -> _T:
-    return shared.get(fn, *args) if shared is not None else fn(*args)
+if TYPE_CHECKING:  # pragma: no cover
+    from hashdesk.desk import Desk
 
 
 #: Tickers of the markets section (BTC first, then miners, then the benchmarks).
@@ -68,22 +44,20 @@ MARKET_BENCHMARKS: tuple[str, ...] = ("WGMI", "QQQ")
 NETWORK_CONTEXT_DAYS = 90
 
 
-def network_section(store: Store, start: date, end: date, shared: SharedReads | None = None) -> Section:
+def network_section(desk: Desk, start: date, end: date) -> Section:
     """Network: hashrate and shocks, retargets in the period, hashprice, next retarget and halving.
 
-    Calls :func:`hashdesk.chain.network.network_view` at the end of ``end`` (UTC),
-    :func:`hashdesk.chain.charts.hashrate_difficulty_figure` (with :data:`NETWORK_CONTEXT_DAYS`
-    of context),
-    :func:`hashdesk.economics.tables.network_economics` for the daily hashprice,
-    :func:`hashdesk.market.data.load_retargets` for the retargets and
-    :func:`hashdesk.economics.shocks.shock_report` (default parameters) for hashrate shocks.
+    Calls :meth:`hashdesk.desk.Desk.network` at the end of ``end`` (UTC),
+    :meth:`~hashdesk.desk.Desk.network_figure` (with :data:`NETWORK_CONTEXT_DAYS` of context,
+    retargets marked), :meth:`~hashdesk.desk.Desk.daily` for the daily hashprice,
+    :meth:`~hashdesk.desk.Desk.retargets` and :meth:`~hashdesk.desk.Desk.shocks` (default
+    parameters) for hashrate shocks.
     """
 
     def build() -> Section:
-        from hashdesk.chain.network import network_view
-
-        view = _read(shared, network_view, store, end)
-        proj = view.get("projection") or {}
+        answer = desk.network(end)
+        view = answer["network_state"]
+        proj = answer.get("projection") or {}
         metrics = [
             metric("tip_height", f"height at {view['as_of']}", view["tip_height"], "int",
                    "" if view["tip_height_exact"] else "estimate (interpolated)"),
@@ -108,15 +82,11 @@ def network_section(store: Store, start: date, end: date, shared: SharedReads | 
         sources = [f"{k}: {v}" for k, v in view["sources"].items()]
         from datetime import timedelta
 
-        from hashdesk.chain.charts import hashrate_difficulty_figure
-
         ctx0 = start - timedelta(days=NETWORK_CONTEXT_DAYS)
         figs.append(figure("hashrate_difficulty", "Hashrate and difficulty",
-                           hashrate_difficulty_figure(store, ctx0.isoformat(), end.isoformat())))
+                           desk.network_figure(ctx0.isoformat(), end.isoformat(), mark_retargets=True)))
 
-        from hashdesk.market.data import load_retargets
-
-        rt = load_retargets(store, start, end)
+        rt = desk.retargets(start, end)
         rt = rt.assign(change=rt["change_pct"] / 100)
         tables.append(table_from_records(
             "retargets", "Retargets in the period", rt,
@@ -125,9 +95,8 @@ def network_section(store: Store, start: date, end: date, shared: SharedReads | 
         ))
 
         from hashdesk.economics.charts import hashprice_figure
-        from hashdesk.economics.tables import network_economics
 
-        econ = _read(shared, network_economics, store, start.isoformat(), end.isoformat())
+        econ = desk.daily(start, end)
         if len(econ):
             first, last = econ.iloc[0], econ.iloc[-1]
             metrics += [
@@ -146,15 +115,15 @@ def network_section(store: Store, start: date, end: date, shared: SharedReads | 
                  ("missing", "missing inputs", "text")],
                 note="Hashprice from the exact work of each day's epoch(s); Coin Metrics daily fees, blocks and price.",
             ))
-            sources.append("hashprice: hashdesk.economics (network_daily coinmetrics + epochs)")
+            sources.append("hashprice: the daily series (Coin Metrics or synced blocks; exact work of each day's epochs)")
         else:
             notes.append(f"no daily network economics between {start} and {end}")
 
         from hashdesk.economics.charts_production import shock_figure
-        from hashdesk.economics.shocks import ShockError, shock_report
+        from hashdesk.economics.shocks import ShockError
 
         try:
-            rep = shock_report(store, start, end)
+            rep = desk.shocks(start, end)
         except ShockError as exc:
             notes.append(f"shocks: {exc}")
         else:
@@ -191,7 +160,7 @@ DECOUPLING_LOOKBACK_DAYS = 365
 
 
 def markets_section(
-    store: Store,
+    desk: Desk,
     start: date,
     end: date,
     tickers: Sequence[str] | None = None,
@@ -210,7 +179,6 @@ def markets_section(
         import pandas as pd
 
         from hashdesk.market.charts import cumulative_returns_figure, decoupling_figure
-        from hashdesk.market.data import load_market_inputs
         from hashdesk.market.decoupling import decoupling_episodes
         from hashdesk.market.returns import BTC, cumulative_returns
         from hashdesk.market.summary import DEFAULT_TICKERS, market_summary, panel_returns
@@ -219,7 +187,7 @@ def markets_section(
         names = [t for t in names if t != BTC]
         t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
         hist0 = t1 - pd.Timedelta(days=DECOUPLING_LOOKBACK_DAYS)
-        inputs = load_market_inputs(store, names, min(hist0, t0), t1)
+        inputs = desk.market_inputs(names, min(hist0, t0), t1)
         records, warnings = market_summary(inputs, names, t0, t1, benchmarks=[BTC], strict=False)
         rows = sorted(records, key=lambda r: (r["ticker"] != BTC, r["ticker"] in MARKET_BENCHMARKS, r["ticker"]))
         cols = [
@@ -302,28 +270,26 @@ def example_files(kind: str, pattern: str = "*.toml") -> list[Path]:
     return sorted(d.glob(pattern)) if d.is_dir() else []
 
 
-def miners_section(
-    store: Store, month: Month, profiles: Sequence[Path] | None = None, shared: SharedReads | None = None
-) -> Section:
+def miners_section(desk: Desk, month: Month, profiles: Sequence[Path] | None = None) -> Section:
     """Miners: reported vs expected production, unit economics and halving stance for a month.
 
-    Production is :func:`hashdesk.economics.production.production_report` (realization with its
-    luck × hashrate-kind interval). Unit economics and the halving stance are
-    :func:`hashdesk.economics.breakeven.unit_economics` and
-    :func:`hashdesk.economics.halving.miner_halving_stress` for each miner profile (default: the
-    example profiles) at the month's average network state
-    (:func:`hashdesk.economics.hashprice.network_state`), the "after" side at the next halving's
+    Production is :meth:`hashdesk.desk.Desk.production` (realization with its luck ×
+    hashrate-kind interval). Unit economics and the halving stance are the miner model chain's
+    (:func:`hashdesk.economics.halving.miner_halving_stress`) for each miner profile (default:
+    the example profiles) at the month's average of the daily series
+    (:func:`hashdesk.economics.hashprice.network_window`), the "after" side at the next halving's
     subsidy with difficulty, fees and price held.
     """
 
     def build() -> Section:
-        from hashdesk.economics.production import ProductionError, production_report
+        from hashdesk.data.production import ProductionDataError
+        from hashdesk.economics.production import ProductionError
 
         tables, figs, notes = [], [], []
         metrics = []
         try:
-            rec = production_report(store, None, str(month), str(month))
-        except ProductionError as exc:
+            rec = desk.production(None, str(month), str(month))
+        except (ProductionError, ProductionDataError) as exc:
             notes.append(f"production: {exc}")
         else:
             from hashdesk.economics.charts_production import production_figure
@@ -343,27 +309,22 @@ def miners_section(
             verdicts = rec["verdict"].value_counts()
             metrics += [metric(f"verdict_{k}", f"miners: {k}", int(v), "int") for k, v in verdicts.items()]
         # Unit economics and the halving stance of each profile.
-        from hashdesk.chain.consensus import SATS_PER_BTC, block_subsidy, next_halving_height
-        from hashdesk.chain.network import network_view
-        from hashdesk.economics.fleet import resolve_fleet
+        from hashdesk.chain.consensus import SATS_PER_BTC, block_subsidy
         from hashdesk.economics.halving import miner_halving_stress
-        from hashdesk.economics.hashprice import network_state
-        from hashdesk.economics.profile import load_profile
-        from hashdesk.economics.tables import asic_catalogue, network_economics
+        from hashdesk.economics.hashprice import network_window
 
         files = list(profiles) if profiles is not None else example_files("profiles")
         if files:
-            econ = _read(shared, network_economics, store, month.start.isoformat(), month.end.isoformat())
-            state = network_state(econ, month.start, month.end)
-            tip = _read(shared, network_view, store, month.end)["tip_height"]
-            subsidy_after = block_subsidy(next_halving_height(tip)) / SATS_PER_BTC
-            catalogue = asic_catalogue(store)
+            econ = desk.daily(month.start, month.end)
+            state = network_window(econ, month.start, month.end)
+            tip_state = desk.network_state(month.end)
+            subsidy_after = block_subsidy(tip_state.next_halving_height) / SATS_PER_BTC
             rows = []
             for f in files:
-                prof = load_profile(f)
-                hs = miner_halving_stress(resolve_fleet(prof, catalogue), prof, state, subsidy_after)
+                miner = desk.miner(f)
+                hs = miner_halving_stress(miner, state, subsidy_after)
                 for side, ue in (("now", hs.before), (f"after halving ({subsidy_after:g} BTC)", hs.after)):
-                    rows.append({"profile": prof.name, "case": side, **ue.__dict__})
+                    rows.append({"profile": miner.name, "case": side, **ue.__dict__})
             tables.append(table_from_records(
                 "unit_economics", f"Unit economics and halving stance ({state.start} to {state.end} network average)",
                 rows,
@@ -390,7 +351,7 @@ def miners_section(
 # -- AI / HPC -----------------------------------------------------------------------------------
 
 
-def hpc_section(store: Store, start: date, end: date, companies: Sequence[Path] | None = None) -> Section:
+def hpc_section(desk: Desk, start: date, end: date, companies: Sequence[Path] | None = None) -> Section:
     """AI/HPC: cohort performance over the period and each company's sum of the parts.
 
     Cohorts come from the company records (:func:`hashdesk.hpc.cohorts.cohort_tickers`, its
@@ -402,16 +363,15 @@ def hpc_section(store: Store, start: date, end: date, companies: Sequence[Path] 
     def build() -> Section:
         import pandas as pd
 
+        from hashdesk.data.companies import CompanyDataError, market_inputs
+        from hashdesk.economics.state import NetworkDataError
         from hashdesk.hpc.cohorts import COHORT_RULE, cohort_table, cohort_tickers
-        from hashdesk.hpc.data import market_inputs, network_state_at
         from hashdesk.hpc.sites import SiteFileError, load_company
         from hashdesk.hpc.valuation import ValuationError, value_company
         from hashdesk.market.charts import cumulative_returns_figure
         from hashdesk.market.cohorts import DEFAULT_COHORTS, cohort_analysis
-        from hashdesk.market.data import load_market_inputs
         from hashdesk.market.returns import BTC
         from hashdesk.market.summary import panel_returns
-        from hashdesk.store.db import StoreError
 
         notes, tables, figs, metrics = [], [], [], []
         comps = []
@@ -426,7 +386,7 @@ def hpc_section(store: Store, start: date, end: date, companies: Sequence[Path] 
             groups, basis = dict(DEFAULT_COHORTS), "hashdesk.market.cohorts.DEFAULT_COHORTS"
         members = sorted({m for g in groups.values() for m in g})
         t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
-        inputs = load_market_inputs(store, members, t0, t1)
+        inputs = desk.market_inputs(members, t0, t1)
         ar = panel_returns(inputs, members, t0, t1)
         res = cohort_analysis(ar.returns[members], ar.returns[BTC], groups, periods_per_year=ar.periods_per_year)
         tables.append(table_from_records(
@@ -449,9 +409,10 @@ def hpc_section(store: Store, start: date, end: date, companies: Sequence[Path] 
             rows = []
             for c in comps:
                 try:
-                    market = market_inputs(store, c)
-                    val = value_company(c, network_state_at(store, market.price_date), market)
-                except (StoreError, ValuationError) as exc:
+                    market = market_inputs(desk.reader(None), c)
+                    state = desk.network_state(market.price_date).require("fees_btc_per_block", "price_usd")
+                    val = value_company(c, state, market)
+                except (CompanyDataError, ValuationError, NetworkDataError) as exc:
                     notes.append(f"{c.name}: {exc}")
                     continue
                 rows.append(val.to_dict())
@@ -477,18 +438,15 @@ def hpc_section(store: Store, start: date, end: date, companies: Sequence[Path] 
 # -- claims -----------------------------------------------------------------------------------
 
 
-def claims_section(store: Store, claims_path: Path | None) -> Section:
+def claims_section(desk: Desk, claims_path: Path | None) -> Section:
     """Claims: verdicts of :func:`hashdesk.market.claims.check_claims` on a claims YAML file."""
 
     def build() -> Section:
         if claims_path is None:
             return Section("claims", "Claims", NO_DATA, "no claims file given (--claims FILE)")
-        from functools import partial
-
         from hashdesk.market.claims import check_claims, load_claims, results_table
-        from hashdesk.market.data import load_market_inputs
 
-        results = check_claims(load_claims(claims_path), partial(load_market_inputs, store))
+        results = check_claims(load_claims(claims_path), desk.market_inputs)
         verdicts = table_from_records(
             "verdicts", "Verdicts", [{"id": r.id, "text": r.text, "verdict": r.verdict,
                                       "data": "; ".join(r.data_used)} for r in results],
@@ -514,7 +472,7 @@ def claims_section(store: Store, claims_path: Path | None) -> Section:
 
 
 def scenarios_section(
-    store: Store,
+    desk: Desk,
     at: date,
     horizon_months: int = 12,
     n_scenarios: int = 1000,
@@ -524,19 +482,19 @@ def scenarios_section(
 ) -> Section:
     """Scenarios: Monte Carlo of price, hashrate, fees and exact retargets from the state at ``at``.
 
-    :func:`hashdesk.scenario.data.build_spec` (models fitted on the store) and
+    :meth:`hashdesk.desk.Desk.scenario_spec` (models fitted on the history known at ``at``) and
     :func:`hashdesk.scenario.executors.simulate` (local executor, one process, root ``seed``);
     with a miner ``profile`` the months carry its BTC mined, revenue, cost and margin.
     """
 
     def build() -> Section:
         from hashdesk.scenario.charts import fan_chart_figure
-        from hashdesk.scenario.data import FitOptions, build_spec, load_miner
         from hashdesk.scenario.executors import simulate
+        from hashdesk.scenario.fit import FitOptions
 
-        miner = load_miner(store, profile) if profile is not None else None
-        spec, models = build_spec(store, horizon_months, at=at, miner=miner,
-                                  options=FitOptions(price_model=price_model))
+        miner = desk.miner(profile) if profile is not None else None
+        spec, models, _ = desk.scenario_spec(horizon_months, at, miner=miner,
+                                             options=FitOptions(price_model=price_model))
         summary = simulate(spec, n_scenarios, seed=seed, models=models)
         st = summary.start
         metrics = [
@@ -582,16 +540,15 @@ def scenarios_section(
 # -- the brief's list -------------------------------------------------------------------------
 
 
-def brief_builders(month: Month, claims_path=None) -> list[tuple[str, Callable[[Store], Section]]]:
-    """The brief's section builders for ``month``, in reading order, as ``(key, build(store))``."""
+def brief_builders(month: Month, claims_path=None) -> list[tuple[str, Callable[[Desk], Section]]]:
+    """The brief's section builders for ``month``, in reading order, as ``(key, build(desk))``."""
     s, e = month.start, month.end
-    shared = SharedReads()
-    out: list[tuple[str, Callable[[Store], Section]]] = [
-        ("markets", lambda st: markets_section(st, s, e)),
-        ("network", lambda st: network_section(st, s, e, shared=shared)),
-        ("miners", lambda st: miners_section(st, month, shared=shared)),
-        ("hpc", lambda st: hpc_section(st, s, e)),
+    out: list[tuple[str, Callable[[Desk], Section]]] = [
+        ("markets", lambda d: markets_section(d, s, e)),
+        ("network", lambda d: network_section(d, s, e)),
+        ("miners", lambda d: miners_section(d, month)),
+        ("hpc", lambda d: hpc_section(d, s, e)),
     ]
     if claims_path is not None:
-        out.append(("claims", lambda st: claims_section(st, Path(claims_path))))
+        out.append(("claims", lambda d: claims_section(d, Path(claims_path))))
     return out

@@ -3,5 +3,5 @@
 Modules: :mod:`~hashdesk.scenario.paths` (stochastic processes), :mod:`~hashdesk.scenario.engine`
 (epoch sampler, exact vectorised retarget, miner economics), :mod:`~hashdesk.scenario.summary`
 (streaming aggregation), :mod:`~hashdesk.scenario.executors` (local / process pool / Dask),
-:mod:`~hashdesk.scenario.data` (store queries), :mod:`~hashdesk.scenario.charts` (fan charts).
+:mod:`~hashdesk.scenario.fit` (fitting on history, pure), :mod:`~hashdesk.scenario.charts` (fan charts).
 """

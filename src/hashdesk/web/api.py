@@ -107,7 +107,7 @@ class HealthOut(BaseModel):
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _store(request: Request):
+def _desk(request: Request):
     return request.app.state.pool.get()
 
 
@@ -185,14 +185,14 @@ def _cached(request: Request, key: tuple, build: Callable[[], dict[str, Any]], m
 
 @router.get("/health", response_model=HealthOut, summary="Store status")
 def health(request: Request) -> dict[str, Any]:
-    from hashdesk.report.queries import store_date_range
+    from hashdesk.data.network import coverage
 
-    store = _store(request)
-    first, last = store_date_range(store)
+    reader = _desk(request).reader(None)
+    first, last = coverage(reader)["btc_prices"]
     return {
         "status": "ok",
         "version": __import__("hashdesk").__version__,
-        "schema_version": store.schema_version(),
+        "schema_version": reader.schema_version(),
         "first_price_date": first,
         "last_price_date": last,
     }
@@ -201,7 +201,7 @@ def health(request: Request) -> dict[str, Any]:
 @router.get("/network", response_model=SectionOut, summary="Network panel for a month")
 def network(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
     m = _month(month)
-    return _cached(request, ("network", str(m)), lambda: _out(S.network_section(_store(request), m.start, m.end)))
+    return _cached(request, ("network", str(m)), lambda: _out(S.network_section(_desk(request), m.start, m.end)))
 
 
 @router.get("/brief", response_model=BriefOut, summary="The monthly brief (all sections)")
@@ -210,7 +210,7 @@ def brief(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
 
     m = _month(month)
     return _cached(request, ("brief", str(m)),
-                   lambda: brief_to_dict(build_brief(_store(request), m), include_figures=True), BriefOut)
+                   lambda: brief_to_dict(build_brief(_desk(request), m), include_figures=True), BriefOut)
 
 
 #: Most scenarios one request may run (keeps a request under a few seconds).
@@ -241,19 +241,19 @@ def markets(
     s, e = _period(start, end)
     names = _tickers(tickers)
     return _cached(request, ("markets", s, e, names, window, k),
-                   lambda: _out(S.markets_section(_store(request), s, e, names, window=window, k=k)))
+                   lambda: _out(S.markets_section(_desk(request), s, e, names, window=window, k=k)))
 
 
 @router.get("/miners", response_model=SectionOut, summary="Miners panel: production, unit economics, halving")
 def miners(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
     m = _month(month)
-    return _cached(request, ("miners", str(m)), lambda: _out(S.miners_section(_store(request), m)))
+    return _cached(request, ("miners", str(m)), lambda: _out(S.miners_section(_desk(request), m)))
 
 
 @router.get("/hpc", response_model=SectionOut, summary="AI/HPC panel: cohorts and sum of the parts")
 def hpc(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
     m = _month(month)
-    return _cached(request, ("hpc", str(m)), lambda: _out(S.hpc_section(_store(request), m.start, m.end)))
+    return _cached(request, ("hpc", str(m)), lambda: _out(S.hpc_section(_desk(request), m.start, m.end)))
 
 
 @router.get("/scenarios", response_model=SectionOut, summary="Scenarios panel: Monte Carlo fan chart")
@@ -269,7 +269,7 @@ def scenarios(
     _period(at, at)
     prof = _profile(profile)
     return _cached(request, ("scenarios", at, horizon_months, scenarios, seed, profile, price_model),
-                   lambda: _out(S.scenarios_section(_store(request), at, horizon_months, scenarios, seed,
+                   lambda: _out(S.scenarios_section(_desk(request), at, horizon_months, scenarios, seed,
                                                     prof, price_model)))
 
 

@@ -27,7 +27,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import hashdesk
-from hashdesk.store.db import Store
+from hashdesk.data import connect_read_only
+from hashdesk.desk import Desk
 
 #: Environment variable holding the dashboard's access token.
 TOKEN_ENV = "HASHDESK_TOKEN"
@@ -54,31 +55,34 @@ def plotly_js_path() -> Path:
     return path
 
 
-class StorePool:
-    """One read-only :class:`Store` per worker thread (DuckDB connections are not thread-safe)."""
+class DeskPool:
+    """One read-only :class:`~hashdesk.desk.Desk` per worker thread over one read-only DuckDB
+    connection (a DuckDB cursor is not thread-safe; each thread gets its own)."""
 
     def __init__(self, db_path: Path):
         self.db_path = Path(db_path)
         self._local = threading.local()
-        self._all: list[Store] = []
+        self._all: list[Desk] = []
         self._lock = threading.Lock()
-        # Open once now so a missing or locked store fails at start-up, not on the first request.
+        # Open now so a missing or locked store fails at start-up, not on the first request.
+        self._con = connect_read_only(self.db_path)
         self.get()
 
-    def get(self) -> Store:
-        store = getattr(self._local, "store", None)
-        if store is None:
-            store = Store(self.db_path, read_only=True)
-            self._local.store = store
+    def get(self) -> Desk:
+        desk = getattr(self._local, "desk", None)
+        if desk is None:
             with self._lock:
-                self._all.append(store)
-        return store
+                desk = Desk(self.db_path, con=self._con.cursor())
+                self._all.append(desk)
+            self._local.desk = desk
+        return desk
 
     def close(self) -> None:
         with self._lock:
-            for s in self._all:
-                s.close()
+            for d in self._all:
+                d.close()
             self._all.clear()
+            self._con.close()
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -102,7 +106,7 @@ def create_app(db_path: str | Path, token: str | None = None) -> FastAPI:
     """
     from hashdesk.web import api, pages
 
-    pool = StorePool(Path(db_path))
+    pool = DeskPool(Path(db_path))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
