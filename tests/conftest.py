@@ -46,6 +46,16 @@ def bundle_store(bundle_db_path) -> Store:
 
 
 @pytest.fixture()
+def bundle_desk(bundle_db_path):
+    """A read-only :class:`~hashdesk.desk.Desk` over the reference bundle."""
+    from hashdesk.desk import Desk
+
+    desk = Desk(bundle_db_path)
+    yield desk
+    desk.close()
+
+
+@pytest.fixture()
 def empty_store(tmp_path) -> Store:
     """A fresh, migrated store in a temp dir."""
     store = Store(tmp_path / "empty.duckdb")

@@ -173,9 +173,11 @@ class Desk:
         NetworkDataError
             When nothing within the staleness limit covers ``at`` (naming the newest data).
         """
-        from hashdesk.economics.state import network_state
+        from hashdesk.economics.state import GENESIS_TIME, network_state
 
         t, words = parse_at(at)
+        if t <= GENESIS_TIME:
+            raise NetworkDataError(f"at: {iso_utc(t)} is before the genesis block ({iso_utc(GENESIS_TIME)})")
         limit = self.max_stale_s if max_stale_s is None else int(max_stale_s)
         key = (t, limit)
         if key not in self._states:

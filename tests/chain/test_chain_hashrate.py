@@ -20,7 +20,6 @@ from hashdesk.chain.hashrate import (
     hashrate_time_windows,
     trailing_hashrate,
 )
-from hashdesk.chain.network import load_blocks, load_epochs
 
 W1 = block_work(0x1D00FFFF)  # 4,295,032,833 hashes
 
@@ -108,10 +107,10 @@ def test_n_block_estimator_never_negative(steps, n):
 
 @pytest.fixture(scope="module")
 def bundle_blocks(bundle_db_path):
-    from hashdesk.store import Store
+    from hashdesk.data import chain, open_reader
 
-    with Store(bundle_db_path, read_only=True) as s:
-        return load_blocks(s), load_epochs(s), s.df(
+    with open_reader(bundle_db_path) as r:
+        return chain.blocks(r), chain.epochs(r), r.df(
             "SELECT date, blk_cnt, hashrate_ehs FROM network_daily WHERE source = 'coinmetrics'"
         )
 

@@ -9,24 +9,23 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from hashdesk.chain.charts import (
-    halving_times,
-    hashrate_difficulty_figure,
-    write_hashrate_difficulty_html,
-)
-from hashdesk.chain.network import (
-    NetworkDataError,
-    epoch_history,
-    load_blocks,
-    network_view,
-    parse_at,
-)
+from hashdesk.chain.charts import epoch_history, halving_times
 from hashdesk.cli import app
+from hashdesk.economics.state import NetworkDataError
+from hashdesk.times import parse_at
 
 REQUIRED = {
     "epoch_start_height", "epoch_start_time", "bits", "difficulty", "next_retarget_height",
-    "next_halving_height", "subsidy_btc", "hashrate_ehs_7d", "hashrate_window",
+    "next_halving_height", "subsidy_btc", "hashrate_ehs_7d", "hashrate_window", "tip_height",
+    "tip_height_exact", "fees_btc_per_block", "price_usd", "hashprice_usd_per_ph_day",
+    "hashprice_btc_per_ph_day", "stale_s", "sources", "at",
 }
+
+
+def _view(desk, at):
+    """The network state (as a dict) with the network command's extras beside it."""
+    answer = desk.network(at)
+    return {**answer["network_state"], **{k: v for k, v in answer.items() if k != "network_state"}}
 
 
 def test_parse_at_forms():
@@ -40,8 +39,8 @@ def test_parse_at_forms():
         parse_at("16/01/2024")
 
 
-def test_storm_dates(bundle_store):
-    views = {d: network_view(bundle_store, d) for d in ("2024-01-10", "2024-01-16", "2024-01-22")}
+def test_storm_dates(bundle_desk):
+    views = {d: _view(bundle_desk, d) for d in ("2024-01-10", "2024-01-16", "2024-01-22")}
     v = views["2024-01-16"]
     assert REQUIRED <= set(v)
     assert (v["epoch"], v["epoch_start_height"], v["bits"]) == (409, 824_544, "0x1703d869")
@@ -49,7 +48,7 @@ def test_storm_dates(bundle_store):
     assert v["next_retarget_height"] == 826_560 and v["next_halving_height"] == 840_000
     assert v["subsidy_btc"] == 6.25 and v["tip_height_exact"]
     assert v["difficulty"] == pytest.approx(7.3197634206e13, rel=1e-10)
-    assert v["blocks_into_epoch"] == v["tip_height"] - 824_544 == 1526
+    assert v["blocks_mined_in_epoch"] == v["tip_height"] + 1 - 824_544 == 1527
     lo, hi = v["projection"]["next_difficulty_change_pct_90"]
     assert lo < -3.90 < hi  # the actual retarget at 826,560 is inside the interval
     assert v["sources"]["hashrate_ehs_7d"].startswith("blocks")
@@ -61,39 +60,46 @@ def test_storm_dates(bundle_store):
     assert 100 * (d410 / d409 - 1) == pytest.approx(-3.90, abs=0.01)
 
 
-def test_halving_heights_and_subsidy(bundle_store):
-    before, after = network_view(bundle_store, "2024-04-19"), network_view(bundle_store, "2024-04-21")
+def test_halving_heights_and_subsidy(bundle_desk):
+    before, after = _view(bundle_desk, "2024-04-19"), _view(bundle_desk, "2024-04-21")
     assert (before["next_halving_height"], before["subsidy_btc"]) == (840_000, 6.25)
     assert (after["next_halving_height"], after["subsidy_btc"]) == (1_050_000, 3.125)
-    old = network_view(bundle_store, "2016-07-01")
+    old = _view(bundle_desk, "2016-07-01")
     assert (old["next_halving_height"], old["subsidy_btc"]) == (420_000, 25.0)
-    h = halving_times(epoch_history(bundle_store), load_blocks(bundle_store)).set_index("height")
+    i = bundle_desk.inputs(bundle_desk.data_end_unix + 1)
+    h = halving_times(epoch_history(i.epochs), i.blocks).set_index("height")
     assert list(h.index) == [210_000, 420_000, 630_000, 840_000]
     assert h.loc[840_000, "exact"] and h.loc[840_000, "time"].timestamp() == 1_713_571_767
     for height, day in ((210_000, "2012-11-28"), (420_000, "2016-07-09"), (630_000, "2020-05-11")):
         assert abs((h.loc[height, "time"].normalize() - pd.Timestamp(day, tz="UTC")).days) <= 1
 
 
-def test_epoch_only_date_names_its_sources(bundle_store):
-    v = network_view(bundle_store, "2020-05-11")
+def test_epoch_only_date_names_its_sources(bundle_desk):
+    v = _view(bundle_desk, "2020-05-11")
     assert REQUIRED <= set(v)
-    assert not v["tip_height_exact"] and v["projection"] is None and v["blocks_into_epoch"] is None
-    assert "interpolated" in v["sources"]["tip_height"]
+    assert not v["tip_height_exact"] and v["projection"] is None
+    assert v["sources"]["tip_height"].startswith("estimate")
+    # the halving block 630,000 came at 2020-05-11 19:23 UTC: the estimate at the day's end is just past it
+    assert 630_000 <= v["tip_height"] <= 630_060
     assert v["sources"]["hashrate_ehs_7d"].startswith("hashrate_daily")
     assert 80 < v["hashrate_ehs_7d"] < 150 and 80 < v["hashrate_ehs_epoch"] < 150
-    cm = network_view(bundle_store, "2025-03-01")  # no per-block data; Coin Metrics daily
-    assert cm["sources"]["hashrate_ehs_7d"].startswith("network_daily")
+    cm = _view(bundle_desk, "2025-03-01")  # no per-block data; the daily series (Coin Metrics)
+    assert cm["sources"]["hashrate_ehs_7d"].startswith("daily series")
     assert cm["sources"]["epoch_start_time"] == "difficulty_adjustments"
+    assert cm["sources"]["tip_height"].startswith("daily series") and not cm["tip_height_exact"]
+    # between mempool's last adjustment (2025-03) and the second block window (2025-10) the daily
+    # series still places the chain: its height from Coin Metrics' counts carried from retarget days
+    june = _view(bundle_desk, "2025-06-01")
+    assert june["sources"]["tip_height"].startswith("daily series") and 895_000 < june["tip_height"] < 905_000
 
 
 @pytest.mark.parametrize(
     ("at", "message"),
-    [("2008-12-31", "before the genesis"), ("2026-04-01", "after the data"),
-     ("2025-06-01", "no data covers")],
+    [("2008-12-31", "before the genesis"), ("2026-04-01", "after the newest chain data")],
 )
-def test_dates_outside_the_data(bundle_store, at, message):
+def test_dates_outside_the_data(bundle_desk, at, message):
     with pytest.raises(NetworkDataError, match=message):
-        network_view(bundle_store, at)
+        bundle_desk.network_state(at)
 
 
 def test_cli_json_and_table(bundle_db_path, tmp_path):
@@ -102,12 +108,13 @@ def test_cli_json_and_table(bundle_db_path, tmp_path):
                               "--format", "json"])
     assert res.exit_code == 0, res.output
     view = json.loads(res.stdout)
-    assert REQUIRED | {"blocks_into_epoch", "projection", "sources"} <= set(view)
-    assert view["bits"] == "0x1703d869"
+    assert {"network_state", "projection", "hashrate_ehs_epoch"} <= set(view)
+    assert REQUIRED <= set(view["network_state"])
+    assert view["network_state"]["bits"] == "0x1703d869"
     table = runner.invoke(app, ["--db", str(bundle_db_path), "network", "--at", "2024-01-16"])
     assert table.exit_code == 0 and "[EH/s]" in table.stdout and "[BTC/block]" in table.stdout
     bad = runner.invoke(app, ["--db", str(bundle_db_path), "network", "--at", "2030-01-01"])
-    assert bad.exit_code == 2 and "after the data" in bad.output
+    assert bad.exit_code == 2 and "after the newest chain data" in bad.output
     bt = runner.invoke(app, ["--db", str(bundle_db_path), "network", "--backtest", "--format", "json"])
     assert bt.exit_code == 0
     assert [r["covered"] >= 20 for r in json.loads(bt.stdout)] == [True] * 4
@@ -116,24 +123,29 @@ def test_cli_json_and_table(bundle_db_path, tmp_path):
     assert ch.exit_code == 0 and out.exists()
 
 
-def test_chart_self_contained(bundle_store, tmp_path):
-    fig = hashrate_difficulty_figure(bundle_store, "2023-11-01", "2024-06-30")
+def test_chart_self_contained(bundle_desk, tmp_path):
+    from hashdesk.cli._common import write_chart
+
+    fig = bundle_desk.network_figure("2023-11-01", "2024-06-30", mark_retargets=True)
     names = {t.name for t in fig.data}
     assert {"hashrate, epoch mean [EH/s]", "hashrate, 7-day [EH/s]", "difficulty [-]"} <= names
     assert any("halving 840,000" in a.text for a in fig.layout.annotations)
+    assert any("retarget -3.90%" in a.text for a in fig.layout.annotations)  # the storm's retarget
     assert fig.layout.yaxis.title.text == "hashrate [EH/s]"
-    path = write_hashrate_difficulty_html(bundle_store, tmp_path / "c.html", "2023-11-01", "2024-06-30")
+    path = write_chart(fig, tmp_path / "c.html")
     html = path.read_text()
     assert "<script src=" not in html and len(html) > 1_000_000  # plotly.js embedded, no CDN
-    full = hashrate_difficulty_figure(bundle_store)
+    full = bundle_desk.network_figure()
     assert full.layout.yaxis.type == "log"  # 2009–2026 spans many decades
     with pytest.raises(ValueError, match="no chain data"):
-        hashrate_difficulty_figure(bundle_store, "2030-01-01", "2030-02-01")
+        bundle_desk.network_figure("2030-01-01", "2030-02-01")
 
 
-def test_view_at_epoch_end_gives_the_chains_next_bits(bundle_store):
+def test_view_at_epoch_end_gives_the_chains_next_bits(bundle_desk):
     # 2024-01-20T14:32:35Z is block 826,560's header time: the tip is 826,559, 2015 blocks in.
-    v = network_view(bundle_store, "2024-01-20T14:32:35Z")
-    assert (v["tip_height"], v["blocks_into_epoch"]) == (826_559, 2015)
+    v = _view(bundle_desk, "2024-01-20T14:32:35Z")
+    assert v["tip_height"] == 826_559 and v["projection"]["blocks_mined_after_first"] == 2015
     assert v["projection"]["next_bits"] == "0x1704005a"  # epoch 410's bits, exactly
+    # the next block opens epoch 410: the state's bits are those in force for it, by the retarget rule
+    assert (v["epoch"], v["bits"], v["blocks_mined_in_epoch"]) == (410, "0x1704005a", 0)
     assert v["projection"]["next_difficulty_change_pct"] == pytest.approx(-3.899, abs=1e-3)

@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hashdesk.chain import difficulty, next_work_required
-from hashdesk.chain.network import load_blocks, load_epochs, projection_backtest
 from hashdesk.chain.projection import (
     BACKTEST_CHECKPOINTS,
     DriftPrior,
@@ -71,11 +70,12 @@ def test_log_difficulty_changes_hand_example():
 
 @pytest.fixture(scope="module")
 def backtest(bundle_db_path):
-    from hashdesk.store import Store
+    from hashdesk.desk import Desk
 
-    with Store(bundle_db_path, read_only=True) as s:
-        detail, summary = projection_backtest(s)
-        return detail, summary, load_blocks(s), load_epochs(s)
+    with Desk(bundle_db_path) as desk:
+        detail, summary = desk.projection_backtest()
+        i = desk.inputs(desk.data_end_unix + 1)
+        return detail, summary, i.blocks, i.epochs
 
 
 def test_backtest_coverage_and_error_beat_naive(backtest):
