@@ -18,7 +18,6 @@ from hashdesk.economics.breakeven import (
     breakeven_hashprice_usd_per_th_day,
     breakeven_power_usd_per_kwh,
     energy_kwh_per_day,
-    unit_economics,
 )
 from hashdesk.economics.core import hashprice_btc_per_ph_day, hashprice_btc_per_ph_day_from_work
 from hashdesk.economics.fleet import (
@@ -41,10 +40,10 @@ from hashdesk.economics.halving import (
 )
 from hashdesk.economics.hashprice import (
     NetworkDataError,
-    NetworkState,
     network_economics_daily,
-    network_state,
+    network_window,
 )
+from hashdesk.economics.modelchain import resolve_miner, unit_economics
 from hashdesk.economics.profile import MinerProfile, ProfileError, load_profile
 
 MODULES = [
@@ -53,6 +52,7 @@ MODULES = [
     "hashdesk.economics.fleet",
     "hashdesk.economics.breakeven",
     "hashdesk.economics.halving",
+    "hashdesk.economics.modelchain",
 ]
 BITS_JAN_2024 = 0x1703D869  # a January 2024 target (difficulty ~7.3e13)
 
@@ -126,7 +126,8 @@ def test_econ_retarget_day_split_and_block_weighted_work():
     r = t.iloc[1]
     assert (int(r["epoch_first"]), int(r["epoch_last"]), int(r["blocks_epoch_first"])) == (400, 401, 40)
     assert int(r["height_last"]) == 401 * 2016 + 100 - 1
-    assert int(t.iloc[0]["height_last"]) == 401 * 2016 - 40 - 1
+    # the day before the first retarget day has no height: heights are only carried forward
+    assert pd.isna(t.iloc[0]["height_last"])
     w0, w1 = (block_work(int(b)) for b in ep.bits)
     assert r["work_per_block"] == pytest.approx((40 * w0 + 100 * w1) / 140, rel=1e-12)
     assert int(r["bits_last"]) == int(ep.bits[1])
@@ -145,7 +146,7 @@ def test_econ_missing_inputs_are_marked_not_filled():
     assert t.iloc[2]["missing"] == "network_daily"
     assert np.isnan(t.iloc[2]["fees_btc_per_block"])
     with pytest.raises(NetworkDataError, match="no complete network data"):
-        network_state(t, t.iloc[2]["date"])
+        network_window(t, t.iloc[2]["date"])
 
 
 def test_econ_negative_input_and_no_data_dates_raise():
@@ -156,7 +157,7 @@ def test_econ_negative_input_and_no_data_dates_raise():
         network_economics_daily(nd, ep)
     t = network_economics_daily(_cm_frame(d=difficulty(int(ep.bits[0]))), ep)
     with pytest.raises(NetworkDataError, match=r"no network data for 2030-01-01 \(the store covers"):
-        network_state(t, "2030-01-01")
+        network_window(t, "2030-01-01")
 
 
 # -- breakeven -----------------------------------------------------------------------------------
@@ -197,8 +198,10 @@ def _profile(**kw) -> MinerProfile:
     return MinerProfile.model_validate(base)
 
 
-def _state(hb=8e-7, p=62_500.0) -> NetworkState:
-    return NetworkState(date(2024, 5, 1), date(2024, 5, 1), 1, hb, hb * p, p, 8.6e13, 3.125, 0.1)
+def _ue(pr: MinerProfile, hb=8e-7, p=62_500.0):
+    """Unit economics of a 1 EH/s, 20 J/TH fleet with the profile's terms."""
+    cat = AsicCatalogue.from_frames(shipped_additions())
+    return unit_economics(resolve_miner(pr, cat), hb, p)
 
 
 @settings(max_examples=40, deadline=None)
@@ -207,18 +210,21 @@ def _state(hb=8e-7, p=62_500.0) -> NetworkState:
     other=st.floats(0.0, 5e6), dr=st.floats(0.0, 1e6),
 )
 def test_econ_margin_is_zero_at_breakevens(uptime, fee, host, other, dr):
-    fl = Fleet((FleetLine("x", None, 1e6, 20_000.0, 20.0, "t"),))
     pr = _profile(uptime=uptime, pool_fee=fee, hosting_usd_per_kwh=host, other_cash_cost_usd_per_year=other,
                   power={"price_usd_per_kwh": 0.05, "demand_response_usd_per_year": dr})
-    u = unit_economics(fl, pr, _state())
+    u = _ue(pr)
+    assert u.hashrate_ehs == pytest.approx(1.0) and u.efficiency_j_per_th == pytest.approx(20.0)
+    # the pool fee is taken once, from the BTC: kept = gross × (1 − fee), revenue = kept × price
+    assert u.btc_per_day == pytest.approx(u.btc_gross_per_day * (1 - fee), rel=1e-12)
+    assert u.revenue_usd_per_day == pytest.approx(u.btc_per_day * 62_500.0, rel=1e-12)
     if u.breakeven_btc_price_usd > 0:
-        at_price = unit_economics(fl, pr, _state(p=u.breakeven_btc_price_usd))
+        at_price = _ue(pr, p=u.breakeven_btc_price_usd)
         assert at_price.margin_usd_per_day == pytest.approx(0.0, abs=1e-6 * u.revenue_usd_per_day)
         assert at_price.cash_cost_per_btc_usd - dr / 365 / at_price.btc_per_day == pytest.approx(
             u.breakeven_btc_price_usd, rel=1e-9)
     hp_th = u.breakeven_hashprice_all_in_usd_per_ph_day / 1000
     if hp_th > 0:
-        at_hp = unit_economics(fl, pr, _state(hb=hp_th / 62_500.0))
+        at_hp = _ue(pr, hb=hp_th / 62_500.0)
         assert at_hp.margin_usd_per_day == pytest.approx(0.0, abs=1e-6 * u.revenue_usd_per_day)
 
 
@@ -284,12 +290,10 @@ def test_econ_shipped_additions_have_sources_and_consistent_specs():
     assert np.allclose(df.power_w / df.hashrate_th, df.efficiency_j_per_th, rtol=0.05)
 
 
-def test_econ_example_profiles_resolve(bundle_store):
+def test_econ_example_profiles_resolve(bundle_desk):
     from pathlib import Path
 
-    from hashdesk.economics.tables import asic_catalogue
-
-    cat = asic_catalogue(bundle_store)
+    cat = bundle_desk.catalogue()
     files = sorted((Path(__file__).parents[2] / "examples" / "profiles").glob("*.toml"))
     assert len(files) >= 3
     for f in files:
@@ -363,7 +367,9 @@ def test_econ_no_capitulation_means_no_retarget_change():
 
 
 def test_econ_with_subsidy_halves_subsidy_part_only():
-    s = _state()
+    from hashdesk.economics.hashprice import NetworkWindow
+
+    s = NetworkWindow(date(2024, 5, 1), date(2024, 5, 1), 1, 8e-7, 0.05, 62_500.0, 8.6e13, 3.125, 0.1)
     after = with_subsidy(s, s.subsidy_btc_per_block / 2)
     assert after.hashprice_btc_per_th_day / s.hashprice_btc_per_th_day == pytest.approx(
         (1.5625 + 0.1) / (3.125 + 0.1))

@@ -10,20 +10,16 @@ from typer.testing import CliRunner
 
 from hashdesk.chain.consensus import block_work
 from hashdesk.cli import app
-from hashdesk.economics.production import (
-    ProductionError,
-    expected_production,
-    load_network_schedule,
-    production_report,
-)
+from hashdesk.data.production import ProductionDataError
+from hashdesk.economics.production import ProductionError, expected_production
 
 
 @pytest.fixture(scope="module")
 def report(bundle_db_path):
-    from hashdesk.store import Store
+    from hashdesk.desk import Desk
 
-    with Store(bundle_db_path, read_only=True) as store:
-        return production_report(store)
+    with Desk(bundle_db_path) as desk:
+        return desk.production()
 
 
 def test_mara_riot_average_operating_realizations_are_plausible(report):
@@ -48,13 +44,13 @@ def test_dedup_uses_the_best_source(report):
     assert not report.duplicated(["ticker", "month"]).any()
 
 
-def test_riot_march_2024_by_hand(bundle_store):
+def test_riot_march_2024_by_hand(bundle_desk):
     """RIOT 2024-03: 8.6 EH/s average operating over March; epochs 412–414, fees per day."""
-    rec = production_report(bundle_store, ["RIOT"], "2024-03", "2024-03").iloc[0]
-    epochs = bundle_store.df(
+    rec = bundle_desk.production(["RIOT"], "2024-03", "2024-03").iloc[0]
+    epochs = bundle_desk.reader(None).df(
         "SELECT bits, start_time FROM epochs WHERE epoch BETWEEN 412 AND 415 ORDER BY epoch"
     )
-    fees = bundle_store.df(
+    fees = bundle_desk.reader(None).df(
         "SELECT date, fee_tot_btc / blk_cnt AS f FROM network_daily WHERE source='coinmetrics' "
         "AND date BETWEEN '2024-03-01' AND '2024-03-31' ORDER BY date"
     )
@@ -70,11 +66,11 @@ def test_riot_march_2024_by_hand(bundle_store):
     assert rec.verdict == "in line"
 
 
-def test_april_2024_straddles_the_halving(bundle_store):
+def test_april_2024_straddles_the_halving(bundle_desk):
     t0 = int(pd.Timestamp("2024-04-01", tz="UTC").timestamp())
     t1 = int(pd.Timestamp("2024-05-01", tz="UTC").timestamp())
     halving = 1713571767  # block 840,000 header time
-    net = load_network_schedule(bundle_store, t0, t1)
+    net = bundle_desk.network_schedule(t1, t0, t1)
     whole = expected_production(10.0, t0, t1, net)
     pre = expected_production(10.0, t0, halving, net)
     post = expected_production(10.0, halving, t1, net)
@@ -83,15 +79,21 @@ def test_april_2024_straddles_the_halving(bundle_store):
     assert post.subsidy_btc == pytest.approx(post.blocks * 3.125)
 
 
-def test_unknown_ticker_and_empty_months(bundle_store):
-    with pytest.raises(ProductionError, match="unknown ticker ZZZZ.*MARA"):
-        production_report(bundle_store, ["ZZZZ"])
-    with pytest.raises(ProductionError, match="no production rows for RIOT in 2025-01"):
-        production_report(bundle_store, ["RIOT"], "2025-01", "2025-03")
+def test_march_2024_needs_nothing_after_march(bundle_desk):
+    """As of the end of March 2024 the halving block (April 20) is unknown; March needs none of it."""
+    rec = bundle_desk.production(["MARA"], None, "2024-03")
+    assert rec.month.max() == "2024-03" and rec.btc_expected.notna().any()
+
+
+def test_unknown_ticker_and_empty_months(bundle_desk):
+    with pytest.raises(ProductionDataError, match="unknown ticker ZZZZ.*MARA"):
+        bundle_desk.production(["ZZZZ"])
+    with pytest.raises(ProductionDataError, match="no production rows for RIOT in 2025-01"):
+        bundle_desk.production(["RIOT"], "2025-01", "2025-03")
     with pytest.raises(ProductionError, match="month must be YYYY-MM"):
-        production_report(bundle_store, ["RIOT"], "2024-13")
-    with pytest.raises(ProductionError, match="after"):
-        production_report(bundle_store, ["RIOT"], "2024-06", "2024-03")
+        bundle_desk.production(["RIOT"], "2024-13")
+    with pytest.raises(ProductionDataError, match="after"):
+        bundle_desk.production(["RIOT"], "2024-06", "2024-03")
 
 
 def test_cli_production_json_and_chart(bundle_db_path, tmp_path):

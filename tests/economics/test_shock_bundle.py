@@ -10,17 +10,25 @@ from typer.testing import CliRunner
 
 from hashdesk.chain.consensus import block_work
 from hashdesk.cli import app
-from hashdesk.economics.shocks import ShockError, shock_report
+from hashdesk.economics.shocks import ShockError
 
 BITS_409, BITS_410 = 0x1703D869, 0x1704005A
 
 
 @pytest.fixture(scope="module")
 def jan(bundle_db_path):
-    from hashdesk.store import Store
+    """The storm as of 2024-02-15: the windfall epoch 410 (20 Jan – 3 Feb) is complete by then."""
+    from hashdesk.desk import Desk
 
-    with Store(bundle_db_path, read_only=True) as store:
-        return shock_report(store, date(2024, 1, 1), date(2024, 1, 31), miner_ehs=10.0)
+    with Desk(bundle_db_path) as desk:
+        return desk.shocks(date(2024, 1, 1), date(2024, 2, 15), miner_ehs=10.0)
+
+
+def test_the_windfall_is_not_known_before_its_epoch_ends(bundle_desk):
+    """As of 2024-01-31 epoch 410 is still running: the shock is found, its windfall is not."""
+    rep = bundle_desk.shocks(date(2024, 1, 1), date(2024, 1, 31))
+    assert len(rep.shocks) == 1 and rep.effects[0].windfall_btc is None
+    assert "no complete retarget and following epoch" in rep.effects[0].notes[0]
 
 
 def test_january_2024_storm_is_detected_with_depth(jan):
@@ -67,16 +75,14 @@ def test_retarget_826560_and_the_windfall_epoch(jan):
     assert -1.5 < e.counterfactual_change_pct < 2.0
 
 
-def test_profile_supplies_hashrate_and_demand_response(bundle_store, tmp_path):
-    from hashdesk.economics.profile import load_profile
-
+def test_profile_supplies_hashrate_and_demand_response(bundle_desk, tmp_path):
     p = tmp_path / "texas.toml"
     p.write_text(
         'name = "Texas miner"\nuptime = 0.9\n[[fleet]]\nhashrate_ehs = 20.0\n'
         "efficiency_j_per_th = 21.5\n[power]\nprice_usd_per_kwh = 0.035\n"
         'contract = "curtailable"\ndemand_response_usd_per_year = 7300000.0\n'
     )
-    rep = shock_report(bundle_store, date(2024, 1, 1), date(2024, 1, 31), profile=load_profile(p))
+    rep = bundle_desk.shocks(date(2024, 1, 1), date(2024, 1, 31), miner=bundle_desk.miner(p))
     e = rep.effects[0]
     assert e.miner_ehs == pytest.approx(18.0)
     assert e.demand_response_usd == pytest.approx(7_300_000 * rep.shocks[0].days / 365)
@@ -84,21 +90,21 @@ def test_profile_supplies_hashrate_and_demand_response(bundle_store, tmp_path):
         e.during.miner_btc_per_day * rep.shocks[0].days)
 
 
-def test_bad_input_and_empty_range(bundle_store):
+def test_bad_input_and_empty_range(bundle_desk):
     with pytest.raises(ShockError, match="before"):
-        shock_report(bundle_store, date(2024, 2, 1), date(2024, 1, 1))
+        bundle_desk.shocks(date(2024, 2, 1), date(2024, 1, 1))
     with pytest.raises(ShockError, match="no coinmetrics daily hashrate"):
-        shock_report(bundle_store, date(2030, 1, 1), date(2030, 2, 1))
+        bundle_desk.shocks(date(2030, 1, 1), date(2030, 2, 1))
     with pytest.raises(ShockError, match="source must be"):
-        shock_report(bundle_store, date(2024, 1, 1), date(2024, 1, 31), source="foo")
+        bundle_desk.shocks(date(2024, 1, 1), date(2024, 1, 31), source="foo")
     with pytest.raises(ShockError, match="miner_ehs"):
-        shock_report(bundle_store, date(2024, 1, 1), date(2024, 1, 31), miner_ehs=-1.0)
+        bundle_desk.shocks(date(2024, 1, 1), date(2024, 1, 31), miner_ehs=-1.0)
 
 
 def test_cli_shocks_json_and_chart(bundle_db_path, tmp_path):
     chart = tmp_path / "shocks.html"
     res = CliRunner().invoke(app, ["--db", str(bundle_db_path), "shocks", "--from", "2024-01-01",
-                                   "--to", "2024-01-31", "--format", "json", "--chart", str(chart)])
+                                   "--to", "2024-02-15", "--format", "json", "--chart", str(chart)])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["shocks"][0]["start"].startswith("2024-01-1")
