@@ -10,10 +10,10 @@ import pytest
 from hashdesk.chain.consensus import block_subsidy
 from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day, energy_kwh_per_day
 from hashdesk.economics.core import hashprice_usd_per_ph_day
+from hashdesk.economics.state import given_state
 from hashdesk.hpc.sites import parse_site
 from hashdesk.hpc.valuation import (
     HOURS_PER_MONTH,
-    NetworkState,
     fleet_power_mw,
     hashprice_path_usd_per_th_day,
     hpc_cashflows_usd,
@@ -28,7 +28,9 @@ from hashdesk.hpc.valuation import (
 )
 
 #: Network state on 2025-04-04 (bits of epoch 441, fees and price as in the bundle).
-STATE = NetworkState(dt.date(2025, 4, 4), 890_963, 0x1702796C, 3_788_039.6, 83_774.18)
+# the state at the end of 2025-04-04: fees 3,788,039.6 sats per block (the old 30-day figure)
+STATE = given_state(int(dt.datetime(2025, 4, 5, tzinfo=dt.UTC).timestamp()), 890_963, 0x1702796C,
+                    0.037880396, 83_774.18)
 
 
 def simple_site(**hpc) -> dict:
@@ -137,7 +139,7 @@ def test_mining_cashflows_per_mw_hand_worked():
 
 def test_hashprice_path_starts_at_exact_work_hashprice_and_halves_subsidy():
     hp = hashprice_path_usd_per_th_day(STATE, 60)
-    exact = hashprice_usd_per_ph_day(STATE.bits, block_subsidy(STATE.height), STATE.fees_sats_per_block,
+    exact = hashprice_usd_per_ph_day(STATE.bits, block_subsidy(STATE.tip_height + 1), STATE.fees_sats_per_block,
                                      STATE.price_usd) / 1000
     assert hp[0] == pytest.approx(exact, rel=1e-12)
     # the 2028 halving (height 1,050,000) falls inside 5 years: subsidy part halves, fees stay
@@ -146,7 +148,7 @@ def test_hashprice_path_starts_at_exact_work_hashprice_and_halves_subsidy():
     before, after = hp[jumps[0]], hp[jumps[0] + 1]
     sub, fees = STATE.subsidy_sats, STATE.fees_sats_per_block
     assert after / before == pytest.approx((sub / 2 + fees) / (sub + fees), rel=1e-12)
-    months_to_halving = (1_050_000 - STATE.height) / 144 / (365.25 / 12)
+    months_to_halving = (1_050_000 - STATE.tip_height - 1) / 144 / (365.25 / 12)
     assert jumps[0] + 1 == int(np.ceil(months_to_halving - 0.5))
     # difficulty growth of g per year divides the path by (1+g)^t
     grown = hashprice_path_usd_per_th_day(STATE, 60, difficulty_growth_per_year=0.25)

@@ -8,10 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hashdesk.economics.state import given_state
 from hashdesk.hpc.sites import parse_site
-from hashdesk.hpc.valuation import NetworkState, value_site, with_field
+from hashdesk.hpc.valuation import value_site, with_field
 
-STATE = NetworkState(dt.date(2025, 4, 4), 890_963, 0x1702796C, 3_788_039.6, 83_774.18)
+# the state at the end of 2025-04-04: fees 3,788,039.6 sats per block (the old 30-day figure)
+STATE = given_state(int(dt.datetime(2025, 4, 5, tzinfo=dt.UTC).timestamp()), 890_963, 0x1702796C,
+                    0.037880396, 83_774.18)
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -109,7 +109,7 @@ def stress_figure(result) -> go.Figure:
     fig.update_yaxes(title_text="difficulty [T]", row=1, col=2)
     fig.update_yaxes(title_text="hashprice [USD/PH/day]", row=1, col=2, secondary_y=True)
     fig.update_layout(
-        title=(f"Stress at {net['date']}: BTC {net['price_usd']:,.0f} USD, fees {net['fees_btc_per_block']:g} "
+        title=(f"Stress at {net['at']}: BTC {net['price_usd']:,.0f} USD, fees {net['fees_btc_per_block']:g} "
                f"BTC/block, subsidy {net['subsidy_btc_per_block']:g} BTC"),
         legend={"orientation": "h", "y": -0.2},
     )

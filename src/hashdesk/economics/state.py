@@ -199,6 +199,57 @@ class NetworkState:
         return d
 
 
+def given_state(at: int, tip_height: int, bits: int, fees_btc_per_block: float, price_usd: float,
+                hashrate_ehs_7d: float | None = None, epoch_start_time: int | None = None,
+                source: str = "given") -> NetworkState:
+    """A network state from given figures (what-if analysis, tests): the derived fields (difficulty,
+    subsidy, hashprice, epoch and halving heights) follow from them exactly.
+
+    Parameters
+    ----------
+    at : int
+        The instant [unix s].
+    tip_height : int
+        Last block before ``at`` [blocks].
+    bits : int
+        Compact target in force for the next block.
+    fees_btc_per_block : float
+        [BTC].
+    price_usd : float
+        [USD/BTC].
+    hashrate_ehs_7d : float, optional
+        [EH/s].
+    epoch_start_time : int, optional
+        Header time of the epoch's first block [unix s].
+    source : str
+        Recorded as every field's source.
+
+    Examples
+    --------
+    >>> s = given_state(1743811200, 890_963, 0x1702796C, 0.0379, 83_774.18)
+    >>> (s.epoch, s.subsidy_btc, round(s.hashprice_usd_per_ph_day, 2))
+    (441, 3.125, 46.86)
+    """
+    nxt = int(tip_height) + 1
+    start = nxt // RETARGET_INTERVAL * RETARGET_INTERVAL
+    sub = block_subsidy(nxt)
+    hp_btc = hashprice_btc_per_ph_day(int(bits), sub, float(fees_btc_per_block) * SATS_PER_BTC)
+    fields = ("tip_height", "bits", "fees_btc_per_block", "price_usd") + (
+        ("hashrate_ehs_7d",) if hashrate_ehs_7d is not None else ())
+    return NetworkState(
+        at=iso_utc(at), at_unix=int(at), as_of=source, tip_height=int(tip_height), tip_height_exact=True,
+        tip_time=None, epoch=nxt // RETARGET_INTERVAL, bits=int(bits), difficulty=difficulty(int(bits)),
+        epoch_start_height=start,
+        epoch_start_time=iso_utc(epoch_start_time) if epoch_start_time is not None else None,
+        blocks_mined_in_epoch=nxt - start, next_retarget_height=start + RETARGET_INTERVAL,
+        next_halving_height=next_halving_height(int(tip_height)), subsidy_btc=sub / SATS_PER_BTC,
+        hashrate_ehs_7d=hashrate_ehs_7d, hashrate_window=source if hashrate_ehs_7d is not None else None,
+        fees_btc_per_block=float(fees_btc_per_block), fees_window=source, price_usd=float(price_usd),
+        price_date=None, hashprice_usd_per_ph_day=hp_btc * float(price_usd), hashprice_btc_per_ph_day=hp_btc,
+        stale_s=0, ages_s={}, sources={f: source for f in fields},
+    )
+
+
 # -- helpers -------------------------------------------------------------------------------------
 
 
@@ -511,4 +562,5 @@ def _extrapolated_tip(t: int, start_height: int, start_time: int, bits: int,
 
 
 __all__ = ["DEFAULT_MAX_STALE_S", "GENESIS_TIME", "NetworkDataError", "NetworkState", "block_days_live_end",
+           "given_state",
            "network_state"]
