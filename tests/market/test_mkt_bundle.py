@@ -14,7 +14,7 @@ from hashdesk.cli import app
 from hashdesk.market import MarketDataError
 from hashdesk.market.claims import check_claims, load_claims
 from hashdesk.market.cohorts import DEFAULT_COHORTS, cohort_analysis
-from hashdesk.market.data import load_chain_events, load_halvings, load_market_inputs
+from hashdesk.data.markets import load_market_inputs
 from hashdesk.market.decoupling import decoupling_episodes, join_events
 from hashdesk.market.events import event_study, halving_events
 from hashdesk.market.factors import factor_regression
@@ -115,14 +115,14 @@ def test_claims_not_enough_data(bundle_store, tmp_path):
     assert "252 returns, exchange days" in res[2].data_used[0]
 
 
-def test_decoupling_events_factors_cohorts(bundle_store):
+def test_decoupling_events_factors_cohorts(bundle_store, bundle_desk):
     inputs = load_market_inputs(bundle_store, ["MARA", *DEFAULT_COHORTS["hpc_pivot"], "RIOT", "CLSK", "QQQ"],
                                 "2024-01-01", "2024-12-31", lookback_days=400)
     ar = ticker_returns(inputs, "MARA", "2024-01-01", "2024-12-31", benchmarks=[BTC, "QQQ"])
     dec = decoupling_episodes(ar.returns["MARA"], ar.returns[BTC], window=20, k=2.0, name="MARA")
     assert len(dec.episodes) >= 1
     assert (dec.episodes.peak_z.abs() > 2).all()
-    events = load_chain_events(bundle_store, "2024-01-01", "2024-12-31", ["MARA", "RIOT"])
+    events = bundle_desk.chain_events("2024-01-01", "2024-12-31", ["MARA", "RIOT"])
     assert {"retarget", "halving", "production", "hashrate_shock"} <= set(events.kind)
     storm = events[events.kind == "hashrate_shock"].iloc[0]  # the January 2024 winter storm
     assert storm.date == pd.Timestamp("2024-01-14")
@@ -130,7 +130,7 @@ def test_decoupling_events_factors_cohorts(bundle_store):
     assert not any("RIOT" in e for evs in joined.events for e in evs)
     assert all(isinstance(e, list) for e in joined.events) and sum(map(len, joined.events)) > 0
 
-    halv = load_halvings(bundle_store)
+    halv = bundle_desk.halvings()
     assert pd.Timestamp("2024-04-20") in set(halv.date)
     long = ticker_returns(inputs, "MARA", "2023-01-01", "2024-12-31")
     early = pd.DataFrame({"date": [pd.Timestamp("2023-02-01")], "description": ["too early"], "kind": ["user"]})

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hashdesk.market.data import MarketInputs, NonOperatingWindow
+from hashdesk.market.inputs import MarketInputs, NonOperatingWindow
 from hashdesk.market.returns import (
     BTC,
     MarketDataError,
