@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hashdesk.cli import app
-from hashdesk.scenario.data import FitOptions, build_spec, fit_shocks, load_miner, load_start_state
+from hashdesk.economics.fleet import UnknownAsicError
+from hashdesk.scenario.fit import FitOptions, fit_shocks, miner_economics, start_from_state
 from hashdesk.scenario.engine import ScenarioSpec, StartState, parse_horizon
 from hashdesk.scenario.paths import (
     FeeModel,
@@ -69,36 +70,38 @@ def test_scen_histogram_quantiles_close_to_exact():
     assert (q[2] == 7.0).all()
 
 
-def test_scen_start_state_from_bundle(bundle_store):
-    st = load_start_state(bundle_store, date(2025, 12, 29))
+def test_scen_start_state_from_bundle(bundle_desk):
+    st = start_from_state(bundle_desk.network_state(date(2025, 12, 29)))
     assert st.tip_height == 930_088  # last block before 2025-12-30 00:00 UTC (consecutive block times)
-    assert st.bits == int(bundle_store.scalar("SELECT bits FROM epochs WHERE epoch = 461"))
+    assert st.bits == int(bundle_desk.reader(None).scalar("SELECT bits FROM epochs WHERE epoch = 461"))
     assert st.price_usd == pytest.approx(87_133.51, abs=0.01)
     assert 900 < st.hashrate_ehs < 1300
     assert 30 < st.hashprice_usd_per_ph_day < 45
-    with pytest.raises(ScenarioInputError, match="no BTC-USD price"):
-        load_start_state(bundle_store, date(2026, 3, 1))
+    with pytest.raises(ScenarioInputError, match="no price_usd"):  # no price after Coin Metrics ends
+        start_from_state(bundle_desk.network_state(date(2026, 3, 1)))
 
 
-def test_scen_unknown_asic_model(bundle_store, tmp_path):
+def test_scen_unknown_asic_model(bundle_desk, tmp_path):
     p = tmp_path / "m.toml"
     p.write_text(PROFILE.replace("Antminer S19 Pro", "Antminer Z99"))
-    with pytest.raises(ScenarioInputError, match=r"fleet\[0\].model: 'Antminer Z99'"):
-        load_miner(bundle_store, p)
+    with pytest.raises(UnknownAsicError, match=r"fleet\[0\].model: unknown ASIC model 'Antminer Z99'"):
+        bundle_desk.miner(p)
 
 
-def test_scen_build_spec_fits_on_bundle(bundle_store, tmp_path):
+def test_scen_build_spec_fits_on_bundle(bundle_desk, tmp_path):
     p = tmp_path / "m.toml"
     p.write_text(PROFILE)
-    miner = load_miner(bundle_store, p)
+    spec_miner = bundle_desk.miner(p)
+    miner = miner_economics(spec_miner)
     assert miner.hashrate_ths == pytest.approx(1000 * 110 + 1e6)
-    spec, models = build_spec(bundle_store, 12, miner=miner, options=FitOptions(price_model="gbm"))
+    spec, models, state = bundle_desk.scenario_spec(12, None, miner=spec_miner, options=FitOptions(price_model="gbm"))
+    assert spec.start.time_unix == state.at_unix and spec.start.price_usd == state.price_usd
     assert 0.3 < models["hashrate"]["growth_per_year"] < 0.7
     assert 0.3 < models["price"]["vol_per_year"] < 0.8
     assert 0.5 < models["fees"]["interval_elasticity"] < 2.0
     assert models["hashrate"]["shocks"]["fit"]["used"].startswith("fitted on 3 shocks")
     with pytest.raises(ScenarioInputError, match="volatility must be >= 0"):
-        build_spec(bundle_store, 12, options=FitOptions(price_model="gbm", vol_per_year=-0.1))
+        bundle_desk.scenario_spec(12, None, options=FitOptions(price_model="gbm", vol_per_year=-0.1))
 
 
 def test_scen_cli_json_and_chart(bundle_db_path, tmp_path):
@@ -147,13 +150,14 @@ def test_scen_fit_shock_model_hand_worked():
         fit_shock_model(np.array([0.1, 1.2]), np.array([3.0, 3.0]), years=1.0)
 
 
-def test_scen_shocks_fitted_on_bundle(bundle_store):
+def test_scen_shocks_fitted_on_bundle(bundle_desk):
     """Dec 2022, Jan 2024 and Jun 2025 over ~3.9 searched years (see hashdesk.economics.shocks)."""
-    model, info = fit_shocks(bundle_store, date(2025, 12, 29))
+    series = bundle_desk.daily_hashrate(date(2021, 1, 1), date(2025, 12, 29))
+    model, info = fit_shocks(series, date(2025, 12, 29))
     assert [s["start"] for s in info["shocks"]] == ["2022-12-23", "2024-01-14", "2025-06-22"]
     assert model.rate_per_year == pytest.approx(3 / info["years_searched"])
     assert 0.7 < model.rate_per_year < 0.8
     assert model.depth_mean == pytest.approx(np.mean([s["mean_depth_pct"] for s in info["shocks"]]) / 100)
     assert model.duration_days_mean == 4.0
-    short, info_short = fit_shocks(bundle_store, date(2023, 6, 30), years=1.0)
+    short, info_short = fit_shocks(series, date(2023, 6, 30), years=1.0)
     assert short == ShockModel() and "stated defaults" in info_short["used"]
