@@ -288,8 +288,8 @@ def test_src_economics_fees_switch_to_blocks_on_covered_days(bundle_db_path, fee
     for d in FEE_DAYS:
         assert got.at[d, "height_last"] == day_rows[d].height.max()
     pd.testing.assert_frame_equal(got[same], ref[same])
-    for c in exact:
-        assert np.allclose(got[c], ref[c], rtol=1e-9), c
+    for c in exact:  # Σ exact work vs Σ difficulty·2^32: 1.5e-5 apart (DESIGN.md §2)
+        assert np.allclose(got[c], ref[c], rtol=2e-5), c
     edge = [date(2024, 1, 7), date(2024, 1, 8), date(2024, 1, 12), date(2024, 1, 13)]
     pd.testing.assert_frame_equal(got.loc[edge], ref.loc[edge])
 

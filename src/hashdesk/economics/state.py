@@ -367,7 +367,8 @@ def network_state(
     starts = epochs["start_time"].to_numpy(dtype=np.float64)
 
     # -- tip height: candidates with their age; the newest wins, exact on ties ------------------
-    candidates: list[tuple[int, int, int, bool, int | None, str]] = []  # age, rank, tip, exact, time, src
+    # (age for ranking, rank, tip, exact, tip time, source, age of the newest row)
+    candidates: list[tuple[int, int, int, bool, int | None, str, int]] = []
     run = _top_run(blocks)
     run_edge = None
     if run is not None:
@@ -375,15 +376,22 @@ def network_state(
         run_edge = edge
         top_i = int(np.argmax(run["height"].to_numpy()))
         tip_b = int(run["height"].iloc[top_i])
-        candidates.append((t - edge, 0, tip_b, True, int(run["time"].iloc[top_i]),
-                           f"blocks (per-block header times; {why})"))
+        # the age of the tip is that of the newest word about it: the newest block, or a later sync
+        newest = int(run["time"].max())
+        if synced is not None and synced[0] == tip_b and synced[1] <= t:
+            newest = max(newest, int(synced[1]))
+        ended = why.startswith("per-block")
+        # a live or synced run is the data's edge at t (ranked as fresh); its age is the newest block's
+        candidates.append((t - edge if ended else 0, 0, tip_b, True, int(run["time"].iloc[top_i]),
+                           f"blocks (per-block header times; {why})", t - min(newest, edge) if ended else t - newest))
     if len(daily) and "height_last" in daily:
         d = daily[(daily["date"] <= last_day) & daily["height_last"].notna()]
         if len(d):
             row = d.iloc[-1]
-            candidates.append((t - day_end_unix(row["date"]), 1, int(row["height_last"]), False, None,
+            age_d = t - day_end_unix(row["date"])
+            candidates.append((age_d, 1, int(row["height_last"]), False, None,
                                f"daily series: last block of {row['date']} ({row['day_source']} block counts "
-                               "carried from a retarget day)"))
+                               "carried from a retarget day)", age_d))
     known = np.flatnonzero(~np.isnan(starts) & (starts < t))
     if len(known):
         e = int(known[-1])
@@ -391,11 +399,11 @@ def network_state(
                                 int(epochs["bits"].iloc[e]), hashrate_daily, last_day)
         if est is not None:
             tip_e, age_e, words = est
-            candidates.append((age_e, 2, tip_e, False, None, words))
+            candidates.append((age_e, 2, tip_e, False, None, words, age_e))
     if not candidates:
         raise NetworkDataError(f"at: no chain data known at {iso_utc(t)} in the store: run `hashdesk ingest`")
     candidates.sort(key=lambda c: (c[0], c[1]))
-    age, _, tip, exact, tip_time, src = candidates[0]
+    _, _, tip, exact, tip_time, src, age = candidates[0]
     if age > max_stale_s:
         raise NetworkDataError(
             f"at: {iso_utc(t)} is {age_words(age)} after the newest chain data known then "
