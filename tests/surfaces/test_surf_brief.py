@@ -15,10 +15,10 @@ from hashdesk.report.palette import fmt_value, ticker_colour
 
 @pytest.fixture(scope="module")
 def jan_brief(bundle_db_path):
-    from hashdesk.store import Store
+    from hashdesk.desk import Desk
 
-    with Store(bundle_db_path, read_only=True) as store:
-        yield build_brief(store, "2024-01")
+    with Desk(bundle_db_path) as desk:
+        yield build_brief(desk, "2024-01")
 
 
 def test_surf_month_parse_and_bounds():
@@ -80,10 +80,10 @@ def test_surf_html_is_self_contained(jan_brief):
     assert payload["month"] == "2024-01"
 
 
-def test_surf_write_brief_formats(bundle_store, tmp_path):
+def test_surf_write_brief_formats(bundle_desk, tmp_path):
     for fmt in ("html", "json", "terminal"):
         out = tmp_path / f"b.{fmt}"
-        b = write_brief(bundle_store, "2024-01", out, fmt)
+        b = write_brief(bundle_desk, "2024-01", out, fmt)
         assert out.stat().st_size > 500 and str(b.month) == "2024-01"
     assert "Network" in (tmp_path / "b.terminal").read_text()
 

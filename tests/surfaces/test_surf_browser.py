@@ -139,11 +139,11 @@ def test_surf_browser_month_change_and_sort(server, page):
         assert header.get_attribute("aria-sort") == "descending"
 
 
-def test_surf_browser_html_brief(bundle_store, page, tmp_path):
+def test_surf_browser_html_brief(bundle_desk, page, tmp_path):
     from hashdesk.report.brief import write_brief
 
     out = tmp_path / "brief-2024-01.html"
-    write_brief(bundle_store, "2024-01", out, "html")
+    write_brief(bundle_desk, "2024-01", out, "html")
     page.goto(out.as_uri())
     info = _check_page(page, "html brief")
     assert {s[0] for s in info["sections"]} >= {"section-network"}

@@ -106,11 +106,11 @@ def test_brief_sections_do_not_import_scipy_or_statsmodels(bundle_db_path):
 import json, sys
 from hashdesk.report import sections as S
 from hashdesk.report.model import Month
-from hashdesk.store import Store
-store = Store({str(bundle_db_path)!r}, read_only=True)
-m, shared = Month.parse("2024-01"), S.SharedReads()
-built = [S.markets_section(store, m.start, m.end), S.network_section(store, m.start, m.end, shared),
-         S.miners_section(store, m, shared=shared)]
+from hashdesk.desk import Desk
+store = Desk({str(bundle_db_path)!r})
+m = Month.parse("2024-01")
+built = [S.markets_section(store, m.start, m.end), S.network_section(store, m.start, m.end),
+         S.miners_section(store, m)]
 heavy = sorted({{k.split(".")[0] for k in sys.modules}} & {{"scipy", "statsmodels"}})
 print(json.dumps({{"status": [s.status for s in built], "heavy": heavy}}))
 """

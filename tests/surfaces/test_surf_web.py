@@ -67,7 +67,7 @@ def test_surf_parameters_validated(client, path):
     assert set(body) == {"error", "status"} and "Traceback" not in body["error"]
 
 
-def test_surf_api_matches_brief_sections(client, bundle_store):
+def test_surf_api_matches_brief_sections(client, bundle_desk):
     from hashdesk.report.model import section_to_dict
     from hashdesk.report.sections import network_section
 
@@ -76,7 +76,7 @@ def test_surf_api_matches_brief_sections(client, bundle_store):
     assert (first.headers["x-hashdesk-cache"], again.headers["x-hashdesk-cache"]) == ("miss", "hit")
     assert first.content == again.content
     api = first.json()
-    lib = section_to_dict(network_section(bundle_store, *_jan()))
+    lib = section_to_dict(network_section(bundle_desk, *_jan()))
     assert api["status"] == "ok"
     assert api["metrics"] == lib["metrics"]  # the page shows exactly the library's numbers
     assert [f["key"] for f in api["figures"]] == [f["key"] for f in lib["figures"]]
