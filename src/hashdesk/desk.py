@@ -599,6 +599,14 @@ class Desk:
                                   options or FitOptions(), capex_usd)
         return spec, models, state
 
+    # -- companies -------------------------------------------------------------------------------
+    def company_market_inputs(self, company, at: AtLike | None = None):
+        """Share price, BTC price and BTC held for a company at its valuation date (or ``at``)
+        (:func:`hashdesk.data.companies.market_inputs`)."""
+        from hashdesk.data.companies import market_inputs
+
+        return market_inputs(self.reader(None if at is None else self.at_unix(at)), company)
+
     # -- miners ------------------------------------------------------------------------------------
     def catalogue(self, extra_files: Iterable[str | Path] = ()):
         """The ASIC catalogue: the store's models, the shipped additions, then each user file

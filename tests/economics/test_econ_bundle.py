@@ -4,10 +4,8 @@ table (migration 0010) and the CLI commands ``economics``, ``profile`` and ``str
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner

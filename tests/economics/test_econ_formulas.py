@@ -23,8 +23,6 @@ from hashdesk.economics.core import hashprice_btc_per_ph_day, hashprice_btc_per_
 from hashdesk.economics.fleet import (
     AsicCatalogue,
     CatalogueError,
-    Fleet,
-    FleetLine,
     UnknownAsicError,
     read_catalogue_file,
     resolve_fleet,

@@ -7,10 +7,9 @@ import datetime as dt
 import pytest
 
 from hashdesk.chain.consensus import difficulty
-from hashdesk.data import open_reader
+from hashdesk.config import repo_root
 from hashdesk.data.companies import CompanyDataError, hpc_deals, latest_close, market_inputs
 from hashdesk.economics.state import NetworkDataError
-from hashdesk.config import repo_root
 from hashdesk.hpc.scorecard import CRITERIA, score_company
 from hashdesk.hpc.sites import load_company, load_site
 from hashdesk.hpc.valuation import (

@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from hashdesk.cli import app
+from hashdesk.data.markets import load_market_inputs
 from hashdesk.market import MarketDataError
 from hashdesk.market.claims import check_claims, load_claims
 from hashdesk.market.cohorts import DEFAULT_COHORTS, cohort_analysis
-from hashdesk.data.markets import load_market_inputs
 from hashdesk.market.decoupling import decoupling_episodes, join_events
 from hashdesk.market.events import event_study, halving_events
 from hashdesk.market.factors import factor_regression

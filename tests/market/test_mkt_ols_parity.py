@@ -14,8 +14,8 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hashdesk.market import MarketDataError, dimson_beta, ols_beta
 from hashdesk.data.markets import load_market_inputs
+from hashdesk.market import MarketDataError, dimson_beta, ols_beta
 from hashdesk.market.returns import BTC
 from hashdesk.market.summary import DEFAULT_TICKERS, ticker_returns
 

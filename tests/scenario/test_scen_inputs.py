@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from hashdesk.cli import app
 from hashdesk.economics.fleet import UnknownAsicError
-from hashdesk.scenario.fit import FitOptions, fit_shocks, miner_economics, start_from_state
 from hashdesk.scenario.engine import ScenarioSpec, StartState, parse_horizon
+from hashdesk.scenario.fit import FitOptions, fit_shocks, miner_economics, start_from_state
 from hashdesk.scenario.paths import (
     FeeModel,
     GBMPrice,

@@ -282,14 +282,11 @@ def miners_section(desk: Desk, month: Month, profiles: Sequence[Path] | None = N
     """
 
     def build() -> Section:
-        from hashdesk.data.production import ProductionDataError
-        from hashdesk.economics.production import ProductionError
-
         tables, figs, notes = [], [], []
         metrics = []
         try:
             rec = desk.production(None, str(month), str(month))
-        except (ProductionError, ProductionDataError) as exc:
+        except (LookupError, ValueError) as exc:
             notes.append(f"production: {exc}")
         else:
             from hashdesk.economics.charts_production import production_figure
@@ -363,8 +360,6 @@ def hpc_section(desk: Desk, start: date, end: date, companies: Sequence[Path] | 
     def build() -> Section:
         import pandas as pd
 
-        from hashdesk.data.companies import CompanyDataError, market_inputs
-        from hashdesk.economics.state import NetworkDataError
         from hashdesk.hpc.cohorts import COHORT_RULE, cohort_table, cohort_tickers
         from hashdesk.hpc.sites import SiteFileError, load_company
         from hashdesk.hpc.valuation import ValuationError, value_company
@@ -409,10 +404,10 @@ def hpc_section(desk: Desk, start: date, end: date, companies: Sequence[Path] | 
             rows = []
             for c in comps:
                 try:
-                    market = market_inputs(desk.reader(None), c)
+                    market = desk.company_market_inputs(c)
                     state = desk.network_state(market.price_date).require("fees_btc_per_block", "price_usd")
                     val = value_company(c, state, market)
-                except (CompanyDataError, ValuationError, NetworkDataError) as exc:
+                except (LookupError, ValueError, ValuationError) as exc:
                     notes.append(f"{c.name}: {exc}")
                     continue
                 rows.append(val.to_dict())
