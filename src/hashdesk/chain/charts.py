@@ -147,21 +147,26 @@ def hashrate_difficulty_figure(
     )
     x_lo = min(v for v in (eps.start_utc.min(), daily["date"].min()) if pd.notna(v))
     x_hi = max(v for v in (eps.start_utc.max(), daily["date"].max()) if pd.notna(v))
+    # vertical markers as plain shapes and annotations, added at once (add_vline is slow)
+    shapes, notes = [], []
     for _, hv in halving_times(ep, blocks).iterrows():
         if x_lo <= hv.time <= x_hi:
-            fig.add_vline(x=hv.time, line_dash="dash", line_color="firebrick")
-            fig.add_annotation(x=hv.time, y=1.0, yref="paper", showarrow=False,
-                               text=f"halving {int(hv.height):,}", xanchor="left",
-                               yanchor="bottom", font={"color": "firebrick"})
+            shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": hv.time, "x1": hv.time,
+                           "y0": 0, "y1": 1, "line": {"dash": "dash", "color": "firebrick"}})
+            notes.append({"x": hv.time, "y": 1.0, "yref": "paper", "showarrow": False,
+                          "text": f"halving {int(hv.height):,}", "xanchor": "left", "yanchor": "bottom",
+                          "font": {"color": "firebrick"}})
     if retargets is not None:
         for _, rt in retargets.iterrows():
             x = pd.Timestamp(rt["date"])
             x = x.tz_localize("UTC") if x.tzinfo is None else x
             if x_lo <= x <= x_hi and pd.notna(rt["change_pct"]):
-                fig.add_vline(x=x, line_dash="dot", line_color="slategray")
-                fig.add_annotation(x=x, y=0.02, yref="paper", showarrow=False, textangle=-90,
-                                   text=f"retarget {rt['change_pct']:+.2f}%", xanchor="right",
-                                   yanchor="bottom", font={"color": "slategray", "size": 10})
+                shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0,
+                               "y1": 1, "line": {"dash": "dot", "color": "slategray", "width": 1}})
+                notes.append({"x": x, "y": 0.02, "yref": "paper", "showarrow": False, "textangle": -90,
+                              "text": f"retarget {rt['change_pct']:+.2f}%", "xanchor": "right",
+                              "yanchor": "bottom", "font": {"color": "slategray", "size": 10}})
+    fig.update_layout(shapes=shapes, annotations=notes)
     h = pd.concat([eps.hashrate_ehs, daily.hashrate_ehs]).dropna()
     log_h = len(h) > 0 and h[h > 0].max() / h[h > 0].min() > 100
     log_d = len(eps) > 0 and eps.difficulty.max() / eps.difficulty.min() > 100
