@@ -32,3 +32,18 @@ def test_every_command_is_in_the_readme():
 def test_readme_keeps_the_two_setup_commands():
     readme = (repo_root() / "README.md").read_text()
     assert "make demo" in readme and "make test" in readme
+
+
+def test_readme_python_example_runs(bundle_db_path):
+    """The README's notebook-style example runs as written on the bundle and prints its figures."""
+    import contextlib
+    import io
+
+    readme = (repo_root() / "README.md").read_text()
+    code = re.search(r"## Python API.*?```python\n(.*?)```", readme, re.S).group(1)
+    code = code.replace('".hashdesk/demo.duckdb"', repr(str(bundle_db_path)))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the README's own example
+    shown = re.search(r"print\(.*\)\s+# (.+)", code).group(1).strip()
+    assert out.getvalue().strip() == shown
