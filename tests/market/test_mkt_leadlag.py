@@ -144,51 +144,98 @@ def test_bad_input_is_named():
 # ---------------------------------------------------------------------------------------------
 # the bundle, 2024
 
-#: ticker: (lag, same, sum, lead diagnostic, weekly) on 2024 (252 exchange days, 53 weeks)
+#: ticker: (lag, same, sum, lead diagnostic, weekly, weeks) on 2024 (docs/market.md)
 BUNDLE_2024 = {
-    "MARA": (0.03, 1.17, 1.20, 0.27, 1.10),
-    "RIOT": (-0.03, 1.05, 1.02, 0.20, 0.82),
-    "CLSK": (0.09, 1.22, 1.31, 0.23, 1.19),
-    "WGMI": (-0.02, 1.00, 0.98, 0.10, 0.71),
+    "MARA": (0.03, 1.17, 1.20, 0.27, 1.10, 53),
+    "RIOT": (-0.03, 1.05, 1.02, 0.20, 0.82, 53),
+    "CLSK": (0.09, 1.22, 1.31, 0.23, 1.19, 53),
+    "CIFR": (0.07, 1.07, 1.14, 0.17, 0.90, 53),
+    "HUT": (-0.09, 1.09, 1.00, 0.13, 1.09, 53),
+    "BITF": (-0.08, 0.92, 0.84, 0.12, 0.61, 53),
+    "IREN": (0.10, 1.02, 1.12, -0.02, 0.54, 53),
+    "CORZ": (-0.06, 0.69, 0.63, 0.06, 0.52, 50),
+    "WULF": (-0.07, 0.96, 0.88, 0.13, 0.29, 53),
+    "BTDR": (-0.12, 0.99, 0.88, 0.06, 0.71, 53),
+    "WGMI": (-0.02, 1.00, 0.98, 0.10, 0.71, 53),
 }
 
 
 @pytest.fixture(scope="module")
-def inputs_2024(bundle_db_path):
+def bundle_inputs(bundle_db_path):
+    """Inputs as ``hashdesk market --from … --to …`` loads them, per window."""
     from hashdesk.store import Store
 
-    with Store(bundle_db_path, read_only=True) as s:
-        return load_market_inputs(s, list(BUNDLE_2024), "2024-01-01", "2024-12-31")
+    cache = {}
+
+    def load(start, end):
+        if (start, end) not in cache:
+            with Store(bundle_db_path, read_only=True) as s:
+                cache[start, end] = load_market_inputs(s, list(BUNDLE_2024), start, end)
+        return cache[start, end]
+
+    return load
 
 
 @pytest.mark.parametrize("ticker", list(BUNDLE_2024))
-def test_bundle_2024_lead_lag_and_weekly(inputs_2024, ticker):
-    ar = ticker_returns(inputs_2024, ticker, "2024-01-01", "2024-12-31")
+def test_bundle_2024_lead_lag_and_weekly(bundle_inputs, ticker):
+    inputs = bundle_inputs("2024-01-01", "2024-12-31")
+    ar = ticker_returns(inputs, ticker, "2024-01-01", "2024-12-31")
     ll = lead_lag_beta(ar.returns[ticker], ar.returns[BTC])
-    lag, same, total, lead, weekly = BUNDLE_2024[ticker]
+    lag, same, total, lead, weekly, weeks = BUNDLE_2024[ticker]
     assert ll.terms == (-1, 0) and ll.overlap_hours == (4.0, 20.0)
     assert [round(c, 2) for c in ll.coefficients] == [lag, same]
     assert round(ll.beta, 2) == total and round(ll.lead_coefficient, 2) == lead
-    assert round(ll.weekly_beta, 2) == weekly and ll.weekly_n_obs == 53
+    assert round(ll.weekly_beta, 2) == weekly and ll.weekly_n_obs == weeks
     assert (ll.used, ll.beta_used, ll.beta_used_se) == ("lead_lag", ll.beta, ll.beta_se)
-    # the weekly beta equals the one on price-based weekly returns (weeks ending Friday)
-    wk = ticker_returns(inputs_2024, ticker, "2024-01-01", "2024-12-31", frequency="weekly")
+    assert abs(ll.beta - ll.same_day_beta) < ll.beta_se  # within one s.e. of the same-day beta
+    assert not any("weekly" in n for n in ll.notes)  # within two combined s.e. of the weekly
+    # the weekly beta equals the one on price-based weekly returns (weeks ending Friday), except
+    # that a series starting mid-week (CORZ, relisted Wed 2024-01-24) keeps its first part-week
+    wk = ticker_returns(inputs, ticker, "2024-01-01", "2024-12-31", frequency="weekly")
     ref = ols_beta(wk.returns[ticker], wk.returns[BTC])
-    assert ll.weekly_beta == pytest.approx(ref.beta, rel=1e-12)
-    assert ll.weekly_beta_se == pytest.approx(ref.beta_se, rel=1e-12)
+    if ticker == "CORZ":
+        assert (ref.n_obs, round(ref.beta, 2)) == (49, 0.52)
+    else:
+        assert ll.weekly_beta == pytest.approx(ref.beta, rel=1e-12)
+        assert ll.weekly_beta_se == pytest.approx(ref.beta_se, rel=1e-12)
     rec = ll.as_record("btc")
     assert rec["beta_btc_lag1"] == ll.coefficients[0] and rec["beta_btc_same"] == ll.coefficients[1]
     assert rec["beta_btc_adj"] == ll.beta and rec["beta_btc_used"] == "lead_lag"
 
 
-def test_bundle_2024_symmetric_dimson_is_inflated_by_the_lead(inputs_2024):
-    """The issue's figures: MARA slopes previous / same / next day 0.02 / 1.19 / 0.27 (sum 1.48),
-    all from the lead term; the lead is a first-half-of-2024 episode."""
-    ar = ticker_returns(inputs_2024, "MARA", "2024-01-01", "2024-12-31")
+def test_bundle_2024_symmetric_dimson_is_inflated_by_the_lead(bundle_inputs):
+    """The issue's figures: MARA slopes previous / same / next day 0.02 / 1.19 / 0.27 (sum 1.48);
+    the uplift over the timing sum (1.20) is the lead term."""
+    ar = ticker_returns(bundle_inputs("2024-01-01", "2024-12-31"), "MARA", "2024-01-01", "2024-12-31")
     sym = dimson_beta(ar.returns["MARA"], ar.returns[BTC], lags=1)
     assert [round(s, 2) for s in sym.slopes] == [0.02, 1.19, 0.27] and round(sym.beta, 2) == 1.48
-    halves = {}
-    for a, b in (("2024-01-01", "2024-06-30"), ("2024-07-01", "2024-12-31")):
-        h = ticker_returns(inputs_2024, "MARA", a, b)
-        halves[a[5:7]] = lead_lag_beta(h.returns["MARA"], h.returns[BTC]).lead_coefficient
-    assert round(halves["01"], 2) == 0.44 and round(halves["07"], 2) == 0.11
+
+
+#: (start, end): ticker: (previous day, same day, sum, next day, weekly) — docs/market.md
+BY_PERIOD = {
+    ("2022-01-01", "2022-12-31"): {"MARA": (0.13, 1.13, 1.26, 0.09, 1.47), "RIOT": (0.05, 1.06, 1.11, 0.11, 1.18),
+                                   "CLSK": (0.14, 0.93, 1.07, 0.03, 0.90)},
+    ("2023-01-01", "2023-12-31"): {"MARA": (0.04, 1.72, 1.76, -0.01, 1.84), "RIOT": (0.05, 1.43, 1.48, -0.14, 1.41),
+                                   "CLSK": (0.16, 1.24, 1.40, -0.17, 1.01)},
+    ("2024-01-01", "2024-06-30"): {"MARA": (-0.06, 0.96, 0.90, 0.44, 0.79), "RIOT": (-0.13, 0.84, 0.72, 0.37, 0.57),
+                                   "CLSK": (-0.03, 1.04, 1.01, 0.46, 1.06)},
+    ("2024-07-01", "2024-12-31"): {"MARA": (0.10, 1.34, 1.44, 0.11, 1.38), "RIOT": (0.05, 1.22, 1.27, 0.06, 1.04),
+                                   "CLSK": (0.18, 1.36, 1.54, 0.04, 1.32)},
+    ("2025-01-01", "2025-12-31"): {"MARA": (0.39, 1.32, 1.71, -0.04, 1.35), "RIOT": (0.34, 1.01, 1.36, 0.04, 1.19),
+                                   "CLSK": (0.31, 1.26, 1.57, -0.11, 1.40)},
+}
+
+
+@pytest.mark.parametrize("period", list(BY_PERIOD), ids=lambda p: f"{p[0]}..{p[1]}")
+def test_bundle_by_period(bundle_inputs, period):
+    """Outside 2024 H1 the previous-day slope is positive and the next-day one near zero;
+    in 2024 H1 the next-day slope is 2.7–2.9 standard errors above zero."""
+    for ticker, want in BY_PERIOD[period].items():
+        ar = ticker_returns(bundle_inputs(*period), ticker, *period)
+        ll = lead_lag_beta(ar.returns[ticker], ar.returns[BTC])
+        got = (*ll.coefficients, ll.beta, ll.lead_coefficient, ll.weekly_beta)
+        assert tuple(round(x, 2) for x in got) == want, ticker
+        if period[0] == "2024-01-01":
+            assert 2.6 < ll.lead_coefficient / ll.lead_se < 3.0
+        else:
+            assert ll.coefficients[0] > 0 and abs(ll.lead_coefficient) < 1.6 * ll.lead_se

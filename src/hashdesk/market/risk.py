@@ -502,8 +502,9 @@ def lead_lag_terms(
 #: Week convention of the weekly beta: weeks ending Friday (pandas ``W-FRI``).
 WEEK_CONVENTION = (
     "weeks ending Friday (W-FRI): each week compounds its exchange days' daily returns, i.e. the "
-    "price ratio from the previous week's last close to this week's last close; a week with a "
-    "missing daily return on either side is dropped"
+    "price ratio from the previous week's last close to this week's last close (the first week "
+    "starts at the first daily return's base close, a part-week if the series starts mid-week); "
+    "a week with a missing daily return on either side is dropped"
 )
 
 
