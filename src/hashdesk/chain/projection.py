@@ -176,8 +176,9 @@ class RetargetProjection:
         The naive projection, average block time so far: span = (now − t0) · 2015 / n [%]
         (NaN with no block mined yet).
     prior_weight : float
-        Weight of the prior in the estimate of the rate so far, (1/n) / (Var z_p + 1/n) [-]:
-        1 with no block mined, falling as blocks accrue (the observation's weight is 1 minus it).
+        Weight of the prior in the estimate of the rate so far, Var[z_p | data] / Var z_p
+        [-]; with one window (1/n) / (Var z_p + 1/n): 1 with no block mined, falling as blocks
+        accrue (the observation's weight is 1 minus it).
     observed_rate_vs_target : float
         Block rate so far relative to 600 s blocks, 600 n / (now − t0) [-] (NaN with n = 0).
     """
