@@ -22,6 +22,7 @@ from hashdesk.chain.projection import (
     MAD_TO_SD,
     DriftPrior,
     _bm_double_integral,
+    _merge_small,
     backtest_projection,
     backtest_projection_daily,
     blocks_before_day_ends,
@@ -161,6 +162,12 @@ def _bits_from_ratios(ratios: list[float], bits0: int = 0x1703D869) -> list[int]
         target = int(target / r)
         bits.append(encode_compact(target))
     return bits
+
+
+def test_small_windows_merge_into_a_neighbour():
+    assert _merge_small([(0, 10, 3), (10, 20, 50), (20, 30, 2)], 10) == [(0, 30, 55)]
+    assert _merge_small([(0, 10, 50), (10, 20, 3), (20, 30, 4), (30, 40, 60)], 10) == [(0, 10, 50), (10, 40, 67)]
+    assert _merge_small([(0, 10, 5)], 10) == [(0, 10, 5)]
 
 
 def test_fit_drift_prior_robust_hand_formulas():
