@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hashdesk.data.markets import load_market_inputs
 from hashdesk.market import MarketDataError, dimson_beta, ols_beta
 from hashdesk.market.returns import BTC
+from hashdesk.market.risk import lead_lag_beta
 from hashdesk.market.summary import DEFAULT_TICKERS, ticker_returns
 
 REL = 1e-10
@@ -38,15 +39,16 @@ def assert_ols_matches(r: np.ndarray, b: np.ndarray) -> None:
     assert got.n_obs == int(ref.nobs)
 
 
-def assert_dimson_matches(r: pd.Series, b: pd.Series, lags: int) -> None:
-    got = dimson_beta(r, b, lags)
-    cols = {f"b{k:+d}": b.shift(-k) for k in range(-lags, lags + 1)}
+def assert_dimson_matches(r: pd.Series, b: pd.Series, lags: int, leads: int | None = None) -> None:
+    got = dimson_beta(r, b, lags, leads)
+    cols = {f"b{k:+d}": b.shift(-k) for k in range(-lags, (lags if leads is None else leads) + 1)}
     frame = pd.concat([r.rename("r"), pd.DataFrame(cols)], axis=1).dropna()
     ref = sm.OLS(frame["r"].to_numpy(), sm.add_constant(frame.drop(columns="r").to_numpy())).fit()
     slopes = np.asarray(ref.params[1:])
     assert got.beta == pytest.approx(slopes.sum(), rel=REL, abs=1e-14)
     assert got.beta_se == pytest.approx(np.sqrt(np.asarray(ref.cov_params())[1:, 1:].sum()), rel=REL, abs=1e-14)
     assert got.slopes == pytest.approx(tuple(slopes), rel=REL, abs=1e-14)
+    assert got.slope_se == pytest.approx(tuple(np.asarray(ref.bse)[1:]), rel=REL, abs=1e-14)
     assert got.n_obs == int(ref.nobs)
 
 
@@ -73,6 +75,8 @@ def test_random_data_matches_statsmodels(seed):
     rs, bs = pd.Series(r), pd.Series(b)
     assert_dimson_matches(rs, bs, 1)
     assert_dimson_matches(rs, bs, 2)
+    assert_dimson_matches(rs, bs, 1, 0)  # the miners-vs-BTC timing: one lag, no lead
+    assert_dimson_matches(rs, bs, 2, 1)
 
 
 @settings(max_examples=60, deadline=None)
@@ -120,5 +124,9 @@ def test_bundle_returns_match_statsmodels(bundle_store):
             continue
         assert_ols_matches(both[t].to_numpy(), both[BTC].to_numpy())
         assert_dimson_matches(ar.returns[t], ar.returns[BTC], 1)
+        assert_dimson_matches(ar.returns[t], ar.returns[BTC], 1, 0)
+        ll = lead_lag_beta(ar.returns[t], ar.returns[BTC])
+        ref = dimson_beta(ar.returns[t], ar.returns[BTC], 1, 0)
+        assert (ll.beta, ll.beta_se, ll.coefficients) == (ref.beta, ref.beta_se, ref.slopes)
         checked += 1
     assert checked >= 8
