@@ -34,6 +34,7 @@ from hashdesk.economics.state import (
     NetworkDataError,
     NetworkState,
 )
+from hashdesk.jsonable import to_jsonable
 from hashdesk.times import DAY_S, day_end_unix, iso_utc, parse_at
 
 AtLike = str | date | datetime | int | float
@@ -199,7 +200,7 @@ class Desk:
         """
         from hashdesk.chain.consensus import RETARGET_INTERVAL
         from hashdesk.chain.hashrate import epoch_hashrate, epoch_window_words
-        from hashdesk.chain.projection import fit_drift_prior, project_retarget
+        from hashdesk.chain.projection import fit_drift_prior, observation_windows, project_retarget
         from hashdesk.units import HS_PER_EHS
 
         state = self.network_state(at)
@@ -219,24 +220,34 @@ class Desk:
         row = ep[ep["epoch"] == e_tip]
         if state.tip_height_exact and state.tip_time and len(row) and np.isfinite(row["start_time"].iloc[0]):
             n = state.tip_height - e_tip * RETARGET_INTERVAL
-            prior = fit_drift_prior(ep["bits"].iloc[: e_tip + 1].to_numpy(), )
+            prior = fit_drift_prior(ep["bits"].iloc[: e_tip + 1].to_numpy())
             tip_t = int(pd.Timestamp(state.tip_time).timestamp())
-            p = project_retarget(int(row["bits"].iloc[0]), int(row["start_time"].iloc[0]), n,
-                                 state.at_unix, prior, last_block_time=tip_t)
-            out["projection"] = {
+            t0 = int(row["start_time"].iloc[0])
+            b = i.blocks
+            mined = b[(b.height > e_tip * RETARGET_INTERVAL) & (b.height <= state.tip_height)]
+            win = observation_windows(t0, state.at_unix, mined.time.to_numpy()) \
+                if len(mined) == n and n > 0 else None
+            p = project_retarget(int(row["bits"].iloc[0]), t0, n, state.at_unix, prior,
+                                 last_block_time=tip_t, windows=win)
+            out["projection"] = to_jsonable({
                 "epoch": e_tip,
                 "blocks_mined_after_first": n,
                 "blocks_remaining": p.blocks_remaining,
                 "next_difficulty_change_pct": p.change_pct,
                 "next_difficulty_change_pct_90": [p.change_pct_low, p.change_pct_high],
+                "next_difficulty_change_pct_50": [p.change_pct_low_50, p.change_pct_high_50],
+                "naive_change_pct": p.naive_change_pct,
+                "prior_weight": p.prior_weight,
+                "observed_rate_vs_target": p.observed_rate_vs_target,
                 "next_bits": f"0x{p.next_bits:08x}",
                 "retarget_time": iso_utc(p.retarget_time),
                 "retarget_time_90": [iso_utc(p.retarget_time_early), iso_utc(p.retarget_time_late)],
                 "hashrate_vs_difficulty": p.expected_rate_vs_target,
                 "prior_epochs": prior.epochs_used,
-                "source": ("blocks (this epoch's header times) + drift prior from the last "
-                           f"{prior.epochs_used} difficulty changes (epochs)"),
-            }
+                "prior_method": prior.method,
+                "source": ("blocks (this epoch's header times, in daily windows) + drift prior from the "
+                           f"last {prior.epochs_used} difficulty changes (epochs, {prior.method})"),
+            })
         return out
 
     def retargets(self, start: AtLike | None = None, end: AtLike | None = None) -> pd.DataFrame:
@@ -278,6 +289,26 @@ class Desk:
 
         i = self.inputs(self.data_end_unix + 1)
         return backtest_projection(i.blocks.height, i.blocks.time, i.epochs.bits, level=level)
+
+    def projection_backtest_daily(self, level: float = 0.9) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The projection's backtest on the epochs the per-block rows do not cover, with
+        checkpoints at UTC midnights placed by the daily block counts
+        (:func:`hashdesk.chain.projection.backtest_projection_daily`)."""
+        from hashdesk.chain.projection import (
+            backtest_projection,
+            backtest_projection_daily,
+            blocks_before_day_ends,
+        )
+        from hashdesk.data.network import network_daily
+
+        i = self.inputs(self.data_end_unix + 1)
+        nd = network_daily(self.reader(None))
+        days = ((pd.to_datetime(nd.date) - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1)).to_numpy()
+        before = blocks_before_day_ends(days, nd.blk_cnt.to_numpy(), i.blocks.height.to_numpy(),
+                                        i.blocks.time.to_numpy())
+        per_block, _ = backtest_projection(i.blocks.height, i.blocks.time, i.epochs.bits, level=level)
+        return backtest_projection_daily(days, before, i.epochs.bits, i.epochs.start_time.to_numpy(),
+                                         exclude_epochs=set(per_block.epoch), level=level)
 
     # -- production ----------------------------------------------------------------------------
     def epoch_starts(self, at_unix: int) -> tuple[pd.DataFrame, list[str]]:

@@ -105,24 +105,28 @@ def network(
     if backtest:
         try:
             _, summary = desk.projection_backtest()
+            _, daily = desk.projection_backtest_daily()
         except ValueError as exc:
             fail(str(exc))
         if fmt == OutputFormat.json:
-            emit(summary, fmt)
+            emit({"per_block_epochs": summary, "daily_checkpoint_epochs": daily}, fmt)
         else:
-            print_table(
-                summary.rename(
-                    columns={
-                        "blocks_mined": "blocks in",
-                        "epochs": "epochs",
-                        "covered": "covered by 90% interval",
-                        "median_error_pp": "median |error| [pp]",
-                        "naive_median_error_pp": "naive median |error| [pp]",
-                        "median_width_pp": "median 90% width [pp]",
-                    }
-                ),
-                title="retarget projection backtest (real epochs, no look-ahead)",
-            )
+            names = {
+                "blocks_mined": "blocks in",
+                "epochs": "epochs",
+                "covered": "covered by 90% interval",
+                "covered_50": "covered by 50% interval",
+                "median_error_pp": "median |error| [pp]",
+                "naive_median_error_pp": "naive median |error| [pp]",
+                "median_width_pp": "median 90% width [pp]",
+            }
+            for frame, title in (
+                (summary, "retarget projection backtest: the per-block epochs (real epochs, no look-ahead)"),
+                (daily, "retarget projection backtest: other epochs, checkpoints at UTC midnights "
+                        "from daily block counts"),
+            ):
+                print_table(frame.rename(columns=names), columns=[c for c in names.values() if c in
+                            set(frame.rename(columns=names).columns)], title=title)
     if chart:
         try:
             write_chart(desk.network_figure(mark_retargets=False), chart)

@@ -142,7 +142,10 @@ def relative_fields(r: pd.Series, b: pd.Series, periods_per_year: int, s: str) -
 
     Keys: ``{s}_return``, ``excess_return_vs_{s}``, ``beta_{s}``, ``beta_{s}_se``, ``r2_{s}``,
     ``alpha_{s}`` [1/year], ``beta_{s}_up``, ``beta_{s}_down``, ``beta_{s}_dimson``,
-    ``beta_{s}_dimson_se``, ``correlation_{s}``, ``up_capture_{s}``, ``down_capture_{s}``.
+    ``beta_{s}_dimson_se``, ``correlation_{s}``, ``up_capture_{s}``, ``down_capture_{s}`` and the
+    timing-derived lead/lag beta (:func:`hashdesk.market.risk.lead_lag_beta`): ``beta_{s}_adj``
+    (the beta used, with ``_se``), its terms ``beta_{s}_lag1`` / ``beta_{s}_same``, the next-day
+    diagnostic ``beta_{s}_lead_diag`` (kept out of the sum) and ``beta_{s}_weekly``.
     """
     both = pd.concat([r.rename("r"), b.rename("b")], axis=1).dropna()
     out: dict[str, float] = {
@@ -164,6 +167,14 @@ def relative_fields(r: pd.Series, b: pd.Series, periods_per_year: int, s: str) -
         out[f"beta_{s}_dimson"], out[f"beta_{s}_dimson_se"] = dim.beta, dim.beta_se
     except MarketDataError:
         out[f"beta_{s}_dimson"] = out[f"beta_{s}_dimson_se"] = float("nan")
+    # the lead/lag terms the two closes' timing calls for (BTC's fixing comes after the equity
+    # close; an equity benchmark closes with the asset: same day only), and the weekly beta
+    timing = {} if s == "btc" else {"benchmark_timing": risk.EQUITY_CLOSE_NY}
+    try:
+        out.update(risk.lead_lag_beta(r, b, **timing).as_record(s))
+    except MarketDataError:
+        out.update({f"beta_{s}_adj": float("nan"), f"beta_{s}_adj_se": float("nan"),
+                    f"beta_{s}_weekly": float("nan")})
     out[f"correlation_{s}"] = _safe(risk.correlation, rr, bb)
     out[f"up_capture_{s}"] = _safe(risk.up_capture, rr, bb, periods_per_year)
     out[f"down_capture_{s}"] = _safe(risk.down_capture, rr, bb, periods_per_year)

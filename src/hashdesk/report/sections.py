@@ -196,7 +196,8 @@ def markets_section(
             ("excess_return_vs_btc", "excess vs BTC [%]", "pct"),
             ("beta_btc", "β vs BTC", "ratio"),
             ("beta_btc_se", "β s.e.", "ratio"),
-            ("beta_btc_dimson", "Dimson β vs BTC", "ratio"),
+            ("beta_btc_adj", "lead/lag β vs BTC", "ratio"),
+            ("beta_btc_weekly", "weekly β vs BTC", "ratio"),
             ("correlation_btc", "corr. vs BTC", "ratio"),
             ("annual_volatility", "volatility [%/yr]", "pct"),
             ("max_drawdown", "max drawdown [%]", "pct"),
@@ -205,8 +206,10 @@ def markets_section(
         summary = table_from_records(
             "returns", "Returns and risk in the period", rows, cols,
             note="Daily simple returns on each equity's exchange calendar; BTC (00:00 UTC fixing) "
-            "compounded over weekends and holidays; β = OLS on daily returns, Dimson β adds one "
-            "lead and lag; volatility annualised with 252 (BTC's own row: 365).",
+            "compounded over weekends and holidays; β = OLS on same-day returns; lead/lag β = the sum "
+            "of the previous-day and same-day slopes that the timing calls for (BTC's 00:00 UTC fixing "
+            "comes 3–4 h after the 16:00 New York close), weekly β (weeks to Friday) beside it; "
+            "volatility annualised with 252 (BTC's own row: 365).",
         )
         btc = next((r for r in records if r["ticker"] == BTC), None)
         wgmi = next((r for r in records if r["ticker"] == "WGMI"), None)
