@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hashdesk.market import MarketDataError, dimson_beta, ols_beta
 from hashdesk.data.markets import load_market_inputs
+from hashdesk.market import MarketDataError, dimson_beta, ols_beta
 from hashdesk.market.returns import BTC
 from hashdesk.market.risk import (
     BTC_FIXING_UTC,
