@@ -182,7 +182,10 @@ def parse_renewal_options(text: str | None) -> list[tuple[int, float]]:
 
 
 def parse_phases(text: str | None) -> list[tuple[str, float]]:
-    """Parse a phased-energization cell such as ``'2024-06:100;2025-01:70'``.
+    """Parse a phased-delivery cell such as ``'2027-12:96;2028-06:191'``.
+
+    Each term is CUMULATIVE: the critical-IT MW the contract has in service by that month, so
+    the last term is the contracted total and the MW never decrease.
 
     Parameters
     ----------
@@ -192,12 +195,13 @@ def parse_phases(text: str | None) -> list[tuple[str, float]]:
     Returns
     -------
     list of (str, float)
-        ``(month, critical_it_mw)`` per phase in the order given [month 'YYYY-MM', MW].
+        ``(month, cumulative_critical_it_mw)`` per phase in the order given [month 'YYYY-MM', MW].
 
     Raises
     ------
     ValueError
-        If a term is malformed, its month invalid, its MW negative, or months are not increasing.
+        If a term is malformed, its month invalid, months are not increasing, or the cumulative
+        MW decrease.
     """
     out: list[tuple[str, float]] = []
     for part in (text or "").split(";"):
@@ -208,9 +212,12 @@ def parse_phases(text: str | None) -> list[tuple[str, float]]:
         if not m or not 1 <= int(m.group(2)) <= 12:
             raise ValueError(f"phase {part!r} is not 'YYYY-MM:MW'")
         month = f"{m.group(1)}-{m.group(2)}"
+        mw = float(m.group(3))
         if out and month <= out[-1][0]:
             raise ValueError(f"phase months must increase ({out[-1][0]} then {month})")
-        out.append((month, float(m.group(3))))
+        if out and mw < out[-1][1]:
+            raise ValueError(f"phase MW are cumulative and may not decrease ({out[-1][1]:g} then {mw:g})")
+        out.append((month, mw))
     return out
 
 
@@ -451,6 +458,12 @@ def _parse(ff: FactFile, path: Path, name: str, load_day: date) -> pd.DataFrame:
                 except ValueError as exc:
                     raise IngestError(name, _line(i), col, str(exc)) from exc
             out[col] = s.where(s.ne(""), None)
+        for i, (ph, mw) in enumerate(zip(_text(df, "phases"), out["critical_it_mw"], strict=True)):
+            if ph and mw is not None and not pd.isna(mw):
+                last = parse_phases(ph)[-1][1]
+                if last > float(mw) * (1 + 1e-9):
+                    raise IngestError(name, _line(i), "phases",
+                                      f"cumulative phase MW {last:g} exceed critical_it_mw {float(mw):g}")
         out["public_date"] = out["announced"]
     out["note"] = _optional_text(df, "note")
 
