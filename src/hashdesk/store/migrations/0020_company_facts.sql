@@ -34,7 +34,8 @@ CREATE TABLE company_capital (
     as_of                  DATE NOT NULL,      -- period end / date the figure refers to
     shares_outstanding     BIGINT,             -- common shares [count]
     cash_usd               DOUBLE,             -- cash and equivalents [USD]
-    debt_usd               DOUBLE,             -- debt principal incl. convertibles [USD]
+    debt_usd               DOUBLE,             -- total debt incl. convertibles [USD]; principal
+                                               -- where stated, else carrying (see note)
     btc_held               DOUBLE,             -- [BTC]
     public_date            DATE NOT NULL,
     source_url             VARCHAR NOT NULL,
@@ -95,7 +96,7 @@ CREATE TABLE company_hpc_contracts (
     tenant_funds_capex     VARCHAR NOT NULL,   -- yes|no|partial|unknown
     tenant_capex_usd_per_mw DOUBLE,            -- tenant-funded capex [USD/MW]
     renewal_options        VARCHAR,            -- e.g. '2x5y' (count x years)
-    phases                 VARCHAR,            -- 'YYYY-MM:MW;YYYY-MM:MW'
+    phases                 VARCHAR,            -- 'YYYY-MM:MW;...' cumulative critical-IT MW in service
     source_url             VARCHAR NOT NULL,
     note                   VARCHAR,
     origin                 VARCHAR NOT NULL,
