@@ -122,13 +122,13 @@ def _comparable_at(cutoff: date) -> set[str]:
 
 
 def test_companies_comparable_at_mid_2024_do_not_regress():
-    """The sourced floor today: these four have shares, cash/debt and EH/s public by 2024-06-30."""
-    assert {"BITF", "CLSK", "MARA", "RIOT"} <= _comparable_at(date(2024, 6, 30))
+    """The sourced floor today: these five have shares, cash/debt and EH/s public by 2024-06-30."""
+    assert {"BITF", "CLSK", "CORZ", "MARA", "RIOT"} <= _comparable_at(date(2024, 6, 30))
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "issue 12 asks for >= 8; only 4 are sourced so far: no share count published on or before "
-    "2024-06-30 was found for CORZ, CIFR, WULF, HUT, IREN, BTDR (see docs/facts.md, coverage)"))
+    "issue 12 asks for >= 8; 5 are sourced so far: HUT lacks cash/debt, BTDR deployed EH/s, and "
+    "CIFR, WULF, IREN share counts published on or before 2024-06-30 (see docs/facts.md, coverage)"))
 def test_at_least_eight_companies_are_comparable_at_mid_2024():
     """Shares, cash or debt, and deployed EH/s, all public on or before 2024-06-30."""
     comparable = _comparable_at(date(2024, 6, 30))
