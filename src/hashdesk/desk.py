@@ -638,6 +638,62 @@ class Desk:
 
         return market_inputs(self.reader(None if at is None else self.at_unix(at)), company)
 
+    def company_facts(self, at: AtLike | None = None) -> dict[str, pd.DataFrame]:
+        """The company facts public by ``at`` (the end of that day; default: all)
+        (:func:`hashdesk.data.companies.company_facts`)."""
+        from hashdesk.data.companies import company_facts
+
+        return company_facts(self.reader(None if at is None else self.at_unix(at)))
+
+    def comps(self, at: AtLike) -> pd.DataFrame:
+        """Public-miner comparables as of the end of ``at`` from facts public by then
+        (:func:`hashdesk.hpc.comps.comps_table`; the last row holds the medians)."""
+        from hashdesk.data.companies import closes_on_or_before, company_facts
+        from hashdesk.data.production import production_rows
+        from hashdesk.economics.production import (
+            ProductionError,
+            dedupe_production,
+            expected_production,
+            month_bounds,
+        )
+        from hashdesk.hpc.comps import ProductionMonth, ReportedHashrate, comps_table
+
+        t = self.at_unix(at)
+        day = pd.Timestamp(t - 1, unit="s").date()
+        r = self.reader(t)
+        facts = company_facts(r)
+        tickers = sorted(facts["companies"]["ticker"]) if len(facts["companies"]) else []
+        closes = closes_on_or_before(r, tickers, day)
+        prices = self.inputs(t).btc_prices
+        btc = float(prices["close"].iloc[-1]) if len(prices) else None
+        production: dict[str, ProductionMonth] = {}
+        reported: dict[str, ReportedHashrate] = {}
+        try:
+            raw = production_rows(r, None)
+            rows = dedupe_production(raw)
+        except (LookupError, ValueError):
+            raw = rows = pd.DataFrame()
+        if len(raw):
+            cap = raw[raw["hashrate_kind"].isin(["deployed", "energized", "operational", "installed"])
+                      & raw["hashrate_ehs"].notna()].sort_values(["month", "source_rank"])
+            for tk, g in cap.groupby("ticker"):
+                last = g[g["month"] == g["month"].max()].iloc[0]
+                reported[tk] = ReportedHashrate(str(last["month"]), float(last["hashrate_ehs"]),
+                                                str(last["hashrate_kind"]), str(last["source_url"]))
+        for tk in tickers:
+            mine = rows[(rows["ticker"] == tk) & rows["btc_reported"].notna()] if len(rows) else rows
+            if mine is None or not len(mine):
+                continue
+            month = str(mine["month"].max())
+            s0, s1 = month_bounds(month)
+            try:
+                exp = expected_production(1.0, s0, s1, self.network_schedule(t, s0, s1)).btc
+            except (ProductionError, LookupError, ValueError):
+                continue
+            btc_mined = float(mine[mine["month"] == month]["btc_reported"].iloc[0])
+            production[tk] = ProductionMonth(month, btc_mined, exp, (s1 - s0) / DAY_S)
+        return comps_table(facts, closes, btc, production, day, reported)
+
     # -- miners ------------------------------------------------------------------------------------
     def catalogue(self, extra_files: Iterable[str | Path] = ()):
         """The ASIC catalogue: the store's models, the shipped additions, then each user file

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "hashdesk.cli.market",  # market, check, ...
     "hashdesk.cli.scenario",  # simulate
     "hashdesk.cli.hpc",  # hpc value/company/scorecard
+    "hashdesk.cli.comps",  # comps
     "hashdesk.cli.sync",  # sync
     "hashdesk.cli.surfaces",  # brief, serve
     "hashdesk.cli.demo",  # demo

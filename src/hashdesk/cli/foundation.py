@@ -11,7 +11,7 @@ from hashdesk.cli._common import OutputFormat, console, emit, fail, store_from_c
 from hashdesk.config import DATA_ENV, BundleMissingError, require_data_dir
 
 
-def ingest_with_progress(store, data_dir: Path):
+def ingest_with_progress(store, data_dir: Path, facts: list[Path] | None = None):
     """Run :func:`hashdesk.store.ingest.ingest_bundle` behind a Rich progress bar."""
     from hashdesk.store.ingest import ingest_bundle
 
@@ -29,7 +29,7 @@ def ingest_with_progress(store, data_dir: Path):
         def tick(name: str) -> None:
             bar.update(task, advance=1, description=name)
 
-        report = ingest_bundle(store, data_dir, progress=tick)
+        report = ingest_bundle(store, data_dir, progress=tick, facts=facts)
         bar.update(task, completed=len(files), description="written")
     return report
 
@@ -37,6 +37,8 @@ def ingest_with_progress(store, data_dir: Path):
 def ingest(
     ctx: typer.Context,
     path: Path = typer.Argument(None, help=f"Bundle directory [default: ${DATA_ENV} or ../shared/data]."),
+    facts: list[Path] = typer.Option(None, "--facts", help="Company-fact CSV files or directories to add "
+                                     "or override (same format as the shipped ones; repeatable)."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
 ) -> None:
     """Validate a data bundle completely, then load it in one transaction (idempotent)."""
@@ -48,7 +50,7 @@ def ingest(
         fail(str(exc))
     store = store_from_ctx(ctx, read_only=False)
     try:
-        report = ingest_with_progress(store, data_dir)
+        report = ingest_with_progress(store, data_dir, facts)
     except IngestError as exc:
         fail(f"nothing was written. {exc}")
     rows = [

@@ -52,7 +52,8 @@ KNOWN_AT_RULES: dict[str, str] = {
     "prices_daily": "end of the UTC (BTC) or New York (equities) trading day <= t",
     "miner_production": "end of the reported calendar month <= t",
     "event_log": "at_unix <= t",
-    "company facts": "end of the public day <= t",
+    "company facts": "end of the public day <= t (company_capital, _fleet, _sites, _hpc_contracts; "
+                     "the companies table is identity data and is not dated)",
 }
 
 
@@ -117,7 +118,7 @@ def _as_of_tables(con: duckdb.DuckDBPyConnection, db: str, t: int) -> None:
     }
     for name, where in simple.items():
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {src}.{name} WHERE {where}")
-    for name in ("company_capital", "company_fleet", "company_sites", "hpc_contracts", "companies"):
+    for name in ("company_capital", "company_fleet", "company_sites", "company_hpc_contracts"):
         if _table_exists(con, db, name):
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {src}.{name} "

@@ -97,4 +97,57 @@ def market_inputs(reader: Reader, company: Company) -> MarketInputs:
     return MarketInputs(price_date, share_price, float(btc), held, source)
 
 
-__all__ = ["CompanyDataError", "asic_models", "hpc_deals", "latest_btc_held", "latest_close", "market_inputs"]
+
+# -- company facts (shipped with the package, loaded by ingest; dated by public_date) -----------
+
+#: Natural key of each facts table: rows with the same key are versions; the newest load wins.
+FACT_KEYS: dict[str, tuple[str, ...]] = {
+    "companies": ("ticker",),
+    "company_capital": ("ticker", "as_of", "source_url"),
+    "company_fleet": ("ticker", "as_of", "source_url"),
+    "company_sites": ("ticker", "site_id", "as_of", "source_url"),
+    "company_hpc_contracts": ("ticker", "contract_id"),
+}
+
+
+def company_facts(reader: Reader) -> dict[str, pd.DataFrame]:
+    """The company facts known at the reader's time, one frame per table.
+
+    Rows public after the reader's time are invisible (the read layer's rule); among versions of
+    one natural key (:data:`FACT_KEYS`) the newest load wins. Tables the store lacks (a store
+    migrated before the facts) come back empty.
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``companies``, ``company_capital``, ``company_fleet``, ``company_sites``,
+        ``company_hpc_contracts``; dates as ``datetime.date``.
+    """
+    out = {}
+    for table, key in FACT_KEYS.items():
+        if not reader.has_table(table):
+            out[table] = pd.DataFrame()
+            continue
+        cols = ", ".join(key)
+        df = reader.df(
+            f"SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER (PARTITION BY {cols} "
+            f"ORDER BY load_id DESC) AS _rn FROM {table}) WHERE _rn = 1 ORDER BY {cols}"
+        )
+        for c in ("as_of", "public_date", "announced", "start_date"):
+            if c in df:
+                df[c] = pd.to_datetime(df[c]).dt.date
+        out[table] = df
+    return out
+
+
+def closes_on_or_before(reader: Reader, tickers: list[str], day: dt.date,
+                        source: str = EQUITY_SOURCE) -> pd.DataFrame:
+    """Each ticker's latest close on or before ``day``: ``ticker``, ``date``, ``close`` [USD]."""
+    return reader.df(
+        "SELECT ticker, max(date) AS date, arg_max(close, date) AS close FROM prices_daily "
+        "WHERE source = ? AND date <= ? AND list_contains(?, ticker) AND close > 0 GROUP BY ticker ORDER BY ticker",
+        [source, day, tickers])
+
+
+__all__ = ["FACT_KEYS", "CompanyDataError", "asic_models", "closes_on_or_before", "company_facts", "hpc_deals",
+           "latest_btc_held", "latest_close", "market_inputs"]

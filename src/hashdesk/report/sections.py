@@ -351,84 +351,77 @@ def miners_section(desk: Desk, month: Month, profiles: Sequence[Path] | None = N
 # -- AI / HPC -----------------------------------------------------------------------------------
 
 
-def hpc_section(desk: Desk, start: date, end: date, companies: Sequence[Path] | None = None) -> Section:
-    """AI/HPC: cohort performance over the period and each company's sum of the parts.
+def hpc_section(desk: Desk, start: date, end: date) -> Section:
+    """AI/HPC: the miners' comparables and cohorts as of the period's end, from dated facts.
 
-    Cohorts come from the company records (:func:`hashdesk.hpc.cohorts.cohort_tickers`, its
-    stated rule) when at least two are populated, else :data:`hashdesk.market.cohorts.DEFAULT_COHORTS`;
-    performance is :func:`hashdesk.market.cohorts.cohort_analysis`. Sum of the parts is
-    :func:`hashdesk.hpc.valuation.value_company` for each company file (default: the examples).
+    Cohorts follow the HPC/AI contracts announced by ``end``
+    (:func:`hashdesk.hpc.comps.facts_cohorts`, rule :data:`hashdesk.hpc.comps.COMPS_COHORT_RULE`),
+    so a brief never uses a contract announced after its month; performance is
+    :func:`hashdesk.market.cohorts.cohort_analysis` on those cohorts. The comparables are
+    :meth:`hashdesk.desk.Desk.comps` (facts public by ``end``, each with its date and source).
     """
 
     def build() -> Section:
         import pandas as pd
 
-        from hashdesk.hpc.cohorts import COHORT_RULE, cohort_table, cohort_tickers
-        from hashdesk.hpc.sites import SiteFileError, load_company
-        from hashdesk.hpc.valuation import ValuationError, value_company
+        from hashdesk.hpc.comps import COMPS_COHORT_RULE, facts_cohorts
         from hashdesk.market.charts import cumulative_returns_figure
-        from hashdesk.market.cohorts import DEFAULT_COHORTS, cohort_analysis
+        from hashdesk.market.cohorts import cohort_analysis
         from hashdesk.market.returns import BTC
         from hashdesk.market.summary import panel_returns
 
         notes, tables, figs, metrics = [], [], [], []
-        comps = []
-        for f in (list(companies) if companies is not None else example_files("hpc")):
-            try:
-                comps.append(load_company(f))
-            except SiteFileError:
-                continue  # a site file, not a company
-        groups = {k: v for k, v in cohort_tickers(comps).items() if v} if comps else {}
-        basis = f"company records ({COHORT_RULE})"
-        if len(groups) < 2:
-            groups, basis = dict(DEFAULT_COHORTS), "hashdesk.market.cohorts.DEFAULT_COHORTS"
-        members = sorted({m for g in groups.values() for m in g})
+        comps = desk.comps(end)
+        firms = comps[comps["ticker"] != "median"]
+        if firms.empty:
+            return Section("hpc", "AI / HPC", NO_DATA, f"no company facts public by {end}: run `hashdesk ingest`")
+        groups = {k: v for k, v in facts_cohorts(comps).items() if v}
         t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
-        inputs = desk.market_inputs(members, t0, t1)
-        ar = panel_returns(inputs, members, t0, t1)
-        res = cohort_analysis(ar.returns[members], ar.returns[BTC], groups, periods_per_year=ar.periods_per_year)
-        tables.append(table_from_records(
-            "cohorts", "Cohort performance in the period (equal weight, rebalanced daily)", res.table,
-            [("cohort", "cohort", "text"), ("members", "members", "text"), ("return", "return [%]", "pct"),
-             ("excess_return_vs_btc", "excess vs BTC [%]", "pct"), ("beta_btc", "β vs BTC", "ratio"),
-             ("correlation_btc", "corr. vs BTC", "ratio"), ("max_drawdown", "max drawdown [%]", "pct")],
-            note=f"cohorts from {basis}",
-        ))
-        figs.append(figure("cohorts", "Cohorts and spread",
-                           cumulative_returns_figure({c: res.cumulative[c] for c in res.cumulative.columns},
-                                                     f"Cohorts and spread {start} to {end} (UTC)")))
-        if comps:
-            tables.append(table_from_records(
-                "cohort_rule", "Company classification", cohort_table(comps),
-                [("company", "company", "text"), ("ticker", "ticker", "text"), ("gross_mw", "gross [MW]", "mw"),
-                 ("hpc_gross_mw", "HPC [MW]", "mw"), ("hpc_power_share", "HPC share [%]", "pct"),
-                 ("cohort", "cohort", "text")], note=COHORT_RULE,
-            ))
-            rows = []
-            for c in comps:
-                try:
-                    market = desk.company_market_inputs(c)
-                    state = desk.network_state(market.price_date).require("fees_btc_per_block", "price_usd")
-                    val = value_company(c, state, market)
-                except (LookupError, ValueError, ValuationError) as exc:
-                    notes.append(f"{c.name}: {exc}")
-                    continue
-                rows.append(val.to_dict())
-            if rows:
-                tables.append(table_from_records(
-                    "sotp", "Sum of the parts vs market cap (company records)", rows,
-                    [("name", "company", "text"), ("ticker", "ticker", "text"), ("price_date", "price date [UTC]", "date"),
-                     ("market_cap_usd", "market cap [USD]", "usd"), ("mining_value_usd", "mining value [USD]", "usd"),
-                     ("contracted_hpc_value_usd", "contracted HPC value [USD]", "usd"),
-                     ("btc_held_usd", "BTC held [USD]", "usd"), ("net_debt_usd", "net debt [USD]", "usd"),
-                     ("sum_of_parts_usd", "sum of the parts [USD]", "usd"), ("premium_usd", "premium [USD]", "usd"),
-                     ("premium_pct_of_sum_of_parts", "premium [% of SOTP]", "pct")],
-                    note="valued at each company file's valuation date (price date column), not the brief's month",
-                ))
+        inputs = desk.market_inputs(sorted({m for g in groups.values() for m in g}), t0, t1)
+        groups = {k: tuple(m for m in v if m in inputs.prices.columns) for k, v in groups.items()}
+        groups = {k: v for k, v in groups.items() if v}
+        members = sorted({m for g in groups.values() for m in g})
+        if len(groups) < 2:
+            notes.append(f"as of {end} every listed miner is in the {', '.join(groups) or 'same'} cohort "
+                         "(no HPC/AI contract announced yet): no cohort spread")
         else:
-            notes.append("no company records (examples/hpc) for a sum of the parts")
+            ar = panel_returns(inputs, members, t0, t1)
+            have = [m for m in members if m in ar.returns]
+            groups = {k: tuple(m for m in v if m in have) for k, v in groups.items()}
+            groups = {k: v for k, v in groups.items() if v}
+            res = cohort_analysis(ar.returns[have], ar.returns[BTC], groups, periods_per_year=ar.periods_per_year)
+            tables.append(table_from_records(
+                "cohorts", "Cohort performance in the period (equal weight, rebalanced daily)", res.table,
+                [("cohort", "cohort", "text"), ("members", "members", "text"), ("return", "return [%]", "pct"),
+                 ("excess_return_vs_btc", "excess vs BTC [%]", "pct"), ("beta_btc", "β vs BTC", "ratio"),
+                 ("correlation_btc", "corr. vs BTC", "ratio"), ("max_drawdown", "max drawdown [%]", "pct")],
+                note=f"cohorts as of {end}: {COMPS_COHORT_RULE}",
+            ))
+            figs.append(figure("cohorts", "Cohorts and spread",
+                               cumulative_returns_figure({c: res.cumulative[c] for c in res.cumulative.columns},
+                                                         f"Cohorts {start} to {end} (UTC)")))
+        rows = []
+        for _, r in firms.iterrows():
+            dated = sorted({f"{f['figure']}: {f['public_date']}" for f in r["facts"] if f.get("table") != "hpc_contracts"})
+            rows.append({**{k: r[k] for k in ("ticker", "cohort", "ev_usd", "ev_per_ehs_usd", "deployed_ehs",
+                                              "btc_held", "btc_per_share", "hpc_power_share")},
+                         "facts": "; ".join(dated[:4]) + (" …" if len(dated) > 4 else "")})
+        tables.append(table_from_records(
+            "comps", f"Comparables as of {end} (facts public by then)", rows,
+            [("ticker", "ticker", "text"), ("cohort", "cohort", "text"), ("ev_usd", "EV [USD]", "usd"),
+             ("ev_per_ehs_usd", "EV per EH/s [USD]", "usd"), ("deployed_ehs", "deployed [EH/s]", "ehs"),
+             ("btc_held", "BTC held [BTC]", "btc"), ("btc_per_share", "BTC per share [BTC]", "num"),
+             ("hpc_power_share", "HPC share of power [%]", "pct"), ("facts", "facts used (public date)", "text")],
+            note="EV = market cap + debt − cash (latest stated facts; a figure not stated counts as 0 and is "
+                 "flagged in `hashdesk comps`); see `hashdesk comps --at DATE --format json` for every source URL",
+        ))
+        med = comps[comps["ticker"] == "median"].iloc[0]
+        metrics.append(metric("median_ev_per_ehs", "median EV per EH/s", med["ev_per_ehs_usd"], "usd"))
+        metrics.append(metric("hpc_names", "miners with an HPC/AI contract",
+                              int((firms["hpc_contracted_mw"] > 0).sum()), "int", f"announced by {end}"))
         return Section("hpc", "AI / HPC", note="; ".join(notes), metrics=tuple(metrics), tables=tuple(tables),
-                       figures=tuple(figs), sources=("examples/hpc company files", "prices_daily", "hpc_deals"))
+                       figures=tuple(figs),
+                       sources=("company facts shipped with hashdesk (dated, sourced)", "prices_daily"))
 
     return guarded("hpc", "AI / HPC", build)
 

@@ -845,9 +845,10 @@ def write_results(store: Store, results: list[FileResult], kind: str = "bundle")
 
 
 def ingest_bundle(
-    store: Store, data_dir: str | Path, progress: Callable[[str], None] | None = None
+    store: Store, data_dir: str | Path, progress: Callable[[str], None] | None = None,
+    facts: list[Path] | None = None, shipped_facts: bool = True,
 ) -> IngestReport:
-    """Validate a bundle directory completely, then load it in one transaction.
+    """Validate a bundle directory and the company facts completely, then load them in one transaction.
 
     Parameters
     ----------
@@ -857,6 +858,11 @@ def ingest_bundle(
         Bundle directory (e.g. ``../shared/data``).
     progress : callable, optional
         Called with each file name as it is validated.
+    facts : list of Path, optional
+        The user's company-fact files or directories (:mod:`hashdesk.store.facts`), layered over
+        the shipped ones.
+    shipped_facts : bool
+        Load the company facts that ship with the package (sourced and dated).
 
     Returns
     -------
@@ -867,6 +873,10 @@ def ingest_bundle(
     IngestError
         On the first invalid file/row/field; nothing is written.
     """
+    from hashdesk.store.facts import read_company_facts
+
     results = read_bundle(Path(data_dir), progress)
+    if shipped_facts or facts:
+        results += read_company_facts([Path(p) for p in facts or []] or None, include_shipped=shipped_facts)
     write_results(store, results)
     return IngestReport(results, [])
