@@ -1,0 +1,216 @@
+"""Economics commands: ``economics`` (daily network economics), ``profile`` (unit economics),
+``stress`` (halving / price stress test)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hashdesk.cli._common import (
+    OutputFormat,
+    desk_from_ctx,
+    emit,
+    fail,
+    parse_date,
+    print_kv,
+    print_table,
+    write_chart,
+)
+
+#: Columns shown by ``hashdesk economics --from/--to`` in table format (JSON has all).
+RANGE_COLUMNS = [
+    "date", "blocks", "fees_btc_per_block", "price_usd", "difficulty",
+    "hashprice_usd_per_ph_day", "hashprice_btc_per_ph_day", "missing",
+]
+
+
+#: Why two hashrate figures differ (shown beside them).
+HASHRATE_NOTE = (
+    "hashrate_ehs is that day's Σ work of its blocks / 86,400 s (Coin Metrics HashRate, or exact "
+    "from synced blocks): unbiased but noisy (±8 % at 1σ from 144 blocks' luck); "
+    "hashrate_mempool_ehs is mempool.space's estimate, smoothed over several days. The network "
+    "state's 7-day figure is the one hashdesk uses."
+)
+
+
+def economics(
+    ctx: typer.Context,
+    at: str = typer.Option(None, "--at", help="One UTC day, YYYY-MM-DD [default: latest day]."),
+    start: str = typer.Option(None, "--from", help="First UTC day of a range, YYYY-MM-DD."),
+    end: str = typer.Option(None, "--to", help="Last UTC day of a range, YYYY-MM-DD."),
+    chart: Path = typer.Option(None, "--chart", help="Write hashprice over time (HTML) to FILE."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+) -> None:
+    """Daily network economics: blocks, subsidy, fees, price, difficulty, hashprice [USD|BTC/PH/day]."""
+    from hashdesk.cli.network import state_rows
+    from hashdesk.economics.hashprice import row_record
+    from hashdesk.economics.state import NetworkDataError
+
+    if at and (start or end):
+        fail("give either --at or --from/--to, not both")
+    for name, val in (("--at", at), ("--from", start), ("--to", end)):
+        parse_date(val, name)
+    desk = desk_from_ctx(ctx)
+    try:
+        if start or end:
+            table = desk.daily(start, end)
+            records = [row_record(r) for _, r in table.iterrows()]
+            if fmt == OutputFormat.json:
+                emit(records, fmt)
+            else:
+                rows = [{k: (",".join(v) if k == "missing" else v) for k, v in r.items() if k in RANGE_COLUMNS}
+                        for r in records]
+                print_table(rows, title=f"network economics {table['date'].min()} .. {table['date'].max()}")
+        else:
+            day = at or str(desk.daily().dropna(subset=["hashprice_usd_per_ph_day"])["date"].iloc[-1])
+            table = desk.daily(day, day)
+            rec = row_record(table.iloc[-1])
+            rec["hashrate_note"] = HASHRATE_NOTE
+            state = desk.network_state(day).to_dict()
+            if fmt == OutputFormat.json:
+                emit({**rec, "network_state": state}, fmt)
+            else:
+                rec["missing"] = ", ".join(rec["missing"]) or "none"
+                emit(rec, fmt, title=f"network economics of the UTC day {rec['date']}")
+                print_kv(state_rows(state), title=f"network state at {state['at']} (spot)")
+    except NetworkDataError as exc:
+        fail(str(exc))
+    if chart is not None:
+        from hashdesk.economics.charts import hashprice_figure
+
+        write_chart(hashprice_figure(table), chart)
+
+
+#: Columns of the stress epoch path shown in table format (JSON has all).
+EPOCH_COLUMNS = [
+    "epoch", "difficulty", "difficulty_change_pct", "hashprice_usd_per_ph_day", "share_under_water",
+    "online_hashrate_ehs", "start_day", "days",
+]
+#: The April 2024 halving day (block 840,000); the comparison windows leave this day out.
+HALVING_2024 = "2024-04-20"
+
+
+def _load_miner(desk, profile_path: Path, asics: list[Path] | None):
+    """The profile resolved by the one fleet resolver (or ``fail`` naming file/field/model)."""
+    from hashdesk.economics.fleet import CatalogueError, UnknownAsicError
+    from hashdesk.economics.profile import ProfileError
+
+    try:
+        return desk.miner(profile_path, asics or [])
+    except (ProfileError, CatalogueError, UnknownAsicError) as exc:
+        fail(str(exc))
+
+
+def _metric_rows(df) -> list[dict]:
+    return [{"metric": k, **{c: df.at[k, c] for c in df.columns}} for k in df.index]
+
+
+def profile(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Miner profile TOML (see examples/profiles/)."),
+    at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day [default: latest]."),
+    window: int = typer.Option(1, "--window", min=1, help="Days of the daily series averaged, ending at --at "
+                               "(1 = the network state's spot hashprice)."),
+    halving: bool = typer.Option(
+        False, "--halving",
+        help="Side by side: N days before vs after the April 2024 halving (N = --window, 30 when 1).",
+    ),
+    asics: list[Path] = typer.Option(None, "--asics", help="Extra ASIC catalogue (CSV/TOML); repeatable."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+) -> None:
+    """Unit economics of a miner profile: cost per BTC, margins, breakeven hashprice / power / BTC price."""
+    import pandas as pd
+
+    from hashdesk.economics.hashprice import network_window
+    from hashdesk.economics.modelchain import side_by_side, unit_economics
+    from hashdesk.economics.state import NetworkDataError
+
+    desk = desk_from_ctx(ctx)
+    miner = _load_miner(desk, file, asics)
+    try:
+        if halving:
+            h = pd.Timestamp(HALVING_2024)
+            days = window if window > 1 else 30
+            table = desk.daily(None, (h + pd.Timedelta(days=days)).date())
+            res = {}
+            for label, lo, hi in (("before_halving", h - pd.Timedelta(days=days), h - pd.Timedelta(days=1)),
+                                  ("after_halving", h + pd.Timedelta(days=1), h + pd.Timedelta(days=days))):
+                w = network_window(table, lo, hi)
+                res[label] = unit_economics(miner, w.hashprice_btc_per_th_day, w.price_usd, str(w.start), str(w.end))
+            if fmt == OutputFormat.json:
+                emit({"profile": miner.name, **res}, fmt)
+            else:
+                print_table(_metric_rows(side_by_side(res)),
+                            title=f"{miner.name}: {days} days before vs after the {HALVING_2024} halving")
+            return
+        if at is None:
+            at = str(desk.daily().dropna(subset=["hashprice_usd_per_ph_day"])["date"].iloc[-1])
+        parse_date(at, "--at")
+        ue, state = desk.unit_economics(miner, at, window)
+    except (NetworkDataError, ValueError) as exc:
+        fail(str(exc))
+    out = {"profile": miner.name, **ue.__dict__}
+    if fmt == OutputFormat.json:
+        emit({**out, "network_state": state.to_dict()}, fmt)
+    else:
+        emit(out, fmt, title=f"{miner.name}: unit economics {ue.start} .. {ue.end}")
+
+
+def stress(
+    ctx: typer.Context,
+    price: float = typer.Option(..., "--price", help="BTC price [USD/BTC]."),
+    fees: float = typer.Option(..., "--fees", help="Fees per block [BTC]."),
+    at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day [default: latest]."),
+    profile_file: Path = typer.Option(None, "--profile", help="Miner profile to stress across the halving."),
+    asics: list[Path] = typer.Option(None, "--asics", help="Extra ASIC catalogue (CSV/TOML); repeatable."),
+    curve_file: Path = typer.Option(None, "--curve", help="Network cost curve CSV [default: shipped curve]."),
+    halving: bool = typer.Option(False, "--halving", help="Apply the next halving's subsidy to the network."),
+    epochs: int = typer.Option(4, "--epochs", min=1, max=52, help="Epochs in the difficulty path."),
+    hashrate_ehs: float = typer.Option(None, "--hashrate-ehs", help="Pre-shock hashrate [EH/s] [default: 14-day mean]."),
+    chart: Path = typer.Option(None, "--chart", help="Write the cost curve and difficulty path (HTML) to FILE."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+) -> None:
+    """Halving / price stress: hashrate under water, capitulation, difficulty response, miner margins."""
+    from hashdesk.economics.halving import StressInputError, read_cost_curve, stress_test
+    from hashdesk.economics.modelchain import side_by_side
+    from hashdesk.economics.state import NetworkDataError
+
+    desk = desk_from_ctx(ctx)
+    spec = _load_miner(desk, profile_file, asics) if profile_file is not None else None
+    try:
+        if at is None:
+            at = str(desk.daily().dropna(subset=["hashprice_usd_per_ph_day"])["date"].iloc[-1])
+        parse_date(at, "--at")
+        state = desk.network_state(at)
+        res = stress_test(state, price, fees, read_cost_curve(curve_file), halving, epochs, hashrate_ehs, spec)
+    except (StressInputError, NetworkDataError) as exc:
+        fail(str(exc))
+    miner = None
+    if res.miner is not None:
+        miner = {"profile": spec.name, "subsidy_before_btc": res.miner.subsidy_before_btc,
+                 "subsidy_after_btc": res.miner.subsidy_after_btc,
+                 "before": res.miner.before, "after": res.miner.after}
+    if fmt == OutputFormat.json:
+        emit({"network": res.network, "epochs": res.epochs, "miner": miner,
+              "network_state": state.to_dict()}, fmt)
+    else:
+        emit(res.network, fmt, title="network at the stress inputs")
+        print_table(res.epochs, columns=EPOCH_COLUMNS,
+                    title="difficulty response (exact retarget rule on simulated timestamps)")
+        if res.miner is not None:
+            print_table(
+                _metric_rows(side_by_side({"current_subsidy": res.miner.before, "after_halving": res.miner.after})),
+                title=f"{spec.name} across the halving (difficulty, price and fees held)",
+            )
+    if chart is not None:
+        from hashdesk.economics.charts import stress_figure
+
+        write_chart(stress_figure(res), chart)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the economics commands."""
+    app.command()(economics)
+    app.command()(profile)
+    app.command()(stress)

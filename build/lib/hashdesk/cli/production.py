@@ -1,0 +1,174 @@
+"""CLI commands ``production`` (expected vs reported BTC) and ``shocks`` (hashrate drops)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hashdesk.cli._common import (
+    OutputFormat,
+    console,
+    desk_from_ctx,
+    emit,
+    fail,
+    parse_date,
+    write_chart,
+)
+
+
+def _production_table(rec):
+    """Compact, formatted rows for the terminal (JSON keeps every field at full precision)."""
+
+    def num(v, digits):
+        return "—" if v is None or v != v else f"{v:,.{digits}f}"
+
+    return [
+        {
+            "ticker": r.ticker,
+            "month": r.month,
+            "reported [BTC]": num(r.btc_reported, 0),
+            "expected [BTC]": num(r.btc_expected, 1),
+            "realization": num(r.realization, 3),
+            "interval": "—" if r.realization_lo is None or r.realization_lo != r.realization_lo
+            else f"{r.realization_lo:.3f}–{r.realization_hi:.3f}",
+            "verdict": r.verdict,
+            "hashrate [EH/s]": num(r.hashrate_ehs, 2),
+            "kind": r.hashrate_kind,
+            "pool": r.pool_payout,
+        }
+        for r in rec.itertuples()
+    ]
+
+
+_SHOCK_COLUMNS = {
+    "baseline_ehs": "baseline [EH/s]",
+    "trough_date": "trough day",
+    "trough_ehs": "trough 3-day [EH/s]",
+    "depth_ehs": "depth [EH/s]",
+    "depth_pct": "depth [%]",
+    "trough_daily_ehs": "lowest day [EH/s]",
+    "shortfall_eh_days": "shortfall [EH/s·day]",
+    "energy_curtailed_mwh": "energy curtailed [MWh]",
+    "efficiency_j_per_th": "at [J/TH]",
+}
+
+
+def _parse_pools(specs: list[str]):
+    """``T=own`` / ``T=fpps`` / ``T=fpps:0.02`` → {ticker: PoolModel}."""
+    from hashdesk.economics.production import DEFAULT_POOL_MODELS, Payout, PoolModel
+
+    models = dict(DEFAULT_POOL_MODELS)
+    for spec in specs:
+        ticker, _, rest = spec.partition("=")
+        payout, _, fee = rest.partition(":")
+        try:
+            models[ticker.strip().upper()] = PoolModel(
+                Payout(payout.strip().lower()), float(fee) if fee else 0.0, f"user: --pool {spec}"
+            )
+        except ValueError as exc:
+            fail(f"--pool {spec!r}: expected TICKER=own|fpps[:FEE] with FEE in [0, 1) ({exc})")
+    return models
+
+
+def production(
+    ctx: typer.Context,
+    miner: list[str] = typer.Option(None, "--miner", help="Ticker (repeatable) [default: all]."),
+    month_from: str = typer.Option(None, "--from", help="First month, YYYY-MM."),
+    month_to: str = typer.Option(None, "--to", help="Last month, YYYY-MM."),
+    kind: str = typer.Option(
+        None, "--kind", help="Use only this hashrate kind (average_operating, deployed, ...)."
+    ),
+    pool: list[str] = typer.Option(
+        None, "--pool", help="Pool model override, e.g. RIOT=own or CLSK=fpps:0.02 (repeatable)."
+    ),
+    complete: bool = typer.Option(
+        False, "--complete", help="Only months with both reported BTC and a hashrate."
+    ),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    chart: Path = typer.Option(None, "--chart", help="Write an HTML chart to this file."),
+) -> None:
+    """Expected vs reported monthly BTC per miner: realization, its interval and a verdict."""
+    from hashdesk.data.production import ProductionDataError
+    from hashdesk.economics.production import ProductionError
+    from hashdesk.economics.state import NetworkDataError
+
+    desk = desk_from_ctx(ctx)
+    try:
+        rec = desk.production(miner or None, month_from, month_to, _parse_pools(pool or []), kind)
+    except (ProductionError, ProductionDataError, NetworkDataError) as exc:
+        fail(str(exc))
+    if complete:
+        rec = rec.dropna(subset=["realization"]).reset_index(drop=True)
+    if chart is not None:
+        from hashdesk.economics.charts_production import production_figure
+
+        write_chart(production_figure(rec), chart)
+    if fmt == OutputFormat.json:
+        emit(rec, fmt)
+        return
+    emit(_production_table(rec), fmt,
+         title="Expected vs reported production (interval: 95% luck × hashrate-kind band)")
+    for ticker, basis in rec.drop_duplicates("ticker")[["ticker", "pool_basis"]].itertuples(index=False):
+        console.print(f"[dim]pool {ticker}: {basis}[/]")
+    for b in sorted(set(rec.hashrate_basis) - {""}):
+        console.print(f"[dim]hashrate: {b}[/]")
+
+
+def shocks(
+    ctx: typer.Context,
+    date_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (UTC)."),
+    date_to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (UTC)."),
+    source: str = typer.Option("coinmetrics", "--source", help="coinmetrics | mempool.space"),
+    window_days: int = typer.Option(28, "--window", help="Baseline: trailing median window [days]."),
+    threshold_pct: float = typer.Option(10.0, "--threshold", help="Drop below baseline [%]."),
+    efficiency: float = typer.Option(
+        25.0, "--efficiency", help="Fleet efficiency of curtailed machines [J/TH]."
+    ),
+    miner_ehs: float = typer.Option(
+        10.0, "--miner-ehs", help="Hashrate of a miner that stayed online [EH/s]."
+    ),
+    profile: Path = typer.Option(
+        None, "--profile", help="Miner profile TOML (fleet hashrate and demand-response credits)."
+    ),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    chart: Path = typer.Option(None, "--chart", help="Write an HTML chart to this file."),
+) -> None:
+    """Detect network hashrate drops and split their effect on a miner that stayed online."""
+    from rich.markup import escape
+
+    from hashdesk.cli.economics import _load_miner
+    from hashdesk.economics.shocks import ShockError, ShockParams
+
+    d0, d1 = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    desk = desk_from_ctx(ctx)
+    spec = _load_miner(desk, profile, None) if profile is not None else None
+    try:
+        params = ShockParams(window_days=window_days, threshold=threshold_pct / 100,
+                             efficiency_j_per_th=efficiency)
+        rep = desk.shocks(d0, d1, params, source=source, miner_ehs=miner_ehs, miner=spec)
+    except ShockError as exc:
+        fail(str(exc))
+    if chart is not None:
+        from hashdesk.economics.charts_production import shock_figure
+
+        write_chart(shock_figure(rep.daily, rep.shocks_frame(), title=rep.title), chart)
+    if fmt == OutputFormat.json:
+        emit(rep.to_dict(), fmt)
+        return
+    emit(rep.shocks_frame().rename(columns=_SHOCK_COLUMNS), fmt, title=rep.title)
+    for effect in rep.effects:
+        rows = [{k: f"{v:.6g}" if isinstance(v, float) else v for k, v in r.items()}
+                for r in effect.to_rows()]
+        emit(rows, fmt, title=f"miner that stayed online: shock {effect.start}..{effect.end}")
+        for note in effect.notes:
+            console.print(f"[dim]{note}[/]")
+    for note in rep.notes:
+        console.print(f"[yellow]{escape(note)}[/]")
+    console.print(f"[dim]{escape(rep.method)}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``production`` and ``shocks``."""
+    app.command()(production)
+    app.command()(shocks)

@@ -1,0 +1,77 @@
+"""Surface commands: ``brief`` (the monthly sector brief) and ``serve`` (the web dashboard)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import typer
+
+from hashdesk.cli._common import console, desk_from_ctx, err_console, fail
+from hashdesk.report.brief import BriefFormat
+
+
+def brief(
+    ctx: typer.Context,
+    month: str = typer.Option(..., "--month", help="UTC calendar month, YYYY-MM."),
+    fmt: BriefFormat = typer.Option(BriefFormat.terminal, "--format", help="terminal, html or json."),
+    out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+    claims: Path = typer.Option(None, "--claims", help="Claims YAML to check in the Claims section."),
+) -> None:
+    """The monthly sector brief: markets, network, miners, AI/HPC and claims for one month."""
+    from hashdesk.report.brief import BriefError, build_brief, render_brief
+    from hashdesk.report.model import Month
+
+    t0 = time.perf_counter()
+    try:
+        m = Month.parse(month)
+    except ValueError as exc:
+        fail(str(exc))
+    if claims is not None and not claims.is_file():
+        fail(f"--claims: no such file {claims}")
+    desk = desk_from_ctx(ctx)
+    try:
+        b = build_brief(desk, m, claims)
+    except BriefError as exc:
+        fail(str(exc))
+    if out is None and fmt == BriefFormat.terminal:
+        from hashdesk.report.terminal import print_brief
+
+        print_brief(b, console)
+    else:
+        text = render_brief(b, fmt)
+        if out is None:
+            typer.echo(text)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+            err_console.print(f"wrote {fmt.value} brief for {m} to {out} ({len(text):,} bytes)")
+    err_console.print(f"[dim]brief built in {time.perf_counter() - t0:.2f} s[/]")
+
+
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; non-loopback needs HASHDESK_TOKEN."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535),
+) -> None:
+    """Serve the dashboard and its JSON API (read-only). Loopback by default."""
+    import uvicorn
+
+    from hashdesk.config import default_db_path
+    from hashdesk.web.app import TOKEN_ENV, create_app, is_loopback
+
+    token = os.environ.get(TOKEN_ENV) or None
+    if not is_loopback(host) and not token:
+        fail(f"refusing to bind {host}: set {TOKEN_ENV} to serve beyond loopback")
+    db = (ctx.obj or {}).get("db") or default_db_path()
+    desk_from_ctx(ctx).close()  # fail early and clearly if the store is missing or locked
+    app = create_app(Path(db), token=token)
+    console.print(f"hashdesk dashboard on http://{host}:{port}/ (store {db}; token {'required' if token else 'off'})")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the surface commands."""
+    app.command()(brief)
+    app.command()(serve)

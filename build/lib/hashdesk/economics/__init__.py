@@ -1,0 +1,1 @@
+"""Miner economics: hashprice, fleets, production, breakeven, halving stress, shocks."""

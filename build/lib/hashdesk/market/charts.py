@@ -1,0 +1,106 @@
+"""Plotly figure builders for the market module (reused by the brief and the dashboard).
+
+Every builder returns a :class:`plotly.graph_objects.Figure`; axis titles carry units and
+dates are UTC. The CLI writes them with ``cli._common.write_chart`` (self-contained, no CDN).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+
+def cumulative_returns_figure(cumulative: dict[str, pd.Series], title: str = "") -> go.Figure:
+    """Compounded return paths, one line per series.
+
+    Parameters
+    ----------
+    cumulative : dict of str → pd.Series
+        Cumulative simple return per date [1] (e.g. from
+        :func:`hashdesk.market.returns.cumulative_returns`).
+    """
+    fig = go.Figure()
+    for name, s in cumulative.items():
+        fig.add_scatter(x=s.index, y=100 * s.to_numpy(), mode="lines", name=name)
+    fig.update_layout(title=title or "Cumulative return", xaxis_title="date (UTC)",
+                      yaxis_title="cumulative return [%]", hovermode="x unified")
+    return fig
+
+
+def rolling_figure(rolling: dict[str, pd.DataFrame], window: int, benchmark: str = "BTC-USD") -> go.Figure:
+    """Rolling beta (top) and correlation (bottom) per ticker.
+
+    Parameters
+    ----------
+    rolling : dict of str → pd.DataFrame
+        Frames with columns ``beta`` and ``correlation`` (see
+        :func:`hashdesk.market.risk.rolling_beta_correlation`).
+    window : int
+        Window length [periods], for the title.
+    """
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    for name, df in rolling.items():
+        fig.add_scatter(x=df.index, y=df["beta"], mode="lines", name=name, legendgroup=name, row=1, col=1)
+        fig.add_scatter(x=df.index, y=df["correlation"], mode="lines", name=name, legendgroup=name,
+                        showlegend=False, row=2, col=1)
+    fig.update_yaxes(title_text=f"beta vs {benchmark} [1]", row=1, col=1)
+    fig.update_yaxes(title_text=f"correlation with {benchmark} [1]", row=2, col=1)
+    fig.update_xaxes(title_text="date (UTC)", row=2, col=1)
+    fig.update_layout(title=f"Rolling {window}-period beta and correlation vs {benchmark}", hovermode="x unified")
+    return fig
+
+
+def decoupling_figure(path: pd.DataFrame, episodes: pd.DataFrame, name: str, k: float) -> go.Figure:
+    """Trailing cumulative residual with its ±k-sigma band and the episodes shaded.
+
+    Parameters
+    ----------
+    path : pd.DataFrame
+        Columns ``trailing_residual`` [1] and ``band`` [1] by date.
+    episodes : pd.DataFrame
+        Columns ``start``, ``end``, ``direction``.
+    """
+    fig = go.Figure()
+    fig.add_scatter(x=path.index, y=100 * path["trailing_residual"], mode="lines",
+                    name="trailing cumulative residual")
+    fig.add_scatter(x=path.index, y=100 * path["band"], mode="lines", line={"dash": "dot", "color": "grey"},
+                    name=f"+{k:g}σ band")
+    fig.add_scatter(x=path.index, y=-100 * path["band"], mode="lines", line={"dash": "dot", "color": "grey"},
+                    name=f"-{k:g}σ band")
+    for e in episodes.itertuples(index=False):
+        fig.add_vrect(x0=e.start, x1=e.end, fillcolor="green" if e.direction == "up" else "red",
+                      opacity=0.15, line_width=0)
+    fig.update_layout(title=f"{name}: residual vs BTC beta (decoupling episodes shaded)",
+                      xaxis_title="date (UTC)", yaxis_title="cumulative residual return [%]")
+    return fig
+
+
+def car_figure(paths: pd.DataFrame, title: str = "Event study") -> go.Figure:
+    """Cumulative abnormal return paths around events.
+
+    Parameters
+    ----------
+    paths : pd.DataFrame
+        Index: event day (0 = event) [exchange days]; one column per event/ticker, CAR [1].
+    """
+    fig = go.Figure()
+    for c in paths.columns:
+        fig.add_scatter(x=paths.index, y=100 * paths[c], mode="lines+markers", name=str(c))
+    fig.add_vline(x=0, line_dash="dot")
+    fig.update_layout(title=title, xaxis_title="exchange days relative to event [days]",
+                      yaxis_title="cumulative abnormal return [%]")
+    return fig
+
+
+def factor_figure(rolling: pd.DataFrame, name: str, factors: list[str]) -> go.Figure:
+    """Rolling factor betas (top) and R² (bottom) of a two-factor regression."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    for f in factors:
+        fig.add_scatter(x=rolling.index, y=rolling[f"beta_{f}"], mode="lines", name=f"beta on {f}", row=1, col=1)
+    fig.add_scatter(x=rolling.index, y=rolling["r_squared"], mode="lines", name="R²", row=2, col=1)
+    fig.update_yaxes(title_text="factor beta [1]", row=1, col=1)
+    fig.update_yaxes(title_text="R² [1]", row=2, col=1)
+    fig.update_xaxes(title_text="date (UTC)", row=2, col=1)
+    fig.update_layout(title=f"{name}: rolling exposures to {' and '.join(factors)}", hovermode="x unified")
+    return fig

@@ -1,0 +1,910 @@
+"""Epoch-level Monte Carlo of blocks, retargets, hashprice and a miner's monthly economics.
+
+Blocks need work, not time (DESIGN.md §5): the hashes needed for the next ``k`` blocks at target
+``T`` are ``Gamma(k, work(T))`` whatever the hashrate path. The engine draws one Gamma per
+*milestone* (last block of an epoch, block before a halving) plus one ``Exp(1)`` for each epoch's
+first block, and maps the cumulative hashes to time through the integrated (piecewise-constant
+per step) hashrate path, so an epoch costs two draws instead of 2016. This is exact for a given
+hashrate path. Retargets apply Bitcoin Core's rule (:func:`hashdesk.chain.consensus.next_work_required`) to the simulated
+integer timestamps of the epoch's first and last blocks, vectorised in exact int64 arithmetic
+(:func:`retarget_bits`).
+
+The engine runs one *chunk* of scenarios in month-aligned steps of about a week (:class:`StepGrid`),
+so memory is O(chunk) for any horizon and the cost is per step and per epoch, not per day or per
+block; the executors (:mod:`hashdesk.scenario.executors`) split a run into chunks, each with its
+own child of one ``numpy.random.SeedSequence``.
+
+References
+----------
+.. [1] Bitcoin Core, ``src/pow.cpp`` (``CalculateNextWorkRequired``); ``src/arith_uint256.cpp``.
+.. [2] DESIGN.md §5 (epoch sampler), §3 (expected BTC = H·dt/work × (subsidy + fees)).
+.. [3] Ross, S. M. *Introduction to Probability Models*, §5.3 (sum of k exponentials is Gamma(k)).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+
+from hashdesk.chain.consensus import (
+    HALVING_INTERVAL,
+    MAX_TIMESPAN_S,
+    MIN_TIMESPAN_S,
+    RETARGET_INTERVAL,
+    SATS_PER_BTC,
+    TARGET_TIMESPAN_S,
+    block_subsidy,
+    block_subsidy_array,
+    next_work_required,
+    target_from_bits,
+)
+from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day
+from hashdesk.economics.core import (
+    HS_PER_EHS,
+    HS_PER_PHS,
+    HS_PER_THS,
+    SECONDS_PER_DAY,
+    hashprice_usd_per_ph_day,
+)
+from hashdesk.economics.profile import ContractType, MinerProfile, PoolPayout
+from hashdesk.scenario.paths import (
+    BootstrapPrice,
+    FeeModel,
+    GBMPrice,
+    HashrateModel,
+    ScenarioInputError,
+)
+
+#: Height at which the subsidy reaches zero (64 >> halvings ... era 33 pays 0 sats) [blocks].
+LAST_SUBSIDY_HEIGHT: int = 33 * HALVING_INTERVAL
+#: Monthly metrics every chunk returns, each (scenarios × months).
+MONTHLY_METRICS: tuple[str, ...] = (
+    "price_usd",
+    "hashrate_ehs",
+    "hashprice_usd_per_ph_day",
+    "fees_sats_per_block",
+    "difficulty",
+    "btc_mined",
+    "revenue_usd",
+    "cost_usd",
+    "margin_usd",
+)
+
+
+# -- exact vectorised retarget -----------------------------------------------------------------
+
+
+def retarget_bits(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarray) -> np.ndarray:
+    """Vectorised ``CalculateNextWorkRequired`` on compact bits, exact in int64.
+
+    Parameters
+    ----------
+    bits : numpy.ndarray of int64
+        Compact target of the ending epoch, per scenario.
+    first_time, last_time : numpy.ndarray of int64
+        Header times of the epoch's first (``h-2016``) and last (``h-1``) blocks [unix s].
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Compact bits of the next epoch; equal to :func:`next_work_required` element by element.
+
+    Notes
+    -----
+    With mantissa ``m`` (< 2^23), exponent ``E`` and clamped span ``s``, the new target is
+    ``⌊m·s·256^(E-3) / T⌋``. Put ``Y = ⌊256·m·s / T⌋`` (< 2^34): the new target equals
+    ``Y·256^(E-4)`` plus lower bytes, so when ``Y`` has >= 3 bytes its compact form depends on
+    ``Y`` alone: mantissa = top three bytes of ``Y``, size = bytes(Y) + E − 4 (then Core's sign-bit
+    shift; a size above 28 bytes exceeds powLimit and gives ``0x1d00ffff``). Rows outside this
+    case (``E < 4`` or tiny mantissas, never seen on mainnet) fall back to the Python-int rule [1]_.
+
+    References
+    ----------
+    .. [1] Bitcoin Core, ``src/pow.cpp`` and ``src/arith_uint256.cpp``.
+    """
+    bits = np.asarray(bits, dtype=np.int64)
+    first_time = np.asarray(first_time, dtype=np.int64)
+    last_time = np.asarray(last_time, dtype=np.int64)
+    span = last_time - first_time
+    np.clip(span, MIN_TIMESPAN_S, MAX_TIMESPAN_S, out=span)
+    size_in = bits >> 24
+    y = bits & 0x007FFFFF
+    y *= span
+    y <<= 8
+    y //= TARGET_TIMESPAN_S
+    # byte length of y from float64's biased exponent (y < 2^34 converts exactly; y = 0 gives < 0)
+    nbytes = y.astype(np.float64).view(np.int64)
+    nbytes >>= 52
+    nbytes -= 1015
+    nbytes >>= 3
+    shift = nbytes * 8 - 24
+    np.maximum(shift, 0, out=shift)
+    mantissa = y >> shift
+    size = nbytes + size_in
+    size -= 4
+    over = size >= 29
+    sign = (mantissa >> 23) & 1  # Core moves a mantissa with the sign bit set one byte down
+    size += sign
+    sign <<= 3
+    mantissa >>= sign
+    size <<= 24
+    size |= mantissa
+    out = size
+    if over.any():
+        out[over] = 0x1D00FFFF
+    slow = np.flatnonzero((size_in < 4) | (nbytes < 3) | ((bits & 0x00800000) != 0))
+    for i in slow:
+        out[i] = next_work_required(int(bits[i]), int(first_time[i]), int(last_time[i]))
+    return out
+
+
+def work_float(bits: np.ndarray) -> np.ndarray:
+    """Expected hashes per block ``2^256 / (target + 1)`` as float64 [hashes].
+
+    Relative error below 1e-15 against :func:`hashdesk.chain.consensus.block_work`; consensus
+    values (bits, timestamps) stay exact integers, only the time mapping uses floats.
+    """
+    bits = np.asarray(bits, dtype=np.int64)
+    size = bits >> 24
+    mant = (bits & 0x007FFFFF).astype(np.float64)
+    # 2^256 / (m·256^(E−3)) as (1/m)·2^(256−8(E−3)): the same correctly rounded float once the
+    # target exceeds 2^53 (E >= 10), where "+ 1" no longer changes it
+    with np.errstate(divide="ignore"):
+        out = np.ldexp(1.0 / mant, 280 - 8 * size)
+    small = size < 10
+    if small.any():
+        target = mant[small] * np.exp2(8.0 * (size[small] - 3))
+        out[small] = np.exp2(256.0) / (target + 1.0)
+    return out
+
+
+def difficulty_float(bits: np.ndarray) -> np.ndarray:
+    """Difficulty ``target(0x1d00ffff) / target`` as float64 [dimensionless]."""
+    bits = np.asarray(bits, dtype=np.int64)
+    target = (bits & 0x007FFFFF).astype(np.float64) * np.exp2(8.0 * ((bits >> 24) - 3))
+    return float(0xFFFF) * 2.0**208 / target
+
+
+def difficulty_ratio(new_bits: np.ndarray, old_bits: np.ndarray) -> np.ndarray:
+    """Difficulty change ``target(old) / target(new)`` as float64 [dimensionless]."""
+    new_bits = np.asarray(new_bits, dtype=np.int64)
+    old_bits = np.asarray(old_bits, dtype=np.int64)
+    r = (old_bits & 0x007FFFFF).astype(np.float64)
+    r /= new_bits & 0x007FFFFF
+    r *= np.exp2(8.0 * ((old_bits >> 24) - (new_bits >> 24)))
+    return r
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartState:
+    """Network state at the start of a run.
+
+    Parameters
+    ----------
+    time_unix : int
+        Start instant [unix s, UTC].
+    tip_height : int
+        Height of the last block mined before the start [blocks].
+    bits : int
+        Compact target in force for block ``tip_height + 1``.
+    epoch_first_time_unix : int or None
+        Header time of the first block of the epoch containing ``tip_height + 1`` [unix s];
+        None only when ``tip_height + 1`` starts a new epoch.
+    price_usd : float
+        BTC price [USD/BTC].
+    hashrate_ehs : float
+        Network hashrate [EH/s].
+    fees_sats_per_block : float
+        Mean fees per block [sats].
+    source : str
+        Where the figures come from.
+    """
+
+    time_unix: int
+    tip_height: int
+    bits: int
+    epoch_first_time_unix: int | None
+    price_usd: float
+    hashrate_ehs: float
+    fees_sats_per_block: float
+    source: str = "given"
+
+    def __post_init__(self) -> None:
+        def need(cond: bool, name: str, msg: str) -> None:
+            if not cond:
+                raise ScenarioInputError(f"start.{name}: {msg}")
+
+        need(self.tip_height >= 0, "tip_height", "must be >= 0")
+        try:
+            target_from_bits(self.bits)
+        except ValueError as exc:
+            raise ScenarioInputError(f"start.bits: {exc}") from exc
+        need(self.price_usd > 0 and math.isfinite(self.price_usd), "price_usd", "must be > 0")
+        need(self.hashrate_ehs > 0 and math.isfinite(self.hashrate_ehs), "hashrate_ehs", "must be > 0")
+        need(self.fees_sats_per_block >= 0, "fees_sats_per_block", "must be >= 0")
+        starts_epoch = (self.tip_height + 1) % RETARGET_INTERVAL == 0
+        need(
+            starts_epoch or self.epoch_first_time_unix is not None,
+            "epoch_first_time_unix",
+            "required unless the next block starts an epoch",
+        )
+        if self.epoch_first_time_unix is not None:
+            need(self.epoch_first_time_unix <= self.time_unix + 7200, "epoch_first_time_unix", "is after the start")
+
+    @property
+    def start_date(self) -> date:
+        """UTC date of the start instant."""
+        return datetime.fromtimestamp(self.time_unix, tz=UTC).date()
+
+    @property
+    def hashprice_usd_per_ph_day(self) -> float:
+        """Hashprice at the start [USD/PH/day] (exact work, DESIGN.md §3)."""
+        return hashprice_usd_per_ph_day(
+            self.bits, block_subsidy(self.tip_height + 1), self.fees_sats_per_block, self.price_usd
+        )
+
+
+@dataclass(frozen=True)
+class MinerEconomics:
+    """A miner's fleet and costs, resolved from a profile (see :func:`miner_from_profile`).
+
+    Parameters
+    ----------
+    name : str
+    hashrate_ths : float
+        Fleet nameplate hashrate [TH/s].
+    power_kw : float
+        Fleet power draw at nameplate [kW].
+    uptime : float
+        Share of time hashing [0–1].
+    energy_usd_per_kwh : float
+        Power plus hosting [USD/kWh].
+    pool_fee : float
+        Pool fee share of revenue [0–1].
+    own_pool : bool
+        True when the miner bears block luck (solo / own pool): monthly BTC is Poisson.
+    curtailable : bool
+        True when the miner may switch off on days whose revenue is below the energy cost.
+    other_cost_usd_per_day : float
+        Non-energy cash cost [USD/day].
+    demand_response_usd_per_day : float
+        Demand-response credits, a separate revenue line [USD/day].
+    """
+
+    name: str
+    hashrate_ths: float
+    power_kw: float
+    uptime: float
+    energy_usd_per_kwh: float
+    pool_fee: float = 0.0
+    own_pool: bool = False
+    curtailable: bool = False
+    other_cost_usd_per_day: float = 0.0
+    demand_response_usd_per_day: float = 0.0
+
+    @property
+    def efficiency_j_per_th(self) -> float:
+        """Fleet efficiency [J/TH]."""
+        return self.power_kw * 1000.0 / self.hashrate_ths
+
+    @property
+    def breakeven_hashprice_usd_per_ph_day(self) -> float:
+        """Energy breakeven hashprice = J/TH × 0.024 × USD/kWh × 1000, before pool fee [USD/PH/day]."""
+        return 1000.0 * breakeven_hashprice_usd_per_th_day(self.efficiency_j_per_th, self.energy_usd_per_kwh)
+
+
+def miner_from_profile(profile: MinerProfile, catalogue: dict[str, tuple[float, float]]) -> MinerEconomics:
+    """Resolve a profile's fleet into hashrate and power.
+
+    Parameters
+    ----------
+    profile : MinerProfile
+        Validated profile.
+    catalogue : dict
+        ``model -> (hashrate_th [TH/s], power_w [W])`` from the store's ``asic_models``.
+
+    Returns
+    -------
+    MinerEconomics
+
+    Raises
+    ------
+    ScenarioInputError
+        Naming the fleet line whose model is not in the catalogue.
+    """
+    ths = kw = 0.0
+    for i, e in enumerate(profile.fleet):
+        if e.model is not None:
+            if e.model not in catalogue:
+                known = ", ".join(sorted(catalogue)[:8])
+                raise ScenarioInputError(
+                    f"fleet[{i}].model: {e.model!r} is not in the ASIC catalogue (asic_models); known: {known}, ..."
+                )
+            h_th, p_w = catalogue[e.model]
+            ths += h_th * e.units
+            kw += p_w * e.units / 1000.0
+        else:
+            h = e.hashrate_ehs * HS_PER_EHS / HS_PER_THS
+            ths += h
+            kw += h * e.efficiency_j_per_th / 1000.0
+    p = profile.power
+    energy = p.price_usd_per_kwh + (p.index_adder_usd_per_kwh if p.contract == ContractType.indexed else 0.0)
+    return MinerEconomics(
+        name=profile.name,
+        hashrate_ths=ths,
+        power_kw=kw,
+        uptime=profile.uptime,
+        energy_usd_per_kwh=energy + profile.hosting_usd_per_kwh,
+        pool_fee=profile.pool_fee,
+        own_pool=profile.pool_payout == PoolPayout.own,
+        curtailable=p.contract == ContractType.curtailable,
+        other_cost_usd_per_day=profile.other_cash_cost_usd_per_year / 365.0,
+        demand_response_usd_per_day=p.demand_response_usd_per_year / 365.0,
+    )
+
+
+def parse_horizon(text: str) -> int:
+    """Parse a horizon such as ``"2y"``, ``"18m"``, ``"6mo"`` into months.
+
+    Raises
+    ------
+    ScenarioInputError
+        For anything else, or a non-positive horizon.
+    """
+    s = str(text).strip().lower()
+    for suffix, mult in (("years", 12), ("year", 12), ("y", 12), ("months", 1), ("month", 1), ("mo", 1), ("m", 1)):
+        if s.endswith(suffix) and s[: -len(suffix)].strip().isdigit():
+            months = int(s[: -len(suffix)]) * mult
+            if months <= 0:
+                break
+            return months
+    raise ScenarioInputError(f"horizon: {text!r} is not a positive number of months or years (e.g. 18m, 2y)")
+
+
+def add_months(d: date, months: int) -> date:
+    """Calendar month arithmetic, clipping the day to the month's length."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+#: Default steps per calendar month of the horizon (about a week each).
+DEFAULT_STEPS_PER_MONTH: int = 4
+
+
+@dataclass(frozen=True)
+class StepGrid:
+    """The engine's time steps: every horizon month cut into ``steps_per_month`` runs of days.
+
+    Attributes
+    ----------
+    first_day : numpy.ndarray of int64
+        First day of each step (days after the start date).
+    n_days : numpy.ndarray of int64
+        Days in each step (a 31-day month with 4 steps gives 8, 8, 8, 7).
+    month : numpy.ndarray of int64
+        Horizon month (0-based) of each step.
+    calendar_month : tuple of numpy.ndarray
+        Calendar month 1..12 of every day of each step.
+    """
+
+    first_day: np.ndarray
+    n_days: np.ndarray
+    month: np.ndarray
+    calendar_month: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """Everything a run needs (picklable: sent to every worker).
+
+    Parameters
+    ----------
+    start : StartState
+    horizon_months : int
+        Horizon [months]; months are calendar months counted from the start date.
+    price : GBMPrice or BootstrapPrice
+    hashrate : HashrateModel
+    fees : FeeModel
+    miner : MinerEconomics or None
+    capex_usd : float
+        Investment to recover for time-to-breakeven [USD] (0 = first month with cumulative
+        margin >= 0).
+    steps_per_month : int
+        Time steps per horizon month, 1..28 (:class:`StepGrid`); part of the result's identity.
+    """
+
+    start: StartState
+    horizon_months: int
+    price: GBMPrice | BootstrapPrice
+    hashrate: HashrateModel
+    fees: FeeModel
+    miner: MinerEconomics | None = None
+    capex_usd: float = 0.0
+    steps_per_month: int = DEFAULT_STEPS_PER_MONTH
+    month_starts: tuple[date, ...] = field(init=False)
+    n_days: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.horizon_months <= 0:
+            raise ScenarioInputError("horizon: must be at least one month")
+        if self.capex_usd < 0:
+            raise ScenarioInputError("capex_usd: must be >= 0")
+        if not 1 <= self.steps_per_month <= 28:
+            raise ScenarioInputError(f"steps_per_month: must be in [1, 28], got {self.steps_per_month}")
+        d0 = self.start.start_date
+        starts = tuple(add_months(d0, i) for i in range(self.horizon_months + 1))
+        end = starts[-1]
+        last_era_unix = self.start.time_unix + (LAST_SUBSIDY_HEIGHT - self.start.tip_height) * 600
+        last_era = datetime.fromtimestamp(max(last_era_unix, 0), tz=UTC).date()
+        if end > last_era:
+            raise ScenarioInputError(
+                f"horizon: ends {end.isoformat()}, after the last subsidy era ends (height "
+                f"{LAST_SUBSIDY_HEIGHT:,} ≈ {last_era.isoformat()} at 600-s blocks); shorten it"
+            )
+        object.__setattr__(self, "month_starts", starts)
+        object.__setattr__(self, "n_days", (end - d0).days)
+
+    @property
+    def grid(self) -> StepGrid:
+        """The month-aligned step grid of the horizon."""
+        d0 = self.start.start_date
+        edges = [(m - d0).days for m in self.month_starts]
+        first, length, month = [], [], []
+        for m in range(self.horizon_months):
+            q, r = divmod(edges[m + 1] - edges[m], self.steps_per_month)
+            day = edges[m]
+            for k in range(self.steps_per_month):
+                nd = q + (k < r)
+                first.append(day)
+                length.append(nd)
+                month.append(m)
+                day += nd
+        cal = np.array([(d0 + timedelta(days=i)).month for i in range(self.n_days)])
+        return StepGrid(
+            first_day=np.array(first, dtype=np.int64),
+            n_days=np.array(length, dtype=np.int64),
+            month=np.array(month, dtype=np.int64),
+            calendar_month=tuple(cal[f : f + nd] for f, nd in zip(first, length, strict=True)),
+        )
+
+    def deterministic_hashrate_hs(self) -> np.ndarray:
+        """Daily network hashrate when noise, shocks and capitulation are off [H/s].
+
+        The trend's step means, repeated over each step's days: the exact path the engine uses
+        in that case (for reference samplers and checks).
+        """
+        g = self.grid
+        r = math.log1p(self.hashrate.growth_per_year) / 365.0
+        h0 = self.start.hashrate_ehs * HS_PER_EHS
+        out = [
+            np.full(nd, math.exp(r * f) * float(np.exp(r * np.arange(nd)).mean()) * h0)  # as HashrateModel
+            for f, nd in zip(g.first_day, g.n_days, strict=True)
+        ]
+        return np.concatenate(out)
+
+
+# -- milestones --------------------------------------------------------------------------------
+
+
+def milestones(next_height: int, max_height: int) -> dict[str, np.ndarray]:
+    """Heights where the engine stops a draw: every epoch's last block and the block before a halving.
+
+    Returns
+    -------
+    dict
+        ``height``, ``delta`` (blocks since the previous milestone, the first measured from
+        ``next_height - 1``), ``is_last`` (``height ≡ 2015 mod 2016``), ``is_halving_next``
+        (block ``height + 1`` is a halving), ``subsidy_next_sats`` (subsidy of block ``height + 1``).
+
+    Notes
+    -----
+    The first block of each epoch is not a milestone: its hashes are drawn with the epoch's
+    (``Exp(1)·work`` then ``Gamma(Δ − 1)·work`` to the next milestone, together ``Gamma(Δ)``).
+    """
+    e0 = next_height // RETARGET_INTERVAL
+    e1 = max_height // RETARGET_INTERVAL + 1
+    lasts = np.arange(e0, e1 + 1, dtype=np.int64) * RETARGET_INTERVAL + RETARGET_INTERVAL - 1
+    halvings = np.arange(next_height // HALVING_INTERVAL, max_height // HALVING_INTERVAL + 2, dtype=np.int64)
+    h = np.unique(np.concatenate([lasts, halvings * HALVING_INTERVAL - 1]))
+    h = h[h >= next_height]
+    prev = np.concatenate([[next_height - 1], h[:-1]])
+    return {
+        "height": h,
+        "delta": h - prev,
+        "is_last": h % RETARGET_INTERVAL == RETARGET_INTERVAL - 1,
+        "is_halving_next": (h + 1) % HALVING_INTERVAL == 0,
+        "subsidy_next_sats": block_subsidy_array(h + 1).astype(np.float64),
+    }
+
+
+# -- chunk simulation --------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkResult:
+    """Per-scenario outputs of one chunk.
+
+    Attributes
+    ----------
+    monthly : dict of str -> numpy.ndarray
+        :data:`MONTHLY_METRICS`, each (scenarios × months); monthly means for price, hashrate,
+        hashprice, fees; month-end difficulty; sums for BTC [BTC] and USD lines [USD].
+    retarget_time_s : numpy.ndarray
+        (scenarios × retargets) time of each epoch's last block since the start [s]; NaN after
+        the horizon. Retarget ``k`` is at height ``first_boundary + 2016·k`` in every scenario.
+    retarget_first_time_s : numpy.ndarray
+        Same shape: header time of the epoch's first block minus the start time [s] (negative
+        when it precedes the start; NaN where ``retarget_time_s`` is).
+    retarget_bits : numpy.ndarray of int64
+        Same shape: compact bits from each retarget (0 where none).
+    prev_bits : numpy.ndarray of int64
+        Same shape: bits of the epoch that ended.
+    breakeven_month : numpy.ndarray of int64
+        First month (1-based) whose cumulative margin reaches ``capex_usd``; 0 = not reached.
+    """
+
+    monthly: dict[str, np.ndarray]
+    retarget_time_s: np.ndarray
+    retarget_first_time_s: np.ndarray
+    retarget_bits: np.ndarray
+    prev_bits: np.ndarray
+    breakeven_month: np.ndarray
+
+
+class EpochSampler:
+    """Blocks, retargets and halvings of ``n`` scenarios, advanced one step of hashes at a time.
+
+    Blocks need work, not time (DESIGN.md §5): ``rem`` holds the hashes still needed for the next
+    milestone (an epoch's last block, or the block before a halving), drawn as ``Gamma(Δ)·work``.
+    :meth:`advance` is given the hashes of one step per scenario (constant hashrate within it) and
+    places every milestone that falls inside at fraction ``rem / hashes`` of the step; after an
+    epoch's last block the next epoch's first block is ``Exp(1)·work`` further (so the epoch is
+    ``Exp(1) + Gamma(2015)`` = ``Gamma(2016)``), placed in time the same way in whichever step it
+    falls. Retargets apply :func:`retarget_bits` to the floored integer header times [1]_ [3]_.
+
+    Parameters
+    ----------
+    start : StartState
+    n : int
+        Scenarios.
+    n_days : int
+        Horizon [days] (sizes the milestone table and the retarget log).
+    rng : numpy.random.Generator
+
+    Attributes
+    ----------
+    bits, work, subsidy : numpy.ndarray
+        Per scenario: compact bits in force, expected hashes per block [hashes] and the subsidy of
+        the block being mined [sats].
+    """
+
+    def __init__(self, start: StartState, n: int, n_days: int, rng: np.random.Generator) -> None:
+        self.start, self.n, self.rng = start, n, rng
+        next_height = start.tip_height + 1
+        ms = milestones(next_height, next_height + int(n_days * 144 * 8) + 2 * RETARGET_INTERVAL)
+        self._delta = ms["delta"].astype(np.float64)
+        self._last, self._subsidy_next, self._halving = ms["is_last"], ms["subsidy_next_sats"], ms["is_halving_next"]
+        self._n_ms = self._delta.size
+        self._first_halving = int(np.argmax(self._halving)) if self._halving.any() else self._n_ms
+        self._lasts_before = np.cumsum(self._last) - self._last  # retargets before milestone i
+        # Gamma shape drawn after milestone i: to milestone i + 1, less the first block after a last
+        self._shape_after = np.append(self._delta[1:], 1.0) - self._last
+        self.bits = np.full(n, start.bits, dtype=np.int64)
+        self.work = work_float(self.bits)
+        self.subsidy = np.full(n, float(block_subsidy_array(np.array([next_height]))[0]))
+        known = start.epoch_first_time_unix
+        self._first_ts = np.full(n, known if known is not None else -1, dtype=np.int64)
+        self._idx = np.zeros(n, dtype=np.int64)
+        self._first_rem = np.full(n, np.inf)  # hashes to a first block not yet placed in time
+        if next_height % RETARGET_INTERVAL == 0:
+            self._first_rem = rng.standard_exponential(n) * self.work
+            self._rem = self._first_rem + rng.gamma(self._delta[0] - 1.0, size=n) * self.work
+        else:
+            self._rem = rng.gamma(self._delta[0], size=n) * self.work
+        # retargets as an append-only log, laid out per scenario by :meth:`retargets`
+        cap = n * max(4, n_days // 10 + 4)
+        self._log = {k: np.empty(cap, dtype=np.float64 if k == "time" else np.int64)
+                     for k in ("row", "col", "time", "first", "bits")}
+        self._n_log = 0
+
+    def _first_time(self, hashes_in: np.ndarray, hashes: np.ndarray, t_start: float, step_s: float) -> np.ndarray:
+        """Header time [unix s] of blocks found ``hashes_in`` into a step of ``hashes``."""
+        t = hashes_in / hashes
+        t *= step_s
+        t += t_start
+        return self.start.time_unix + t.astype(np.int64)  # t >= 0: truncation is the floor
+
+    def _append(self, rows: np.ndarray, cols: np.ndarray, t: np.ndarray, first: np.ndarray, bits: np.ndarray) -> None:
+        end = self._n_log + rows.size
+        if end > self._log["row"].size:
+            self._log = {k: np.resize(v, 2 * end) for k, v in self._log.items()}
+        for k, v in (("row", rows), ("col", cols), ("time", t), ("first", first), ("bits", bits)):
+            self._log[k][self._n_log:end] = v
+        self._n_log = end
+
+    def advance(self, hashes: np.ndarray, t_start: float, step_s: float,
+                on_change: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None) -> None:
+        """Run one step of ``hashes`` per scenario, starting ``t_start`` s after the start, ``step_s`` long.
+
+        ``on_change(rows, f, work)`` is called after each round of milestones with the scenarios
+        whose work or subsidy just changed, the step fraction where it happened and their new
+        work [hashes] (:attr:`subsidy` already updated).
+        """
+        rng, rem, idx, first_ts, first_rem = self.rng, self._rem, self._idx, self._first_ts, self._first_rem
+        bits, work, ms_last = self.bits, self.work, self._last
+        # first blocks drawn in an earlier step that fall in this one
+        found = np.flatnonzero(first_rem <= hashes)
+        if found.size:
+            first_ts[found] = self._first_time(first_rem[found], hashes[found], t_start, step_s)
+            first_rem[found] = np.inf
+        hit = np.flatnonzero(rem <= hashes)
+        while hit.size:
+            r_hit, h_hit = rem[hit], hashes[hit]
+            f = r_hit / h_hit
+            i = idx[hit]
+            lm = ms_last[i]
+            all_last = bool(lm.all())  # the usual case: skip the compressions
+            s = hit if all_last else hit[lm]
+            if s.size:
+                f_s, h_s, r_s = (f, h_hit, r_hit) if all_last else (f[lm], h_hit[lm], r_hit[lm])
+                t_last = f_s * step_s
+                t_last += t_start
+                ft_s = first_ts[s]
+                new_bits = retarget_bits(bits[s], ft_s, self.start.time_unix + t_last.astype(np.int64))
+                self._append(s, self._lasts_before[i if all_last else i[lm]], t_last, ft_s, new_bits)
+                bits[s] = new_bits
+                w_s = work_float(new_bits)
+                work[s] = w_s
+            i_max = int(i.max())
+            if i_max >= self._first_halving and self._halving[i].any():
+                self.subsidy[hit] = self._subsidy_next[i]
+            if i_max + 1 >= self._n_ms:
+                raise ScenarioInputError("simulation ran past its milestone table (hashrate path explodes?)")
+            d = self._shape_after[i]  # after a last block the first block is drawn apart (Exp(1))
+            i += 1
+            idx[hit] = i
+            w = w_s if all_last else work[hit]
+            d0 = d[0]
+            g = rng.standard_gamma(d0, size=hit.size) if (d == d0).all() else rng.standard_gamma(d)
+            g *= w
+            if s.size:
+                x1 = rng.standard_exponential(s.size)
+                x1 *= w if all_last else w[lm]
+                x1 += r_s  # hashes from the step start to the first block
+                inside = x1 <= h_s
+                if inside.all():
+                    first_ts[s] = self._first_time(x1, h_s, t_start, step_s)
+                else:
+                    first_ts[s[inside]] = self._first_time(x1[inside], h_s[inside], t_start, step_s)
+                    first_rem[s[~inside]] = x1[~inside]
+                if all_last:
+                    r_hit = x1
+                else:
+                    r_hit[lm] = x1
+            r_hit += g
+            rem[hit] = r_hit
+            if on_change is not None:
+                on_change(hit, f, w)
+            hit = hit[r_hit <= h_hit]
+        first_rem -= hashes
+        rem -= hashes
+
+    def retargets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The retargets so far, one row per scenario and one column per retarget.
+
+        Returns
+        -------
+        time_s, first_time_s, bits, prev_bits
+            See :class:`ChunkResult` (``retarget_time_s`` ... ``prev_bits``).
+        """
+        n, m, log = self.n, self._n_log, self._log
+        used = int(log["col"][:m].max()) + 1 if m else 0
+        flat = log["row"][:m] * used
+        flat += log["col"][:m]
+        t = np.full((n, used), np.nan)
+        first = np.full((n, used), np.nan)
+        bits = np.zeros((n, used), dtype=np.int64)
+        prev = np.zeros((n, used), dtype=np.int64)
+        t.ravel()[flat] = log["time"][:m]
+        first.ravel()[flat] = log["first"][:m] - self.start.time_unix
+        bits.ravel()[flat] = log["bits"][:m]
+        prev[:, :1] = self.start.bits
+        prev[:, 1:] = bits[:, :-1]
+        prev[np.isnan(t)] = 0
+        return t, first, bits, prev
+
+
+def sample_epochs(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> ChunkResult:
+    """The epoch sampler alone on the spec's deterministic hashrate path (no prices, fees, miner).
+
+    The path is :meth:`ScenarioSpec.deterministic_hashrate_hs` (the trend's step means: noise,
+    shocks and capitulation are ignored); blocks and retargets come from :class:`EpochSampler`,
+    the code :func:`simulate_chunk` runs. For the block-level comparison and benchmarks.
+
+    Returns
+    -------
+    ChunkResult
+        Retarget fields only (``monthly`` is empty, ``breakeven_month`` zeros).
+    """
+    rng = np.random.Generator(np.random.PCG64(seed))
+    grid = spec.grid
+    sampler = EpochSampler(spec.start, n, spec.n_days, rng)
+    path = spec.deterministic_hashrate_hs()[grid.first_day]
+    hashes = np.empty(n)
+    for k in range(grid.n_days.size):
+        step_s = float(grid.n_days[k]) * SECONDS_PER_DAY
+        hashes.fill(path[k] * step_s)
+        sampler.advance(hashes, float(grid.first_day[k]) * SECONDS_PER_DAY, step_s)
+    t, first, bits, prev = sampler.retargets()
+    return ChunkResult({}, t, first, bits, prev, np.zeros(n, dtype=np.int64))
+
+
+def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> ChunkResult:
+    """Simulate ``n`` scenarios step by step (:class:`StepGrid`) with the epoch-level block sampler.
+
+    Parameters
+    ----------
+    spec : ScenarioSpec
+    n : int
+        Scenarios in this chunk.
+    seed : numpy.random.SeedSequence
+        This chunk's child seed; the result depends only on ``(spec, n, seed)``.
+
+    Returns
+    -------
+    ChunkResult
+
+    Notes
+    -----
+    Each step (``n_k`` days, about a week) draws the price, hashrate and fee processes for its
+    days (:mod:`hashdesk.scenario.paths`), holds the online hashrate ``H_k`` constant and gives
+    the :class:`EpochSampler` ``86,400·n_k·H_k`` hashes. Expected BTC per hash is
+    ``(subsidy + fees) / work`` [2]_, integrated over the step's segments between milestones, so
+    retargets and halvings that fall mid-step are split exactly.
+    """
+    rng = np.random.Generator(np.random.PCG64(seed))
+    st = spec.start
+    grid = spec.grid
+    n_steps = grid.n_days.size
+    n_months = spec.horizon_months
+    chain = EpochSampler(st, n, spec.n_days, rng)
+    work, subsidy = chain.work, chain.subsidy
+
+    # paths
+    price_state = spec.price.init(n, rng)
+    hr_state = spec.hashrate.init(n, rng)
+    fee_state = spec.fees.init(n, rng)
+    h0 = st.hashrate_ehs * HS_PER_EHS
+    hashprice_prev = np.full(n, st.hashprice_usd_per_ph_day)
+    beta = spec.fees.interval_elasticity
+
+    # monthly accumulators
+    monthly = {k: np.zeros((n, n_months)) for k in MONTHLY_METRICS}
+    acc = {k: np.zeros(n) for k in ("price", "hr", "hp", "fee", "btc", "rev", "cost", "blocks")}
+    miner = spec.miner
+    if miner is not None:
+        m_hs = miner.hashrate_ths * HS_PER_THS * miner.uptime
+        m_energy_usd_day = miner.power_kw * 24.0 * miner.uptime * miner.energy_usd_per_kwh
+    cum_margin = np.zeros(n)
+    breakeven = np.zeros(n, dtype=np.int64)
+    days_in_month = 0
+
+    for k in range(n_steps):
+        nd = int(grid.n_days[k])
+        step_s = nd * SECONDS_PER_DAY
+        t_start = float(grid.first_day[k]) * SECONDS_PER_DAY
+        price = spec.price.advance(price_state, int(grid.first_day[k]), nd, rng)
+        price *= st.price_usd
+        hr = spec.hashrate.advance(hr_state, int(grid.first_day[k]), grid.calendar_month[k], hashprice_prev, rng)
+        hr *= h0
+        hashes = hr * step_s
+        fee_level = spec.fees.advance(fee_state, nd, rng)
+        inv_600h = 1.0 / (600.0 * hr)
+
+        def rate_of(sel, w, _fee_level=fee_level, _inv=inv_600h):
+            """Expected BTC per hash for scenarios ``sel`` at work ``w`` and their current subsidy."""
+            x = w * _inv[sel]
+            fee = _fee_level[sel] * (x if beta == 1.0 else x**beta)
+            return (subsidy[sel] + fee) / (w * SATS_PER_BTC), fee
+
+        # integrals over the step of BTC per hash and fees per block: the end values minus each
+        # milestone's change weighted by the step fraction before it
+        rate, fee_now = rate_of(slice(None), work)
+        rph = np.zeros(n)
+        fee_acc = np.zeros(n)
+
+        def on_change(hit, f, w, _rate=rate, _fee_now=fee_now, _rph=rph, _fee_acc=fee_acc, _rate_of=rate_of):
+            r_new, fee_new = _rate_of(hit, w)
+            _rph[hit] -= f * (r_new - _rate[hit])
+            _fee_acc[hit] -= f * (fee_new - _fee_now[hit])
+            _rate[hit] = r_new
+            _fee_now[hit] = fee_new
+
+        chain.advance(hashes, t_start, step_s, on_change)
+        rph += rate
+        rph *= step_s
+        fee_acc += fee_now
+        fee_acc *= step_s
+
+        hashprice = rph * (HS_PER_PHS / nd)
+        hashprice *= price
+        hashprice_prev = hashprice
+        acc["price"] += price * nd
+        acc["hr"] += hr * nd
+        acc["hp"] += hashprice * nd
+        acc["fee"] += fee_acc / SECONDS_PER_DAY
+        if miner is not None:
+            btc = m_hs * (1.0 - miner.pool_fee) * rph
+            rev = btc * price
+            energy = m_energy_usd_day * nd
+            if miner.curtailable:
+                on = rev >= energy
+                btc *= on
+                rev *= on
+                energy = energy * on
+            acc["btc"] += btc
+            acc["rev"] += rev
+            acc["rev"] += miner.demand_response_usd_per_day * nd
+            acc["cost"] += energy
+            acc["cost"] += miner.other_cost_usd_per_day * nd
+            if miner.own_pool:
+                acc["blocks"] += m_hs * step_s / work * (rev > 0)
+        days_in_month += nd
+
+        m = int(grid.month[k])
+        if k == n_steps - 1 or grid.month[k + 1] != m:
+            monthly["price_usd"][:, m] = acc["price"] / days_in_month
+            monthly["hashrate_ehs"][:, m] = acc["hr"] / (days_in_month * HS_PER_EHS)
+            monthly["hashprice_usd_per_ph_day"][:, m] = acc["hp"] / days_in_month
+            monthly["fees_sats_per_block"][:, m] = acc["fee"] / days_in_month
+            monthly["difficulty"][:, m] = difficulty_float(chain.bits)
+            if miner is not None:
+                btc_m, rev_m = acc["btc"], acc["rev"]
+                if miner.own_pool:
+                    lam = acc["blocks"]
+                    luck = np.where(lam > 0, rng.poisson(lam) / np.where(lam > 0, lam, 1.0), 1.0)
+                    dr = miner.demand_response_usd_per_day * days_in_month
+                    btc_m = btc_m * luck
+                    rev_m = (rev_m - dr) * luck + dr
+                monthly["btc_mined"][:, m] = btc_m
+                monthly["revenue_usd"][:, m] = rev_m
+                monthly["cost_usd"][:, m] = acc["cost"]
+                margin = rev_m - acc["cost"]
+                monthly["margin_usd"][:, m] = margin
+                cum_margin += margin
+                newly = (breakeven == 0) & (cum_margin >= spec.capex_usd)
+                breakeven[newly] = m + 1
+            for v in acc.values():
+                v[:] = 0.0
+            days_in_month = 0
+    if miner is None:
+        for k in ("btc_mined", "revenue_usd", "cost_usd", "margin_usd"):
+            monthly[k][:] = np.nan
+    rt_time, rt_first, rt_bits, prev_bits = chain.retargets()
+    return ChunkResult(
+        monthly=monthly,
+        retarget_time_s=rt_time,
+        retarget_first_time_s=rt_first,
+        retarget_bits=rt_bits,
+        prev_bits=prev_bits,
+        breakeven_month=breakeven,
+    )
+
+
+def first_retarget_height(tip_height: int) -> int:
+    """Height of the first retarget after the tip (the first block of the next epoch)."""
+    return (tip_height + 1) // RETARGET_INTERVAL * RETARGET_INTERVAL + RETARGET_INTERVAL
+

@@ -1,0 +1,700 @@
+"""Stochastic paths for the scenario engine: BTC price, network hashrate and fees per block.
+
+Each process is a small frozen dataclass with two vectorised methods, ``init(n, rng)`` returning
+its state for ``n`` scenarios and ``advance(...)`` moving that state over one *step* of ``n_days``
+UTC days (the engine, :mod:`hashdesk.scenario.engine`, cuts every month into a few steps of about
+a week). The processes are defined on days; a step draws what the days in it add up to, exactly
+or with a stated error (:func:`ar1_step_moments`), so memory is O(scenarios) whatever the horizon
+and the cost is per step, not per day. Fitting functions take plain arrays (no I/O) and return
+the dataclasses.
+
+Annual figures use a 365-day year (bitcoin trades every day).
+
+References
+----------
+.. [1] Glasserman, P. (2003). *Monte Carlo Methods in Financial Engineering*, §3.2 (exact GBM step).
+.. [2] Künsch, H. R. (1989). The jackknife and the bootstrap for general stationary observations.
+   *Annals of Statistics* 17(3) (moving-block bootstrap).
+.. [3] DESIGN.md §3 (energy, breakeven hashprice = J/TH × 0.024 × USD/kWh).
+.. [4] Hamilton, J. D. (1994). *Time Series Analysis*, §3.4 (AR(1) moments).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day
+
+#: Days per year for bitcoin (trades every day).
+DAYS_PER_YEAR: float = 365.0
+
+
+class ScenarioInputError(ValueError):
+    """Invalid scenario input (the message names the field)."""
+
+
+def _check(cond: bool, field_name: str, message: str) -> None:
+    if not cond:
+        raise ScenarioInputError(f"{field_name}: {message}")
+
+
+@dataclass(frozen=True)
+class StepMoments:
+    """How ``n`` days of a unit-innovation AR(1) add up (see :func:`ar1_step_moments`).
+
+    Attributes
+    ----------
+    a_end, a_mean : float
+        Weight of the start value ``x_0`` in the last day's value and in the mean of the days.
+    chol : tuple of three float
+        Lower Cholesky factor ``(l11, l21, l22)`` of the covariance of (last-day noise, mean noise).
+    var_mean : float
+        Variance of the mean noise.
+    within : float
+        Expected dispersion of the days' noise about their mean, ``E[(1/n) Σ_j (e_j − ē)²]``.
+    """
+
+    a_end: float
+    a_mean: float
+    chol: tuple[float, float, float]
+    var_mean: float
+    within: float
+
+    def draw(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Joint draw of (last-day noise, mean noise) for ``size`` scenarios (two normals each)."""
+        z = rng.standard_normal((2, size))
+        l11, l21, l22 = self.chol
+        end = l11 * z[0]
+        mean = l21 * z[0]
+        mean += l22 * z[1]
+        return end, mean
+
+
+@lru_cache(maxsize=256)
+def ar1_step_moments(phi: float, n_days: int) -> StepMoments:
+    """Exact joint law of an AR(1)'s last value and mean over a step of ``n_days`` days.
+
+    Parameters
+    ----------
+    phi : float
+        Daily AR(1) coefficient in ``[0, 1]`` (1 = random walk).
+    n_days : int
+        Days in the step.
+
+    Returns
+    -------
+    StepMoments
+
+    Notes
+    -----
+    ``x_j = φ^j x_0 + e_j`` with ``e_j = Σ_{i≤j} φ^{j−i} ε_i`` and unit ``ε`` (days ``j = 1..n``).
+    ``(e_n, ē)`` is bivariate Gaussian with covariance from the coefficient matrix
+    ``M_{ji} = φ^{j−i}`` (``i ≤ j``), so two normals per step give the last value and the mean of
+    the ``n`` daily values *exactly in distribution* [4]_. Within-step variation is kept only
+    through ``within`` (for Jensen terms such as ``mean_j e^{x_j} ≈ e^{x̄ + within/2}``).
+    """
+    j = np.arange(n_days)
+    m = np.tril(float(phi) ** (j[:, None] - j[None, :]).clip(0))
+    end, mean = m[-1], m.mean(axis=0)
+    v_end, v_mean, cov = float(end @ end), float(mean @ mean), float(end @ mean)
+    l11 = math.sqrt(v_end)
+    l21 = cov / l11
+    l22 = math.sqrt(max(v_mean - l21 * l21, 0.0))
+    powers = float(phi) ** (j + 1.0)
+    return StepMoments(
+        a_end=float(phi) ** n_days,
+        a_mean=float(powers.mean()),
+        chol=(l11, l21, l22),
+        var_mean=v_mean,
+        within=float((m * m).sum() / n_days - v_mean),
+    )
+
+
+# -- price -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GBMPrice:
+    """Geometric Brownian motion for the BTC price.
+
+    Parameters
+    ----------
+    drift_per_year : float
+        Expected log-return plus half the variance, ``μ`` [1/year].
+    vol_per_year : float
+        Volatility ``σ`` [1/sqrt(year)], must be >= 0.
+    window : str
+        Where the figures come from (e.g. ``"fitted 2021-12-29..2025-12-29"`` or ``"given"``).
+
+    Notes
+    -----
+    Exact step [1]_: ``ln S_{t+1} = ln S_t + (μ − σ²/2)Δ + σ√Δ Z`` with ``Δ = 1/365``.
+    """
+
+    drift_per_year: float
+    vol_per_year: float
+    window: str = "given"
+
+    def __post_init__(self) -> None:
+        _check(math.isfinite(self.drift_per_year), "price.drift_per_year", "must be finite")
+        _check(
+            math.isfinite(self.vol_per_year) and self.vol_per_year >= 0,
+            "price.vol_per_year",
+            f"volatility must be >= 0, got {self.vol_per_year}",
+        )
+
+    def init(self, n: int, rng: np.random.Generator) -> dict:
+        return {"log_ratio": np.zeros(n)}
+
+    def advance(self, state: dict, first_day: int, n_days: int, rng: np.random.Generator) -> np.ndarray:
+        """Advance over days ``first_day .. first_day + n_days − 1``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Mean over the step's days of the price relative to the start price [dimensionless].
+
+        Notes
+        -----
+        The log-price is a random walk with daily drift ``m = (μ − σ²/2)/365`` and sd
+        ``s = σ/√365``. The step's last value and the mean of its daily log-prices are drawn
+        jointly and exactly (:func:`ar1_step_moments` with ``φ = 1``); the mean price is
+        ``exp(L + log mean_j e^{m j} + s·ē + s²·W/2)`` with ``W`` the expected within-step dispersion:
+        exact in expectation to ``O(s⁴ n²)`` (< 1e-7 relative at σ = 1/√y and 8-day steps).
+        """
+        lr = state["log_ratio"]
+        mom = ar1_step_moments(1.0, n_days)
+        m, s, det = _gbm_step_constants(self.drift_per_year, self.vol_per_year, n_days)
+        if s > 0:
+            end, out = mom.draw(rng, lr.shape[0])
+            out *= s
+            out += lr
+            lr += s * end
+        else:
+            out = lr.copy()
+        out += det
+        np.exp(out, out=out)
+        lr += m * n_days
+        return out
+
+
+@lru_cache(maxsize=256)
+def _gbm_step_constants(drift_per_year: float, vol_per_year: float, n_days: int) -> tuple[float, float, float]:
+    """Daily drift ``m``, daily sd ``s`` and the step's deterministic log-mean term (see GBMPrice.advance)."""
+    dt = 1.0 / DAYS_PER_YEAR
+    m = (drift_per_year - 0.5 * vol_per_year**2) * dt
+    s = vol_per_year * math.sqrt(dt)
+    det = math.log(float(np.exp(m * np.arange(1, n_days + 1)).mean())) + 0.5 * s * s * ar1_step_moments(1.0, n_days).within
+    return m, s, det
+
+
+@dataclass(frozen=True)
+class BootstrapPrice:
+    """Moving-block bootstrap of historical daily log-returns.
+
+    Parameters
+    ----------
+    log_returns : numpy.ndarray
+        Historical daily log-returns ``ln(S_t / S_{t-1})`` [dimensionless].
+    block_days : int
+        Block length [days]; each block is a run of consecutive historical days, so volatility
+        clustering within a block is kept [2]_.
+    window : str
+        Which dates the returns come from.
+    """
+
+    log_returns: np.ndarray = field(repr=False)
+    block_days: int = 30
+    window: str = "given"
+
+    def __post_init__(self) -> None:
+        r = np.asarray(self.log_returns, dtype=np.float64)
+        _check(r.ndim == 1 and r.size >= 2, "price.log_returns", "need at least two daily returns")
+        _check(bool(np.isfinite(r).all()), "price.log_returns", "contains NaN or inf")
+        _check(1 <= self.block_days <= r.size, "price.block_days", f"must be in [1, {r.size}]")
+        object.__setattr__(self, "log_returns", r)
+
+    def init(self, n: int, rng: np.random.Generator) -> dict:
+        r = self.log_returns
+        cs = np.concatenate([[0.0], np.cumsum(r)])
+        ce = np.concatenate([[0.0], np.cumsum(np.exp(cs[1:]))])
+        return {"log_ratio": np.zeros(n), "pos": np.zeros(n, dtype=np.int64), "cs": cs, "ce": ce}
+
+    def advance(self, state: dict, first_day: int, n_days: int, rng: np.random.Generator) -> np.ndarray:
+        """Advance over days ``first_day .. first_day + n_days − 1`` (blocks start on days that are
+        multiples of ``block_days``).
+
+        Returns
+        -------
+        numpy.ndarray
+            Mean over the step's days of the price relative to the start price [dimensionless].
+
+        Notes
+        -----
+        Exact: with prefix sums ``C_i = Σ_{k<i} r_k`` and ``E_i = Σ_{k<i} e^{C_{k+1}}``, days
+        ``q+1 .. q+m`` of the historical sample add ``C_{q+m} − C_q`` to the log-price, and their
+        prices sum to ``e^{L − C_q}(E_{q+m} − E_q)``.
+        """
+        lr, cs, ce = state["log_ratio"], state["cs"], state["ce"]
+        total = np.zeros(lr.shape[0])
+        day, end = first_day, first_day + n_days
+        while day < end:
+            off = day % self.block_days
+            if off == 0:
+                state["pos"] = rng.integers(0, self.log_returns.size - self.block_days + 1, size=lr.shape[0])
+            m = min(end - day, self.block_days - off)
+            q = state["pos"] + off
+            c_q = cs[q]
+            total += np.exp(lr - c_q) * (ce[q + m] - ce[q])
+            lr += cs[q + m] - c_q
+            day += m
+        total /= n_days
+        return total
+
+    @property
+    def drift_per_year(self) -> float:
+        """Mean log-return of the sample, annualised [1/year]."""
+        return float(self.log_returns.mean() * DAYS_PER_YEAR)
+
+    @property
+    def vol_per_year(self) -> float:
+        """Standard deviation of the sample, annualised [1/sqrt(year)]."""
+        return float(self.log_returns.std(ddof=1) * math.sqrt(DAYS_PER_YEAR))
+
+
+def fit_gbm(log_returns: np.ndarray, window: str = "given") -> GBMPrice:
+    """Estimate GBM drift and volatility from daily log-returns.
+
+    Parameters
+    ----------
+    log_returns : numpy.ndarray
+        Daily log-returns [dimensionless].
+    window : str
+        Label of the dates used (kept in the result).
+
+    Returns
+    -------
+    GBMPrice
+        ``σ = sd(r)·√365``, ``μ = mean(r)·365 + σ²/2`` [1]_.
+    """
+    r = np.asarray(log_returns, dtype=np.float64)
+    _check(r.size >= 2 and bool(np.isfinite(r).all()), "price.log_returns", "need >= 2 finite returns")
+    vol = float(r.std(ddof=1) * math.sqrt(DAYS_PER_YEAR))
+    return GBMPrice(float(r.mean() * DAYS_PER_YEAR + 0.5 * vol**2), vol, window)
+
+
+# -- hashrate ----------------------------------------------------------------------------------
+
+#: Default relative shock intensity per calendar month (Jan..Dec): winter storms (Dec–Feb) and
+#: summer heat / grid peaks (Jun–Sep) in Texas-heavy fleets; normalised to mean 1 when used.
+DEFAULT_SHOCK_SEASONALITY: tuple[float, ...] = (1.5, 1.2, 0.6, 0.5, 0.6, 1.0, 1.6, 1.8, 1.2, 0.6, 0.6, 0.8)
+
+
+@dataclass(frozen=True)
+class ShockModel:
+    """Weather / curtailment shocks: part of the network switches off for some days.
+
+    Parameters
+    ----------
+    rate_per_year : float
+        Mean number of shocks per year [1/year] (seasonally modulated Poisson arrivals).
+    depth_mean : float
+        Mean share of hashrate offline during a shock [0–1]; depth ~ Beta with this mean.
+    depth_concentration : float
+        Beta concentration ``a + b`` (larger = less dispersed depths).
+    duration_days_mean : float
+        Mean duration [days]; duration = 1 + Geometric, so at least one day.
+    seasonality : tuple of 12 float
+        Relative intensity per calendar month (Jan..Dec), normalised to mean 1.
+    """
+
+    rate_per_year: float = 4.0
+    depth_mean: float = 0.10
+    depth_concentration: float = 10.0
+    duration_days_mean: float = 3.0
+    seasonality: tuple[float, ...] = DEFAULT_SHOCK_SEASONALITY
+
+    def __post_init__(self) -> None:
+        _check(self.rate_per_year >= 0, "shocks.rate_per_year", "must be >= 0")
+        _check(0 < self.depth_mean < 1, "shocks.depth_mean", "must be in (0, 1)")
+        _check(self.depth_concentration > 0, "shocks.depth_concentration", "must be > 0")
+        _check(self.duration_days_mean >= 1, "shocks.duration_days_mean", "must be >= 1 day")
+        _check(
+            len(self.seasonality) == 12 and min(self.seasonality) >= 0 and sum(self.seasonality) > 0,
+            "shocks.seasonality",
+            "need 12 non-negative monthly weights, not all zero",
+        )
+
+    def expected_starts(self, months: np.ndarray) -> float:
+        """Expected number of shock starts over days in calendar months ``months`` (1..12)."""
+        w = np.asarray(self.seasonality, dtype=np.float64)
+        w = w / w.mean()
+        return float(self.rate_per_year / DAYS_PER_YEAR * w[np.asarray(months) - 1].sum())
+
+    def advance(self, state: dict, months: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Online share over one step whose days fall in calendar ``months`` [0–1].
+
+        Notes
+        -----
+        Shock starts in the step are Poisson with mean ``Σ_days rate/365 · w_month``; each starts
+        on a uniform day of the step, lasts ``D ~ Geometric(1/duration_days_mean)`` days (>= 1) with
+        depth ``δ ~ Beta``. The step's online share is ``Π_k (1 − δ_k · a_k / n)`` over the shocks
+        ``k`` active in it for ``a_k`` of its ``n`` days: exact for one shock, and off by at most
+        ``δ_1 a_1 δ_2 a_2 / n²`` when two overlap partially. Days left over carry into the next
+        step (overlapping carried shocks combine as ``1 − (1 − δ)(1 − δ')``, the longer one's days).
+        """
+        depth, left = state["shock_depth"], state["shock_left"]
+        n_days = len(months)
+        online = np.ones(depth.shape[0])
+        carried = np.flatnonzero(left)  # few rows: work on them only
+        if carried.size:
+            active = np.minimum(left[carried], n_days)
+            online[carried] = 1.0 - depth[carried] * (active / n_days)
+            left[carried] -= active
+            depth[carried[left[carried] == 0]] = 0.0
+        lam = self.expected_starts(months)
+        if lam <= 0:
+            return online
+        # Poisson counts by inversion of one uniform each (exact; only rows with a shock loop)
+        u = rng.random(depth.shape[0])
+        p_k = math.exp(-lam)
+        hit = np.flatnonzero(u >= p_k)
+        k = np.zeros(depth.shape[0], dtype=np.int64)
+        cdf, j = p_k, 0
+        rows = hit
+        while rows.size:
+            j += 1
+            p_k *= lam / j
+            cdf += p_k
+            k[rows] += 1
+            rows = rows[u[rows] >= cdf]
+        a = self.depth_mean * self.depth_concentration
+        while hit.size:
+            d = rng.beta(a, self.depth_concentration - a, size=hit.size)
+            dur = rng.geometric(1.0 / self.duration_days_mean, size=hit.size)
+            start = rng.integers(0, n_days, size=hit.size)
+            inside = np.minimum(dur, n_days - start)
+            online[hit] *= 1.0 - d * (inside / n_days)
+            rest = dur - inside
+            carry = rest > 0
+            c = hit[carry]
+            depth[c] = 1.0 - (1.0 - depth[c]) * (1.0 - d[carry])
+            left[c] = np.maximum(left[c], rest[carry])
+            k[hit] -= 1
+            hit = hit[k[hit] > 0]
+        return online
+
+
+def fit_shock_model(
+    depths: np.ndarray,
+    durations_days: np.ndarray,
+    years: float,
+    depth_concentration: float = 10.0,
+    seasonality: tuple[float, ...] = DEFAULT_SHOCK_SEASONALITY,
+) -> ShockModel:
+    """Method-of-moments :class:`ShockModel` from detected shocks.
+
+    Parameters
+    ----------
+    depths : numpy.ndarray
+        Mean offline share of each shock [0–1], e.g. shortfall / (baseline × days).
+    durations_days : numpy.ndarray
+        Duration of each shock [days].
+    years : float
+        Length of the history searched [years].
+    depth_concentration, seasonality
+        Kept as given (a handful of shocks cannot pin a Beta's spread or twelve monthly weights).
+
+    Returns
+    -------
+    ShockModel
+        ``rate = count / years``, ``depth_mean = mean(depths)``,
+        ``duration_days_mean = mean(durations)``.
+
+    Raises
+    ------
+    ScenarioInputError
+        With fewer than two shocks, depths outside (0, 1) or durations under one day.
+    """
+    d = np.asarray(depths, dtype=np.float64)
+    t = np.asarray(durations_days, dtype=np.float64)
+    _check(d.size >= 2 and d.size == t.size, "shocks", f"need >= 2 detected shocks to fit, got {d.size}")
+    _check(bool(((d > 0) & (d < 1)).all()), "shocks.depth", "every depth must be in (0, 1)")
+    _check(bool((t >= 1).all()), "shocks.duration_days", "every duration must be >= 1 day")
+    _check(years > 0, "shocks.years", "must be > 0")
+    return ShockModel(
+        rate_per_year=d.size / years,
+        depth_mean=float(d.mean()),
+        depth_concentration=depth_concentration,
+        duration_days_mean=float(t.mean()),
+        seasonality=seasonality,
+    )
+
+
+@dataclass(frozen=True)
+class CapitulationModel:
+    """Network cost curve: hashrate switches off when hashprice falls under the marginal cost.
+
+    Parameters
+    ----------
+    marginal_efficiency_j_per_th : float
+        Efficiency of the marginal (least efficient still running) fleet [J/TH].
+    power_usd_per_kwh : float
+        Marginal miners' all-in power price [USD/kWh].
+    efficiency_gain_per_year : float
+        Yearly fall of the marginal J/TH as fleets renew [0–1 per year].
+    elasticity : float
+        Online share of the network when hashprice ``hp`` is below marginal cost ``c`` is
+        ``(hp / c) ** elasticity`` [dimensionless].
+    adjust_days : float
+        Time constant of switching off / back on [days].
+
+    Notes
+    -----
+    Marginal cost [USD/PH/day] = J/TH × 0.024 × USD/kWh × 1000 [3]_.
+    """
+
+    marginal_efficiency_j_per_th: float = 25.0
+    power_usd_per_kwh: float = 0.05
+    efficiency_gain_per_year: float = 0.10
+    elasticity: float = 1.0
+    adjust_days: float = 7.0
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        _check(self.marginal_efficiency_j_per_th > 0, "capitulation.marginal_efficiency_j_per_th", "must be > 0")
+        _check(self.power_usd_per_kwh > 0, "capitulation.power_usd_per_kwh", "must be > 0")
+        _check(0 <= self.efficiency_gain_per_year < 1, "capitulation.efficiency_gain_per_year", "must be in [0, 1)")
+        _check(self.elasticity >= 0, "capitulation.elasticity", "must be >= 0")
+        _check(self.adjust_days >= 1, "capitulation.adjust_days", "must be >= 1")
+
+    def marginal_cost_usd_per_ph_day(self, day: float) -> float:
+        """Marginal cost of hashing on a day after the start [USD/PH/day]."""
+        eff = self.marginal_efficiency_j_per_th * (1 - self.efficiency_gain_per_year) ** (day / DAYS_PER_YEAR)
+        return 1000.0 * breakeven_hashprice_usd_per_th_day(eff, self.power_usd_per_kwh)
+
+
+@dataclass(frozen=True)
+class HashrateModel:
+    """Installed hashrate trend × AR(1) log-noise × shocks × capitulation.
+
+    Parameters
+    ----------
+    growth_per_year : float
+        Trend growth of installed hashrate [1/year], e.g. 0.45 = +45 %/year.
+    noise_sd_per_day : float
+        Innovation sd of the AR(1) log-deviation [1/day^½], >= 0.
+    noise_ar1 : float
+        AR(1) coefficient of the daily log-deviation [0–1).
+    shocks : ShockModel or None
+        Curtailment shock process; None disables.
+    capitulation : CapitulationModel or None
+        Network cost curve; None disables.
+    window : str
+        Where the trend comes from.
+
+    Notes
+    -----
+    ``H_d = H_0 · (1+g)^{d/365} · exp(x_d) · (1 − shock_d) · κ_d`` with
+    ``x_d = φ x_{d-1} + σ ε_d`` and ``κ`` relaxing towards ``min(1, (hp/c)^ε)``.
+    """
+
+    growth_per_year: float = 0.30
+    noise_sd_per_day: float = 0.01
+    noise_ar1: float = 0.9
+    shocks: ShockModel | None = ShockModel()
+    capitulation: CapitulationModel | None = CapitulationModel()
+    window: str = "given"
+
+    def __post_init__(self) -> None:
+        _check(self.growth_per_year > -1, "hashrate.growth_per_year", "must be > -1")
+        _check(self.noise_sd_per_day >= 0, "hashrate.noise_sd_per_day", "volatility must be >= 0")
+        _check(0 <= self.noise_ar1 < 1, "hashrate.noise_ar1", "must be in [0, 1)")
+
+    def init(self, n: int, rng: np.random.Generator) -> dict:
+        return {
+            "x": np.zeros(n),
+            "kappa": np.ones(n),
+            "shock_depth": np.zeros(n),
+            "shock_left": np.zeros(n, dtype=np.int64),
+        }
+
+    def advance(
+        self,
+        state: dict,
+        first_day: int,
+        months: np.ndarray,
+        hashprice_prev: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Advance over days ``first_day .. first_day + len(months) − 1``.
+
+        Parameters
+        ----------
+        months : numpy.ndarray
+            Calendar month 1..12 of each day of the step (shock seasonality).
+        hashprice_prev : numpy.ndarray
+            The previous step's mean network hashprice [USD/PH/day] (drives capitulation).
+
+        Returns
+        -------
+        numpy.ndarray
+            Mean online hashrate over the step relative to the start [dimensionless].
+
+        Notes
+        -----
+        Mean of the trend over the step's days (exact); ``exp(x̄ + σ²W/2)`` for the AR(1) (``x̄``
+        drawn exactly with the step's last value, :func:`ar1_step_moments`); the shock online share
+        (:meth:`ShockModel.advance`); and the mean of ``κ``, which relaxes towards a target held
+        for the step, ``κ_j = t + (κ_0 − t)(1 − 1/A)^j`` (exact for that target). The product of
+        the step means stands for the mean of the daily products (error of second order in the
+        within-step variation, < 0.1 % with the defaults).
+        """
+        n_days = len(months)
+        r = math.log1p(self.growth_per_year) / DAYS_PER_YEAR
+        rel = np.full(state["x"].shape[0], math.exp(r * first_day) * float(np.exp(r * np.arange(n_days)).mean()))
+        if self.noise_sd_per_day > 0:
+            mom = ar1_step_moments(self.noise_ar1, n_days)
+            sd = self.noise_sd_per_day
+            end, mean = mom.draw(rng, rel.shape[0])
+            x = state["x"]
+            mean *= sd
+            mean += mom.a_mean * x
+            rel *= np.exp(mean + 0.5 * sd * sd * mom.within)
+            x *= mom.a_end
+            x += sd * end
+        sh = self.shocks
+        if sh is not None and sh.rate_per_year > 0:
+            rel *= sh.advance(state, months, rng)
+        cap = self.capitulation
+        if cap is not None and cap.enabled:
+            cost = cap.marginal_cost_usd_per_ph_day(first_day + 0.5 * n_days)
+            ratio = hashprice_prev / cost
+            target = np.minimum(1.0, ratio if cap.elasticity == 1.0 else ratio**cap.elasticity)
+            keep = 1.0 - 1.0 / cap.adjust_days
+            gap = state["kappa"] - target
+            rel *= target + gap * float((keep ** np.arange(1, n_days + 1)).mean())
+            state["kappa"] = target + gap * keep**n_days
+        return rel
+
+
+def fit_hashrate_trend(hashrate_ehs: np.ndarray, window: str = "given", smooth_days: int = 7) -> float:
+    """Trend growth of network hashrate from a daily series.
+
+    Parameters
+    ----------
+    hashrate_ehs : numpy.ndarray
+        Daily hashrate estimates [EH/s], consecutive days.
+    smooth_days : int
+        Rolling mean applied first [days] (daily estimates carry ~8 % Poisson noise).
+
+    Returns
+    -------
+    float
+        ``exp(b·365) − 1`` where ``b`` is the OLS slope of ``ln H`` on the day number [1/year].
+    """
+    h = np.asarray(hashrate_ehs, dtype=np.float64)
+    _check(h.size > 2 * smooth_days and bool((h > 0).all()), "hashrate history", f"need > {2 * smooth_days} positive days")
+    sm = np.convolve(h, np.ones(smooth_days) / smooth_days, mode="valid")
+    t = np.arange(sm.size, dtype=np.float64)
+    slope = np.polyfit(t, np.log(sm), 1)[0]
+    return float(math.expm1(slope * DAYS_PER_YEAR))
+
+
+# -- fees --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeeModel:
+    """Fees per block: AR(1) log-level × (block interval / 600 s)^β.
+
+    Parameters
+    ----------
+    base_sats_per_block : float
+        Long-run level of fees per block at 600-s blocks [sats].
+    interval_elasticity : float
+        ``β``: fees per block scale as ``(interval / 600 s)^β`` (slower blocks, fuller mempool).
+    noise_sd_per_day : float
+        Innovation sd of the daily log-level [1/day^½], >= 0.
+    noise_ar1 : float
+        AR(1) coefficient of the log-level deviation [0–1).
+    window : str
+        Where the figures come from.
+    """
+
+    base_sats_per_block: float
+    interval_elasticity: float = 1.0
+    noise_sd_per_day: float = 0.25
+    noise_ar1: float = 0.9
+    window: str = "given"
+
+    def __post_init__(self) -> None:
+        _check(self.base_sats_per_block >= 0, "fees.base_sats_per_block", "must be >= 0")
+        _check(self.interval_elasticity >= 0, "fees.interval_elasticity", "must be >= 0")
+        _check(self.noise_sd_per_day >= 0, "fees.noise_sd_per_day", "volatility must be >= 0")
+        _check(0 <= self.noise_ar1 < 1, "fees.noise_ar1", "must be in [0, 1)")
+
+    def init(self, n: int, rng: np.random.Generator) -> dict:
+        return {"y": np.zeros(n), "var": 0.0}
+
+    def advance(self, state: dict, n_days: int, rng: np.random.Generator) -> np.ndarray:
+        """Advance over ``n_days`` days; returns the step's fee level at 600-s blocks [sats/block].
+
+        ``y`` is a daily AR(1) from ``y_0 = 0``; its step mean ``ȳ`` and last value are drawn
+        jointly and exactly (:func:`ar1_step_moments`). The level is ``base · exp(ȳ − V/2)`` with
+        ``V`` the unconditional variance of ``ȳ`` (tracked exactly), so its mean is ``base`` in
+        every step; the step level is lognormal where the mean of the daily lognormals is not
+        quite (that is the approximation).
+        """
+        y = state["y"]
+        if self.noise_sd_per_day == 0:
+            return np.full(y.shape[0], self.base_sats_per_block)
+        mom = ar1_step_moments(self.noise_ar1, n_days)
+        sd = self.noise_sd_per_day
+        end, mean = mom.draw(rng, y.shape[0])
+        v_mean = mom.a_mean**2 * state["var"] + sd * sd * mom.var_mean
+        mean *= sd
+        mean += mom.a_mean * y
+        mean -= 0.5 * v_mean
+        y *= mom.a_end
+        y += sd * end
+        state["var"] = mom.a_end**2 * state["var"] + sd * sd * mom.chol[0] ** 2
+        return self.base_sats_per_block * np.exp(mean)
+
+
+def fit_fee_model(blk_cnt: np.ndarray, fee_tot_btc: np.ndarray, level_days: int = 30, window: str = "given") -> FeeModel:
+    """Fit :class:`FeeModel` to daily block counts and total fees.
+
+    Parameters
+    ----------
+    blk_cnt : numpy.ndarray
+        Blocks per day [blocks].
+    fee_tot_btc : numpy.ndarray
+        Fees per day [BTC].
+    level_days : int
+        The base level is the mean fee per block over the last ``level_days`` days [days].
+
+    Returns
+    -------
+    FeeModel
+        ``β`` from OLS of ``ln(fee/block)`` on ``ln(86,400 / blocks / 600)``; AR(1) ``φ`` and
+        innovation sd from the residuals.
+    """
+    b = np.asarray(blk_cnt, dtype=np.float64)
+    f = np.asarray(fee_tot_btc, dtype=np.float64)
+    ok = (b > 0) & (f > 0) & np.isfinite(f)
+    _check(int(ok.sum()) >= 30, "fee history", "need >= 30 days with blocks and fees")
+    b, f = b[ok], f[ok]
+    y = np.log(f * 1e8 / b)
+    x = np.log(86_400.0 / b / 600.0)
+    beta, alpha = np.polyfit(x, y, 1)
+    res = y - (alpha + beta * x)
+    phi = float(np.clip(np.corrcoef(res[:-1], res[1:])[0, 1], 0.0, 0.99))
+    sd = float(np.std(res[1:] - phi * res[:-1], ddof=1))
+    tail = slice(-level_days, None)
+    base = float(f[tail].sum() * 1e8 / b[tail].sum())
+    return FeeModel(base, float(max(beta, 0.0)), sd, phi, window)
