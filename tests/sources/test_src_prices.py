@@ -16,10 +16,10 @@ from hashdesk.sources.prices import (
     YahooChartSource,
     last_complete_day,
     parse_yahoo_chart,
-    sync_prices,
 )
 from hashdesk.store import Store
 from hashdesk.store.ingest import IngestError
+from hashdesk.store.pricesync import sync_prices
 
 
 def test_src_yahoo_chart_parse_real_mara_bars(recorded):
