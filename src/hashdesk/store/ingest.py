@@ -541,6 +541,10 @@ def read_electrum_targets(path: Path, load: LoadTime | None = None) -> tuple[Fil
         bits = encode_compact(target)
         if decode_compact(bits)[0] != target:
             raise IngestError(name, line, "next_epoch_target_hex", "target is not a compact-representable value")
+        d, recorded = difficulty(bits), float(df.next_epoch_difficulty.iloc[i])
+        if abs(d - recorded) > 1e-6 * d + 1e-6:  # printed to 6 decimals
+            raise IngestError(name, line, "next_epoch_difficulty",
+                              f"recorded {plain(recorded)} but the target gives {plain(d)}")
         rows[-1]["last_block_hash"] = h
         rows.append({"epoch": int(ep.iloc[i]) + 1, "bits": bits, "last_block_hash": None})
     epochs = pd.DataFrame(rows)
