@@ -23,10 +23,10 @@ Usage
 Inside ``tests/sources`` the fixtures of its ``conftest.py`` give a server on pytest-httpserver::
 
     def test_something(regtest_esplora, tmp_path):
-        chain = regtest_chain(300, start_height=942_200, start_time=day_unix("2025-12-30"))
+        chain = regtest_chain(300, start_height=930_089, start_time=day_unix("2025-12-30"))
         server = regtest_esplora(chain)                       # http://localhost:PORT/api
         report = sync_regtest(tmp_path / "s.duckdb", server.url)
-        # blocks 942,200 (anchor, trusted) .. 942,499 are now in the store, with fees_sats
+        # blocks 930,089 (anchor, trusted) .. 930,388 are now in the store, with fees_sats
 
 Elsewhere (``python -m pytest`` from the repo root, as ``make test`` runs, puts ``tests`` on the
 import path), use the server as a context manager; it starts its own threaded HTTP server::
@@ -37,13 +37,13 @@ import path), use the server as a context manager; it starts its own threaded HT
     def test_economics_after_the_bundle(bundle_db_path, tmp_path):
         db = tmp_path / "live.duckdb"
         shutil.copy(bundle_db_path, db)
-        with Store(db) as s:   # cut the bundle's blocks before the new chain's first height
-            s.con.execute("DELETE FROM blocks WHERE height >= 942000").fetchall()
-        chain = regtest_chain(3 * 144, start_height=942_000, start_time=day_unix("2025-12-30"),
-                              fees_sats=lambda h: 2_000_000 + h % 11 * 100_000)
+        with Store(db) as s:   # the bundle as of the end of 2025-12-29 (last block 930,088)
+            s.con.execute("DELETE FROM blocks WHERE height >= ?", [BUNDLE_NEXT_HEIGHT]).fetchall()
+        chain = regtest_chain(1 + 3 * 144, start_height=BUNDLE_NEXT_HEIGHT,
+                              start_time=day_unix("2025-12-30"))
         with EsploraRegtestServer(chain) as server:
             sync_regtest(db, server.url)
-        # days 2025-12-30 .. 2026-01-01: 144 blocks each, 600 s apart, fees exact per block
+        # 2025-12-30, -31 and 2026-01-01: 144 blocks each, 600 s apart, exact fees on every one
 
 Rules the chain follows (so the store accepts it): heights contiguous from ``start_height``;
 times strictly increasing (``start_time + spacing_s·i``; keep them before the sync's clock
@@ -75,6 +75,9 @@ from hashdesk.store.chainsync import REGTEST, ChainSyncReport, sync_chain
 
 #: Regtest compact target (``powLimit`` 0x7fffff·2^232): about one hash in two meets it.
 REGTEST_BITS = 0x207FFFFF
+#: First height after the bundle's last block of 2025-12-29 (930,088, at 23:51:10 UTC), where
+#: its daily network series ends: cut the bundle's blocks here to continue it with a chain.
+BUNDLE_NEXT_HEIGHT = 930_089
 #: Header version used for mined blocks (BIP 9 top bits).
 VERSION = 0x20000000
 ZERO_HASH = "0" * 64
@@ -302,10 +305,10 @@ def sync_regtest(
 ) -> ChainSyncReport:
     """Sync the regtest chain served at ``url`` into the DuckDB store at ``store``.
 
-    With no ``from_height``, an empty store (or one without the chain's first height) starts at
-    the served chain's first block: height 0 syncs from genesis; any other first block becomes
-    the trusted anchor and sync starts one above it. A store that already holds synced rows
-    continues from its tip.
+    With no ``from_height``, a store whose highest row lies below the served chain's first block
+    (empty, or cut below it) starts at that block: height 0 syncs from genesis; any other first
+    block becomes the trusted anchor (``--trust-anchor``) and is stored with the rest. A store
+    that already reaches into the served chain continues from its tip.
 
     Parameters
     ----------
@@ -339,11 +342,12 @@ def sync_regtest(
     client = HttpClient(url, policy or RetryPolicy(timeout_s=10.0, max_retries=0))
     source = EsploraSource(client, flavor=flavor)
     try:
-        if from_height is None and top is None:
+        if from_height is None:
             first = _first_served_height(source)
-            from_height = 0 if first == 0 else first + 1
-            if trust_anchor is None:
-                trust_anchor = first != 0
+            if top is None or top < first:  # start at the served chain, anchored on its first block
+                from_height = 0 if first == 0 else first + 1
+                if trust_anchor is None:
+                    trust_anchor = first != 0
         kw = {"now": now} if now is not None else {}
         return sync_chain(path, source, params=REGTEST, from_height=from_height,
                           to_height=to_height, batch_size=batch_size,

@@ -230,3 +230,26 @@ def _huge_error(conn, stop) -> int:
     except OSError:
         pass
     return n
+
+
+def test_src_redirects_are_followed_but_their_bodies_are_capped(servers, make_client, httpserver):
+    httpserver.expect_request("/api/a").respond_with_data("", status=302,
+                                                          headers={"Location": "/api/b"})
+    httpserver.expect_request("/api/b").respond_with_data("ok")
+    assert make_client(httpserver.url_for("/api")).get_text("/a") == "ok"
+
+    def redirect_flood(conn, stop) -> int:
+        conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /api/elsewhere\r\nConnection: close\r\n\r\n")
+        n = 0
+        try:
+            while n < 300 * 2**20 and not stop.is_set():
+                conn.sendall(b"r" * 65536)
+                n += 65536
+        except OSError:
+            pass
+        return n
+    srv = servers(redirect_flood)
+    with pytest.raises(BodyTooLargeError, match="redirect body exceeds 65,536 bytes"):
+        make_client(srv.url).get_text("/x")
+    srv.close()
+    assert srv.sent[0] < 64 * 2**20

@@ -321,3 +321,25 @@ def test_src_ranged_resync_over_an_equal_work_branch_is_refused(store_path, chai
     assert_consistent(store_path, a)
     assert len(stored(store_path)) == 20
     assert [k for k, _ in events(store_path)].count("reorg-rejected") == 1
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("totalFees", -5, "fees -5 sats outside"),
+    ("totalFees", 21_000_000 * 10**8 + 1, "fees 2100000000000001 sats outside"),
+    ("tx_count", 0, "tx_count 0 outside"),
+])
+def test_src_implausible_fees_or_tx_count_are_malformed(field, value, match, store_path, chain_of,
+                                                        fake_esplora, make_client):
+    fake = fake_esplora(chain_of(6))
+
+    def bad(path, resp):
+        if path.startswith("/v1/blocks/"):
+            page = resp.json()
+            target = page[0]["extras"] if field == "totalFees" else page[0]
+            target[field] = value
+            return httpx.Response(200, json=page)
+        return resp
+    fake.transform = bad
+    with pytest.raises(MalformedResponseError, match=match):
+        run(store_path, EsploraSource(make_client(), flavor="mempool"), from_height=0)
+    assert stored(store_path) == []

@@ -49,6 +49,8 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_MAX_BODY_BYTES = 16 * 2**20
 #: Bytes of an error (4xx/5xx) body read for its message; the rest is never read [bytes].
 ERROR_BODY_BYTES = 4096
+#: Largest body of a redirect (3xx) response that is followed (httpx reads it whole) [bytes].
+REDIRECT_BODY_BYTES = 64 * 1024
 
 
 class SourceError(RuntimeError):
@@ -380,6 +382,31 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+class _CappedStream(httpx.SyncByteStream):
+    """A response body stream that raises :class:`BodyTooLargeError` past ``cap`` bytes."""
+
+    def __init__(self, inner: httpx.SyncByteStream, cap: int, shown: str):
+        self._inner, self._cap, self._shown = inner, cap, shown
+
+    def __iter__(self) -> Iterator[bytes]:
+        n = 0
+        for chunk in self._inner:
+            n += len(chunk)
+            if n > self._cap:
+                raise BodyTooLargeError(f"{self._shown}: redirect body exceeds {self._cap:,} bytes")
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _cap_redirect_body(response: httpx.Response) -> None:
+    """Response hook: httpx reads a redirect's body whole before following it; cap that body."""
+    if response.has_redirect_location:
+        response.stream = _CappedStream(response.stream, REDIRECT_BODY_BYTES,
+                                        mask_url(str(response.url)))
+
+
 def _install_deadlines(client: httpx.Client) -> None:
     """Put :class:`_DeadlineBackend` under every transport of ``client`` (direct and proxies).
 
@@ -443,6 +470,7 @@ class HttpClient:
             auth=auth,
             headers=hdrs,
             follow_redirects=True,
+            event_hooks={"response": [_cap_redirect_body]},
         )
         _install_deadlines(self._client)
 
