@@ -12,10 +12,13 @@ from __future__ import annotations
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.sources.regtest_server import regtest_chain, sync_regtest
 from typer.testing import CliRunner
 
 from hashdesk.cli import app
+from hashdesk.sources.base import HttpClient, RetryPolicy
 from hashdesk.store import Store
 from hashdesk.store.chainsync import ReorgRejectedError
 
@@ -130,3 +133,49 @@ def test_src_reorg_across_a_batch_boundary_during_sync(regtest_esplora, tmp_path
     assert [e.fork_height for e in rep.reorgs] == [17]
     after = snapshot(path)
     assert [x for _, x, _ in after["rows"]] == [blk.hash for blk in b]
+
+
+# ---------------------------------------------------------------------------------------------
+# the invariant, over many branch shapes
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    n_old=st.integers(3, 14),
+    fork_back=st.integers(1, 8),
+    n_new=st.integers(0, 16),
+    bad_at=st.one_of(st.none(), st.integers(0, 15)),
+)
+def test_src_store_is_always_the_old_chain_or_the_heavier_valid_one(n_old, fork_back, n_new, bad_at,
+                                                                     tmp_path_factory):
+    """After any competing branch, the store holds exactly the old chain or exactly the new one,
+    and the new one only when every block is valid and it carries strictly more work."""
+    import respx
+    from tests.sources.conftest import FakeEsplora
+
+    from hashdesk.sources.esplora import EsploraSource
+    from hashdesk.store.chainsync import REGTEST, SyncError, sync_chain
+
+    fork = max(0, n_old - 1 - fork_back)
+    a = regtest_chain(n_old, start_time=T0)
+    bad_height = None if bad_at is None or bad_at >= n_new else fork + 1 + bad_at
+    b = regtest_chain(fork + 1 + n_new, salt="x", base=a[: fork + 1], bad_pow_from=bad_height)
+    path = tmp_path_factory.mktemp("prop") / "p.duckdb"
+    fake = FakeEsplora(a)
+    with respx.mock(assert_all_called=False) as r:
+        r.route(host="esplora.test").mock(side_effect=fake)
+        src = EsploraSource(HttpClient("https://esplora.test/api", RetryPolicy(max_retries=0)),
+                            flavor="mempool")
+        sync_chain(path, src, params=REGTEST, from_height=0)
+        fake.chain = b
+        try:
+            sync_chain(path, src, params=REGTEST)
+        except SyncError:
+            pass
+    with Store(path, read_only=True) as s:
+        hashes = [h for (h,) in s.con.execute("SELECT hash FROM blocks ORDER BY height").fetchall()]
+    heavier = len(b) > len(a)  # equal bits: work is proportional to the number of blocks
+    if heavier and bad_height is None:
+        assert hashes == [blk.hash for blk in b]
+    else:
+        assert hashes == [blk.hash for blk in a]

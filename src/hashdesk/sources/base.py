@@ -665,8 +665,20 @@ MAX_BLOCK_TX_COUNT = 100_000
 def check_block_extras(fees_sats: int | None, tx_count: int | None, where: str) -> None:
     """Check a block's fees and transaction count when given (raise :class:`MalformedResponseError`).
 
-    ``0 <= fees_sats <= 21e6·1e8`` [sats] (Bitcoin Core's ``MAX_MONEY``) and
-    ``1 <= tx_count < 100,000`` (the coinbase at least; a block's weight limit allows fewer).
+    Parameters
+    ----------
+    fees_sats : int or None
+        Total fees of the block [sats]: must satisfy ``0 <= fees_sats <= 21·10^6·10^8``.
+    tx_count : int or None
+        Transactions in the block: ``1 <= tx_count < 100,000`` (the coinbase at least; a block
+        of 4,000,000 weight units holds fewer).
+    where : str
+        Masked URL for the message.
+
+    References
+    ----------
+    .. [1] Bitcoin Core ``src/consensus/amount.h`` (``MAX_MONEY``) and ``src/consensus/consensus.h``
+       (``MAX_BLOCK_WEIGHT``).
     """
     if fees_sats is not None and not 0 <= fees_sats <= MAX_MONEY_SATS:
         raise MalformedResponseError(f"{where}: fees {fees_sats} sats outside 0..{MAX_MONEY_SATS}")

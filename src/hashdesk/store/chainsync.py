@@ -266,7 +266,23 @@ def validate_block(
 
 
 def branch_work(bits: list[int] | pd.Series) -> int:
-    """Cumulative work of blocks with these bits: Σ ``block_work(bits)`` [hashes] (exact)."""
+    """Cumulative work of blocks with these bits [hashes], exact.
+
+    Parameters
+    ----------
+    bits : sequence of int
+        Compact targets of the blocks.
+
+    Returns
+    -------
+    int
+        Σ ``block_work(b)`` = Σ 2^256 // (target(b) + 1): the expected hashes to produce them.
+
+    References
+    ----------
+    .. [1] Bitcoin Core ``src/chain.cpp`` (``GetBlockProof``); ``nChainWork`` is its running sum,
+       and ``FindMostWorkChain`` prefers the chain with the most of it.
+    """
     return sum(block_work(int(b)) for b in bits)
 
 
@@ -281,8 +297,9 @@ class StoreAccess:
     ----------
     target : Store or str or Path
         A store path (opened and closed around every use, so other processes can read between
-        batches), or an open :class:`~hashdesk.store.db.Store`, used as it is (the caller then
-        holds its connection throughout: convenient in one process, but it keeps the lock).
+        batches; created and migrated on first use if absent), or an open
+        :class:`~hashdesk.store.db.Store`, used as it is (the caller then holds its connection
+        throughout: convenient in one process, but it keeps the lock).
     lock_wait_s : float
         How long an open waits while another process holds a conflicting lock [s].
     """
@@ -304,6 +321,8 @@ class StoreAccess:
         delay = 0.02
         while True:
             try:
+                if read_only and not self.path.exists():  # a writer's first read: create it
+                    Store(self.path).close()
                 return Store(self.path, read_only=read_only)
             except StoreError as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
