@@ -31,8 +31,10 @@ Inside ``tests/sources`` the fixtures of its ``conftest.py`` give a server on py
 Elsewhere (``python -m pytest`` from the repo root, as ``make test`` runs, puts ``tests`` on the
 import path), use the server as a context manager; it starts its own threaded HTTP server::
 
+    import shutil
+    from hashdesk.store import Store
     from tests.sources.regtest_server import (
-        EsploraRegtestServer, day_unix, regtest_chain, sync_regtest)
+        BUNDLE_NEXT_HEIGHT, EsploraRegtestServer, day_unix, regtest_chain, sync_regtest)
 
     def test_economics_after_the_bundle(bundle_db_path, tmp_path):
         db = tmp_path / "live.duckdb"
@@ -45,12 +47,16 @@ import path), use the server as a context manager; it starts its own threaded HT
             sync_regtest(db, server.url)
         # 2025-12-30, -31 and 2026-01-01: 144 blocks each, 600 s apart, exact fees on every one
 
+(``tests/sources/test_src_regtest_server.py`` runs exactly this and checks the stored rows.)
+
 Rules the chain follows (so the store accepts it): heights contiguous from ``start_height``;
 times strictly increasing (``start_time + spacing_s·i``; keep them before the sync's clock
-+ 2 h); when the store already holds rows, the chain's first block must sit at a height the
-store does *not* hold (it becomes the ``--trust-anchor`` anchor; its ancestry is not checked),
-or continue a stored synced row (pass ``parent`` = that row's hash). Note the chain's bits are
-regtest's (difficulty about 4.66e-10): economics over these blocks use that difficulty.
++ 2 h, or pass ``now=``); when the store already holds rows, all of them must lie below the
+chain's first block, which becomes the ``--trust-anchor`` anchor (its ancestry is not checked).
+A later call with a longer chain (same blocks, more at the top) continues from the stored tip;
+a competing chain (another ``salt`` from some height) is a reorg, adopted only with more work.
+The chain's bits are regtest's (difficulty about 4.66e-10, work 2 hashes a block): economics
+over these blocks see that difficulty, while the subsidy follows mainnet's halvings.
 """
 
 from __future__ import annotations
