@@ -3,41 +3,28 @@
 Mainnet PoW cannot be mined in a test, so flows that need many consecutive blocks (reorgs,
 retries, resumption) run on regtest chains (bits 0x207fffff, ~2 hashes a block) validated with
 ``REGTEST`` params; the mainnet checks run on the real bundle headers (test_src_mainnet.py).
+Two ways to serve them: ``fake_esplora`` routes httpx inside the process (respx), and
+``regtest_esplora`` serves them from a real local HTTP server (pytest-httpserver; see
+``regtest_server.py``, also usable from other test directories).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
-from itertools import count
 from pathlib import Path
 
 import httpx
 import pytest
 import respx
+from tests.sources.regtest_server import REGTEST_BITS, EsploraRegtestServer, mine  # noqa: F401
 
-from hashdesk.chain.consensus import block_subsidy, decode_compact
-from hashdesk.chain.headers import header_hash, serialize_header
+from hashdesk.chain.consensus import block_subsidy
 from hashdesk.sources.base import BlockRecord, HttpClient, RetryPolicy
 from hashdesk.store import Store
 
 FIXTURES = Path(__file__).parents[1] / "data" / "sources"
-REGTEST_BITS = 0x207FFFFF
 T0 = 1_700_000_000
-
-
-def mine(height: int, prev_hash: str, t: int, salt: str = "a", bad_pow: bool = False) -> BlockRecord:
-    """Mine a regtest block (or, with ``bad_pow``, find a nonce whose hash misses the target)."""
-    target = decode_compact(REGTEST_BITS)[0]
-    merkle = hashlib.sha256(f"{salt}:{height}".encode()).hexdigest()
-    for nonce in count():
-        raw = serialize_header(0x20000000, prev_hash, merkle, t, REGTEST_BITS, nonce)
-        h = header_hash(raw)
-        if (int(h, 16) <= target) != bad_pow:
-            return BlockRecord(height, h, prev_hash, merkle, 0x20000000, t, REGTEST_BITS, nonce,
-                               raw.hex(), fees_sats=1000 * height + 7, tx_count=1 + height % 5)
-    raise AssertionError("unreachable")
 
 
 def make_chain(n: int, salt: str = "a", base: list[BlockRecord] | None = None) -> list[BlockRecord]:
@@ -182,3 +169,11 @@ def chain_of():
 def recorded():
     """The :func:`load_fixture` helper."""
     return load_fixture
+
+
+@pytest.fixture()
+def regtest_esplora(httpserver):
+    """Factory: serve a regtest chain as an esplora/mempool API on the local pytest-httpserver."""
+    def start(chain: list[BlockRecord]) -> EsploraRegtestServer:
+        return EsploraRegtestServer(chain, httpserver)
+    return start

@@ -8,7 +8,13 @@ import pytest
 from hashdesk.sources.base import MalformedResponseError, RateLimitedError, SourceError
 from hashdesk.sources.esplora import EsploraSource
 from hashdesk.store import Store
-from hashdesk.store.chainsync import REGTEST, ChainValidationError, SyncError, sync_chain
+from hashdesk.store.chainsync import (
+    REGTEST,
+    ChainValidationError,
+    ReorgRejectedError,
+    SyncError,
+    sync_chain,
+)
 
 
 def stored(path) -> list[tuple]:
@@ -101,10 +107,13 @@ def test_src_reorg_during_sync_is_caught_by_the_link(store_path, chain_of, fake_
     rep = run(store_path, src)
     assert rep.reorgs and rep.reorgs[0].fork_height == 17
     assert_consistent(store_path, b)
-    assert len(stored(store_path)) == 24  # up to the tip seen at the start; the rest next run
-    run(store_path, src)
-    assert_consistent(store_path, b)
+    # the competing branch is fetched from 18 in one page, up to the source's tip (25), all
+    # validated before the switch; its 8 blocks outweigh the 2 stored blocks it replaces
+    ev = rep.reorgs[0]
+    assert (ev.rolled_back, ev.new_tip_height, ev.old_work, ev.new_work) == (2, 25, 2 * 2, 8 * 2)
     assert len(stored(store_path)) == 26
+    assert run(store_path, src).blocks_written == 0
+    assert_consistent(store_path, b)
 
 
 def test_src_deep_reorg_is_refused_without_damage(store_path, chain_of, fake_esplora, make_client):
@@ -283,17 +292,54 @@ def test_src_esplora_fees_from_coinbase(chain_of, fake_esplora, make_client):
     assert EsploraSource(make_client(), flavor="esplora", fees=False).blocks(1, 1)[0].fees_sats is None
 
 
-def test_src_ranged_resync_over_changed_branch_logs_and_unlinks(store_path, chain_of, fake_esplora,
+def test_src_ranged_resync_over_a_heavier_branch_switches_it_whole(store_path, chain_of,
+                                                                  fake_esplora, make_client):
+    a = chain_of(20)
+    fake = fake_esplora(a)
+    src = EsploraSource(make_client(), flavor="mempool")
+    run(store_path, src, from_height=0)
+    b = chain_of(21, salt="b", base=a[:10])  # 11 blocks above the fork: more work than a's 10
+    fake.chain = b
+    rep = run(store_path, src, from_height=10, to_height=14)
+    # the whole stored branch a[10..19] is replaced, and b past 14: needed to show more work
+    assert [(e.fork_height, e.rolled_back, e.new_tip_height) for e in rep.reorgs] == [(9, 10, 20)]
+    assert_consistent(store_path, b)
+    assert len(stored(store_path)) == 21
+    msgs = [m for k, m in events(store_path) if k == "reorg"]
+    assert len(msgs) == 1 and a[19].hash in msgs[0] and "fork at 9" in msgs[0]
+
+
+def test_src_ranged_resync_over_an_equal_work_branch_is_refused(store_path, chain_of, fake_esplora,
                                                                 make_client):
     a = chain_of(20)
     fake = fake_esplora(a)
     src = EsploraSource(make_client(), flavor="mempool")
     run(store_path, src, from_height=0)
-    b = chain_of(20, salt="b", base=a[:10])
-    fake.chain = b
-    run(store_path, src, from_height=10, to_height=14)  # rows 15..19 of branch a no longer link
-    assert_consistent(store_path, b)
-    assert len(stored(store_path)) == 15
-    msgs = [m for k, m in events(store_path) if k == "reorg"]
-    assert len(msgs) == 5 and a[10].hash in " ".join(msgs)
-    assert any(k == "rollback" and "orphaned branch" in m for k, m in events(store_path))
+    fake.chain = chain_of(20, salt="b", base=a[:10])  # as long as a: no more work
+    with pytest.raises(ReorgRejectedError, match="not more than the 20 of the 10 stored blocks"):
+        run(store_path, src, from_height=10, to_height=14)
+    assert_consistent(store_path, a)
+    assert len(stored(store_path)) == 20
+    assert [k for k, _ in events(store_path)].count("reorg-rejected") == 1
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("totalFees", -5, "fees -5 sats outside"),
+    ("totalFees", 21_000_000 * 10**8 + 1, "fees 2100000000000001 sats outside"),
+    ("tx_count", 0, "tx_count 0 outside"),
+])
+def test_src_implausible_fees_or_tx_count_are_malformed(field, value, match, store_path, chain_of,
+                                                        fake_esplora, make_client):
+    fake = fake_esplora(chain_of(6))
+
+    def bad(path, resp):
+        if path.startswith("/v1/blocks/"):
+            page = resp.json()
+            target = page[0]["extras"] if field == "totalFees" else page[0]
+            target[field] = value
+            return httpx.Response(200, json=page)
+        return resp
+    fake.transform = bad
+    with pytest.raises(MalformedResponseError, match=match):
+        run(store_path, EsploraSource(make_client(), flavor="mempool"), from_height=0)
+    assert stored(store_path) == []

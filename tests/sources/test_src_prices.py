@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import httpx
@@ -16,10 +17,10 @@ from hashdesk.sources.prices import (
     YahooChartSource,
     last_complete_day,
     parse_yahoo_chart,
-    sync_prices,
 )
 from hashdesk.store import Store
 from hashdesk.store.ingest import IngestError
+from hashdesk.store.pricesync import sync_prices
 
 
 def test_src_yahoo_chart_parse_real_mara_bars(recorded):
@@ -58,7 +59,8 @@ def _sync(path, tickers, now, recorded, make_client, candles=None):
         r.get(url__startswith=f"{YAHOO_URL}/v8/finance/chart/MARA").mock(
             return_value=httpx.Response(200, json=recorded("yahoo_chart_MARA.json")))
         r.get(url__startswith=f"{COINBASE_URL}/products/BTC-USD/candles").mock(
-            return_value=httpx.Response(200, json=candles or recorded("coinbase_candles_BTC-USD.json")))
+            return_value=httpx.Response(200, headers={"Content-Type": "application/json"},
+                                        content=json.dumps(candles or recorded("coinbase_candles_BTC-USD.json"))))
         yahoo = YahooChartSource(make_client(YAHOO_URL))
         cb = CoinbaseCandlesSource(make_client(COINBASE_URL))
         with Store(path) as store:
@@ -133,3 +135,35 @@ def test_src_cli_price_sync_table(store_path, recorded):
     assert "price sync" in res.output and "coinbase" in res.output
     assert route.call_count >= 2  # from 2020-01-01 in pages of 300 days
     assert len(rows(store_path)) == 5
+
+
+@pytest.mark.parametrize("close, match", [
+    (float("inf"), "price must be finite, > 0 and < 1e\\+07 USD, got inf"),
+    (float("nan"), "got nan"),
+    (1e300, "got 1e\\+300"),
+    (2e7, "got 20000000.0"),
+])
+def test_src_price_sync_refuses_non_finite_and_absurd_prices(close, match, store_path, recorded,
+                                                             make_client):
+    candles = recorded("coinbase_candles_BTC-USD.json")
+    candles[1][4] = close  # JSON Infinity / NaN literals and huge numbers reach the parser
+    with pytest.raises(IngestError, match=match) as exc:
+        _sync(store_path, ["BTC-USD"], datetime(2025, 12, 30, 1, tzinfo=UTC), recorded, make_client,
+              candles=candles)
+    assert exc.value.field == "close"
+    assert rows(store_path) == []
+
+
+def test_src_price_sync_refuses_an_absurd_equity_volume(store_path, recorded, make_client):
+    from hashdesk.store.pricesync import validate_prices
+
+    df = parse_yahoo_chart(recorded("yahoo_chart_MARA.json"), "MARA", date(2024, 1, 1),
+                           date(2024, 12, 31), "fixture")
+    df["volume"] = df["volume"].astype(float)
+    df.loc[1, "volume"] = 1e30
+    with pytest.raises(IngestError, match=r"yahoo_chart:MARA, row 2, field 'volume'.*got 1e\+30"):
+        validate_prices(df, "yahoo_chart:MARA", "MARA")
+    df.loc[1, "volume"] = 5.0
+    df.loc[2, "close"] = 2e6  # a share above 1 million USD
+    with pytest.raises(IngestError, match=r"row 3, field 'close'.*< 1e\+06 USD"):
+        validate_prices(df, "yahoo_chart:MARA", "MARA")

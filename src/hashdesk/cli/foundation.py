@@ -53,6 +53,8 @@ def ingest(
         report = ingest_with_progress(store, data_dir, facts)
     except IngestError as exc:
         fail(f"nothing was written. {exc}")
+    finally:
+        store.close()
     rows = [
         {"file": f.source, "rows_read": f.rows_read, "rows_added": f.rows_added} for f in report.files
     ]
