@@ -26,6 +26,13 @@ def test_domain_imports_neither_store_nor_read_layer(package):
     assert not bad, sorted(bad)
 
 
+def test_sources_only_fetch_and_parse():
+    """Sources import neither the store nor anything above it (writes live in hashdesk.store)."""
+    bad = {f"{p.relative_to(SRC)}: {m}" for p in (SRC / "sources").rglob("*.py") for m in _imports(p)
+           if m.startswith(("hashdesk.store", "hashdesk.data", "hashdesk.desk", "hashdesk.cli"))}
+    assert not bad, sorted(bad)
+
+
 def test_only_the_cli_imports_the_cli():
     bad = {f"{p.relative_to(SRC)}: {m}" for p in SRC.rglob("*.py") if "cli" not in p.relative_to(SRC).parts
            for m in _imports(p) if m.startswith("hashdesk.cli")}

@@ -41,9 +41,36 @@ from hashdesk.store.ingest import (
     FileResult,
     IngestError,
     read_csv_strict,
+    plain,
     sha256_file,
-    to_number,
 )
+
+def _data_line(mask: np.ndarray) -> int | None:
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) + 2 if len(idx) else None  # the header is line 1
+
+
+def to_number(df: pd.DataFrame, col: str, name: str, *, integer: bool = False,
+              required: bool = True) -> pd.Series:
+    """Parse a text column to numbers, raising on the first bad row with file, line and field."""
+    s = df[col].astype(str).str.strip()
+    empty = s.eq("") | s.eq("nan") | s.eq("None")
+    if required and empty.any():
+        raise IngestError(name, _data_line(empty.to_numpy()), col, "value is missing")
+    num = pd.to_numeric(s.where(~empty, None), errors="coerce")
+    bad = num.isna() & ~empty
+    if bad.any():
+        raise IngestError(name, _data_line(bad.to_numpy()), col, f"not a number: {plain(s[bad].iloc[0])}")
+    inf = num.notna() & ~np.isfinite(num.astype("float64"))
+    if inf.any():
+        raise IngestError(name, _data_line(inf.to_numpy()), col, f"not a finite number: {plain(s[inf].iloc[0])}")
+    if integer:
+        frac = num.notna() & (num != np.floor(num.fillna(0)))
+        if frac.any():
+            raise IngestError(name, _data_line(frac.to_numpy()), col, "not an integer")
+        return num.astype("Int64")
+    return num.astype("float64")
+
 
 __all__ = [
     "FACT_FILES",
