@@ -14,6 +14,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pytest_httpserver import HTTPServer
+from tests.sources.regtest_server import (
+    BUNDLE_NEXT_HEIGHT,
+    EsploraRegtestServer,
+    day_unix,
+    regtest_chain,
+    sync_regtest,
+)
 from typer.testing import CliRunner
 from werkzeug import Request, Response
 
@@ -24,13 +31,6 @@ from hashdesk.sources.base import HttpClient, RetryPolicy
 from hashdesk.sources.prices import CoinbaseCandlesSource
 from hashdesk.store import Store
 from hashdesk.store.pricesync import sync_prices
-from tests.sources.regtest_server import (
-    BUNDLE_NEXT_HEIGHT,
-    EsploraRegtestServer,
-    day_unix,
-    regtest_chain,
-    sync_regtest,
-)
 
 FIRST_DAY, LAST_DAY = date(2025, 12, 30), date(2026, 1, 31)
 DAYS = (LAST_DAY - FIRST_DAY).days + 1
