@@ -373,3 +373,38 @@ def test_econ_with_subsidy_halves_subsidy_part_only():
         (1.5625 + 0.1) / (3.125 + 0.1))
     with pytest.raises(StressInputError):
         with_subsidy(s, -1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('name = "x"\n[power]\nprice_usd_per_kwh = 0.05\n[[fleet]]\nhashrate_ehs = inf\nefficiency_j_per_th = 20\n',
+         "fleet.0.hashrate_ehs"),
+        ('name = "x"\n[power]\nprice_usd_per_kwh = 0.05\n[[fleet]]\nhashrate_ehs = 1\nefficiency_j_per_th = inf\n',
+         "fleet.0.efficiency_j_per_th"),
+        ('name = "x"\n[power]\nprice_usd_per_kwh = 0.05\n[[fleet]]\nhashrate_ehs = 1\nefficiency_j_per_th = 30000\n',
+         "efficiency_j_per_th"),
+        ('name = "x"\n[power]\nprice_usd_per_kwh = 0.05\n[[fleet]]\nhashrate_ehs = 1\nefficiency_j_per_th = 0.0001\n',
+         "outside the plausible 5–200 J/TH"),
+        ('name = "x"\n[power]\nprice_usd_per_kwh = 0.05\n[[fleet]]\nhashrate_ehs = 1e300\nefficiency_j_per_th = 20\n',
+         "fleet.0.hashrate_ehs"),
+    ],
+)
+def test_econ_profile_rejects_absurd_physical_inputs(tmp_path, text, needle):
+    p = tmp_path / "p.toml"
+    p.write_text(text)
+    with pytest.raises(ProfileError, match=needle.replace(".", r"\.")):
+        load_profile(p)
+
+
+def test_econ_profile_file_errors_not_tracebacks(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b'name = "\xff\xfe"\n')
+    with pytest.raises(ProfileError, match="not UTF-8"):
+        load_profile(bad)
+    with pytest.raises(ProfileError, match="is a directory"):
+        load_profile(tmp_path)
+    ok = tmp_path / "ok.toml"
+    ok.write_text('name = "x"\nunusual_efficiency_ok = true\n[power]\nprice_usd_per_kwh = 0.05\n'
+                  '[[fleet]]\nhashrate_ehs = 1\nefficiency_j_per_th = 400\n')
+    assert load_profile(ok).fleet[0].efficiency_j_per_th == 400.0  # the user said so
