@@ -129,24 +129,52 @@ def shocks(
         10.0, "--miner-ehs", help="Hashrate of a miner that stayed online [EH/s]."
     ),
     profile: Path = typer.Option(
-        None, "--profile", help="Miner profile TOML (fleet hashrate and demand-response credits)."
+        None, "--profile", help="Miner profile TOML: its fleet, power price and demand-response credits; "
+                                "adds the mine-or-curtail comparison."
+    ),
+    power_prices: Path = typer.Option(
+        None, "--power-prices", help="Hourly power prices CSV (date, hour [UTC, 0-23], usd_per_kwh) covering "
+                                     "the shock; default: the profile's fixed price. Needs --profile."
+    ),
+    power_basis: str = typer.Option(
+        "resale", "--power-basis", help="With --power-prices: resale (contract price paid, curtailed power "
+                                        "sold at the hour's price) or spot (the miner buys at the hour's price)."
+    ),
+    dr_usd: float = typer.Option(
+        None, "--dr-usd", help="Demand-response credits over each shock [USD] [default: the profile's "
+                               "annual credits pro rata]."
+    ),
+    dr_basis: str = typer.Option(
+        "curtailment", "--dr-basis", help="curtailment (credits only when curtailed) or availability "
+                                          "(paid whether or not the grid calls)."
     ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
     chart: Path = typer.Option(None, "--chart", help="Write an HTML chart to this file."),
 ) -> None:
-    """Detect network hashrate drops and split their effect on a miner that stayed online."""
+    """Detect network hashrate drops, split their effect on a miner that stayed online, and (with
+    --profile) compare mining through the shock with curtailing."""
+    from dataclasses import asdict
+
     from rich.markup import escape
 
     from hashdesk.cli.economics import _load_miner
-    from hashdesk.economics.shocks import ShockError, ShockParams
+    from hashdesk.economics.shocks import ShockError, ShockParams, read_power_prices
 
     d0, d1 = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    if profile is None and (power_prices is not None or dr_usd is not None):
+        fail("--power-prices and --dr-usd need --profile (the fleet whose decision they value)")
     desk = desk_from_ctx(ctx)
     spec = _load_miner(desk, profile, None) if profile is not None else None
+    decisions = []
     try:
         params = ShockParams(window_days=window_days, threshold=threshold_pct / 100,
                              efficiency_j_per_th=efficiency)
-        rep = desk.shocks(d0, d1, params, source=source, miner_ehs=miner_ehs, miner=spec)
+        if spec is None:
+            rep = desk.shocks(d0, d1, params, source=source, miner_ehs=miner_ehs)
+        else:
+            prices = read_power_prices(power_prices) if power_prices is not None else None
+            rep, decisions = desk.shocks_mine_or_curtail(d0, d1, spec, params, source, prices, power_basis,
+                                                         dr_usd, dr_basis)
     except ShockError as exc:
         fail(str(exc))
     if chart is not None:
@@ -154,7 +182,11 @@ def shocks(
 
         write_chart(shock_figure(rep.daily, rep.shocks_frame(), title=rep.title), chart)
     if fmt == OutputFormat.json:
-        emit(rep.to_dict(), fmt)
+        out = rep.to_dict()
+        if spec is not None:
+            out["profile"] = spec.name
+            out["mine_or_curtail"] = [{**asdict(d), "better": d.better, "rows": d.to_rows()} for d in decisions]
+        emit(out, fmt)
         return
     emit(rep.shocks_frame().rename(columns=_SHOCK_COLUMNS), fmt, title=rep.title)
     for effect in rep.effects:
@@ -162,7 +194,14 @@ def shocks(
                 for r in effect.to_rows()]
         emit(rows, fmt, title=f"miner that stayed online: shock {effect.start}..{effect.end}")
         for note in effect.notes:
-            console.print(f"[dim]{note}[/]")
+            console.print(f"[dim]{escape(note)}[/]")
+    for dec in decisions:
+        rows = [{k: f"{v:,.0f}" if isinstance(v, float) and k != "line" and abs(v) >= 100 else
+                 (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()} for r in dec.to_rows()]
+        emit(rows, fmt, title=f"{spec.name}: mine or curtail, {dec.start}..{dec.end} ({dec.hours} h, "
+                              f"{dec.online_hashrate_ehs:g} EH/s online, {dec.energy_mwh:,.0f} MWh) [USD]")
+        for note in dec.notes:
+            console.print(f"[dim]{escape(note)}[/]")
     for note in rep.notes:
         console.print(f"[yellow]{escape(note)}[/]")
     console.print(f"[dim]{escape(rep.method)}[/]")
