@@ -19,6 +19,7 @@ from hashdesk.cli._common import (
 
 def _production_table(rec):
     """Compact, formatted rows for the terminal (JSON keeps every field at full precision)."""
+    from hashdesk.economics.production import OPERATING_KINDS
 
     def num(v, digits):
         return "—" if v is None or v != v else f"{v:,.{digits}f}"
@@ -35,7 +36,11 @@ def _production_table(rec):
             "verdict": r.verdict,
             "hashrate [EH/s]": num(r.hashrate_ehs, 2),
             "kind": r.hashrate_kind,
+            "measures": "—" if not r.verdict_measures else
+            ("luck" if r.hashrate_kind in OPERATING_KINDS else "uptime + luck"),
             "pool": r.pool_payout,
+            "pool fee": ("—" if r.pool_fee is None else f"{100 * r.pool_fee:g} %" if r.pool_fee_lo == r.pool_fee_hi
+                         else f"{100 * r.pool_fee:g} % ({100 * r.pool_fee_lo:g}–{100 * r.pool_fee_hi:g})"),
         }
         for r in rec.itertuples()
     ]
@@ -55,7 +60,8 @@ _SHOCK_COLUMNS = {
 
 
 def _parse_pools(specs: list[str]):
-    """``T=own`` / ``T=fpps`` / ``T=fpps:0.02`` → {ticker: PoolModel}."""
+    """``T=own`` / ``T=fpps`` / ``T=fpps:0.02`` / ``T=fpps:0.01-0.03`` → {ticker: PoolModel}
+    (a range keeps its midpoint as the fee shown and widens the interval to the range)."""
     from hashdesk.economics.production import DEFAULT_POOL_MODELS, Payout, PoolModel
 
     models = dict(DEFAULT_POOL_MODELS)
@@ -63,11 +69,15 @@ def _parse_pools(specs: list[str]):
         ticker, _, rest = spec.partition("=")
         payout, _, fee = rest.partition(":")
         try:
+            lo_s, dash, hi_s = fee.partition("-")
+            lo = float(lo_s) if fee else 0.0
+            hi = float(hi_s) if dash else lo
             models[ticker.strip().upper()] = PoolModel(
-                Payout(payout.strip().lower()), float(fee) if fee else 0.0, f"user: --pool {spec}"
+                Payout(payout.strip().lower()), (lo + hi) / 2, f"user: --pool {spec}", lo, hi,
+                f"user: --pool {spec}",
             )
         except ValueError as exc:
-            fail(f"--pool {spec!r}: expected TICKER=own|fpps[:FEE] with FEE in [0, 1) ({exc})")
+            fail(f"--pool {spec!r}: expected TICKER=own|fpps[:FEE or LO-HI] with fees in [0, 1) ({exc})")
     return models
 
 
@@ -109,10 +119,16 @@ def production(
         return
     emit(_production_table(rec), fmt,
          title="Expected vs reported production (interval: 95% luck × hashrate-kind band)")
-    for ticker, basis in rec.drop_duplicates("ticker")[["ticker", "pool_basis"]].itertuples(index=False):
-        console.print(f"[dim]pool {ticker}: {basis}[/]")
+    from rich.markup import escape
+
+    for ticker, basis, fee, fee_basis in rec.drop_duplicates("ticker")[
+            ["ticker", "pool_basis", "pool_fee_words", "pool_fee_basis"]].itertuples(index=False):
+        console.print(f"[dim]pool {ticker}: {escape(basis)}[/]")
+        console.print(f"[yellow]pool fee {ticker}: {escape(fee)} — {escape(fee_basis)}[/]")
     for b in sorted(set(rec.hashrate_basis) - {""}):
-        console.print(f"[dim]hashrate: {b}[/]")
+        console.print(f"[dim]hashrate: {escape(b)}[/]")
+    for m in sorted(set(rec.verdict_measures) - {""}):
+        console.print(f"[dim]verdict measures {escape(m)}[/]")
 
 
 def shocks(
