@@ -798,6 +798,87 @@ class Desk:
         return self.daily(start, end)[cols]
 
 
+    # -- issue 13: stress / shocks / production ---------------------------------------------------
+    # Added methods only; the methods above keep their behaviour.
+
+    def shocks_mine_or_curtail(self, start: AtLike, end: AtLike, miner, params=None,
+                               source: str = "coinmetrics", power_prices=None,
+                               power_basis: str = "resale", dr_usd: float | None = None,
+                               dr_basis: str = "curtailment"):
+        """Shocks between two UTC days with, for each, the mine-or-curtail decision of ``miner``
+        (:func:`hashdesk.economics.shocks.mine_or_curtail`), as of the end of ``end``.
+
+        Parameters
+        ----------
+        start, end : date or str
+        miner : MinerSpec
+            From :meth:`miner`: its online hashrate, power price, hosting, pool fee and credits.
+        params : ShockParams, optional
+        source : {"coinmetrics", "mempool.space"}
+        power_prices : pandas.Series, optional
+            Hourly prices [USD/kWh] (:func:`hashdesk.economics.shocks.read_power_prices`);
+            default the profile's fixed price.
+        power_basis, dr_basis : str
+            See :data:`hashdesk.economics.shocks.POWER_BASES` / :data:`~hashdesk.economics.shocks.DR_BASES`.
+        dr_usd : float, optional
+            Credits over each shock [USD]; default the profile's annual credits pro rata.
+
+        Returns
+        -------
+        (ShockReport, list of CurtailDecision)
+            The report of :meth:`shocks` for the miner (its effects carry the windfall against
+            the counterfactual retarget) and one decision per shock whose days the store covers;
+            a shock it cannot value is named in the report's notes.
+        """
+        from dataclasses import replace
+
+        from hashdesk.economics.production import ProductionError
+        from hashdesk.economics.shocks import ShockError, mine_or_curtail
+
+        rep = self.shocks(start, end, params, source=source, miner=miner)
+        t = day_end_unix(pd.Timestamp(end).date())
+        daily = self.inputs(t).daily
+        prices = {d: float(p) for d, p in zip(daily["date"], daily["price_usd"], strict=True)
+                  if p is not None and np.isfinite(p)}
+        epochs, _ = self.epoch_starts(t)
+        known = epochs.dropna(subset=["start_unix"]).sort_values("first_height")
+        by_start = {e.start: e for e in rep.effects}
+        decisions, notes = [], list(rep.notes)
+        for x in rep.shocks:
+            eff = by_start.get(x.start)
+            ne_btc = eff.windfall_vs_counterfactual_btc if eff is not None else None
+            ne_px = None
+            if eff is not None and eff.epoch_after is not None:
+                e = known[known.epoch >= eff.epoch_after].head(2)
+                if len(e) == 2:
+                    a_day = pd.Timestamp(int(e.start_unix.iloc[0]), unit="s").date()
+                    b_day = pd.Timestamp(int(e.start_unix.iloc[1]) - 1, unit="s").date()
+                    sel = [v for d, v in prices.items() if a_day <= d <= b_day]
+                    ne_px = float(np.mean(sel)) if sel else None
+            try:
+                network = self.network_schedule(t, day_end_unix(x.start) - DAY_S, day_end_unix(x.end))
+                decisions.append(mine_or_curtail(
+                    miner, x, network, prices, power_prices, power_basis, dr_usd, dr_basis,
+                    ne_btc, ne_px))
+            except (ProductionError, ShockError) as exc:
+                notes.append(f"shock {x.start}..{x.end}: no mine-or-curtail valuation: {exc}")
+        return replace(rep, notes=tuple(notes)), decisions
+
+    def daily_subsidy_flags(self, start: AtLike | None = None, end: AtLike | None = None) -> pd.DataFrame:
+        """The daily series between two UTC days with the halving-day attribution flags
+        (:func:`hashdesk.economics.halving.mixed_subsidy_days`: ``mixed_subsidy``,
+        ``blocks_new_era``, ``subsidy_note``), header times of halving blocks from the blocks
+        known as of the end of ``end``."""
+        from hashdesk.chain.consensus import HALVING_INTERVAL
+        from hashdesk.economics.halving import mixed_subsidy_days
+
+        table = self.daily(start, end)
+        t = day_end_unix(pd.Timestamp(end).date()) if end is not None else self.data_end_unix
+        b = self.inputs(t).blocks
+        hv = b[(b["height"] % HALVING_INTERVAL == 0) & (b["height"] > 0)]
+        return mixed_subsidy_days(table, dict(zip(hv.height.astype(int), hv.time.astype(int), strict=True)))
+
+
 def open(path: str | Path | None = None, *, max_stale_s: int = DEFAULT_MAX_STALE_S) -> Desk:  # noqa: A001
     """Open the store read-only and return a :class:`Desk` (see the module example)."""
     return Desk(path, max_stale_s=max_stale_s)

@@ -27,11 +27,12 @@ def test_mara_riot_average_operating_realizations_are_plausible(report):
     r = r.dropna(subset=["realization"])
     assert len(r) >= 14  # MARA 2023-01, 12, 2024-01..07 (bar 03); RIOT 2023-07/08, 2024-03/04, 06..09, 12
     assert r.realization.between(0.6, 1.4).all(), r[["ticker", "month", "realization"]]
-    # MARA bears its own luck: a wide interval; RIOT (FPPS assumed): only the kind band
+    # MARA bears its own luck: a wide interval; RIOT (FPPS assumed): the kind band and the
+    # unstated pool fee's range (0–4 %), no luck
     mara = r[r.ticker == "MARA"]
     riot = r[r.ticker == "RIOT"]
     assert ((mara.realization_hi - mara.realization_lo) > 0.2).all()
-    assert ((riot.realization_hi - riot.realization_lo) < 0.07).all()
+    assert ((riot.realization_hi - riot.realization_lo) < 0.11).all()
 
 
 def test_dedup_uses_the_best_source(report):

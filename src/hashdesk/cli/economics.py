@@ -84,8 +84,14 @@ def economics(
 
 #: Columns of the stress epoch path shown in table format (JSON has all).
 EPOCH_COLUMNS = [
-    "epoch", "difficulty", "difficulty_change_pct", "hashprice_usd_per_ph_day", "share_under_water",
-    "online_hashrate_ehs", "start_day", "days",
+    "epoch", "first_height", "last_height", "subsidy_btc_per_block", "difficulty",
+    "difficulty_change_pct", "hashprice_usd_per_ph_day", "share_under_water", "online_hashrate_ehs",
+    "start_day", "days",
+]
+#: Columns of the cost-curve tiers shown in table format (JSON has every source in full).
+CURVE_COLUMNS = [
+    "segment", "hashrate_share", "efficiency_j_per_th", "power_usd_per_kwh",
+    "breakeven_hashprice_usd_per_ph_day", "status", "source",
 ]
 #: The April 2024 halving day (block 840,000); the comparison windows leave this day out.
 HALVING_2024 = "2024-04-20"
@@ -164,14 +170,20 @@ def stress(
     at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day [default: latest]."),
     profile_file: Path = typer.Option(None, "--profile", help="Miner profile to stress across the halving."),
     asics: list[Path] = typer.Option(None, "--asics", help="Extra ASIC catalogue (CSV/TOML); repeatable."),
-    curve_file: Path = typer.Option(None, "--curve", help="Network cost curve CSV [default: shipped curve]."),
-    halving: bool = typer.Option(False, "--halving", help="Apply the next halving's subsidy to the network."),
+    curve_file: Path = typer.Option(None, "--curve", help="Network cost curve CSV [default: the shipped, "
+                                    "sourced curve; the output names every tier's source]."),
+    halving: bool = typer.Option(False, "--halving", help="Apply the next halving to the network, at its height."),
+    halving_at: str = typer.Option("height", "--halving-at",
+                                   help="height: the cut comes when the simulated chain reaches the halving "
+                                        "height; now: every remaining block halved (what-if, for comparison)."),
     epochs: int = typer.Option(4, "--epochs", min=1, max=52, help="Epochs in the difficulty path."),
-    hashrate_ehs: float = typer.Option(None, "--hashrate-ehs", help="Pre-shock hashrate [EH/s] [default: 14-day mean]."),
+    hashrate_ehs: float = typer.Option(None, "--hashrate-ehs",
+                                       help="Pre-shock hashrate [EH/s] [default: the network state's 7-day hashrate]."),
     chart: Path = typer.Option(None, "--chart", help="Write the cost curve and difficulty path (HTML) to FILE."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
 ) -> None:
     """Halving / price stress: hashrate under water, capitulation, difficulty response, miner margins."""
+    from hashdesk.cli._common import console
     from hashdesk.economics.halving import StressInputError, read_cost_curve, stress_test
     from hashdesk.economics.modelchain import side_by_side
     from hashdesk.economics.state import NetworkDataError
@@ -183,7 +195,8 @@ def stress(
             at = str(desk.daily().dropna(subset=["hashprice_usd_per_ph_day"])["date"].iloc[-1])
         parse_date(at, "--at")
         state = desk.network_state(at)
-        res = stress_test(state, price, fees, read_cost_curve(curve_file), halving, epochs, hashrate_ehs, spec)
+        res = stress_test(state, price, fees, read_cost_curve(curve_file), halving, epochs, hashrate_ehs, spec,
+                          halving_at=halving_at)
     except (StressInputError, NetworkDataError) as exc:
         fail(str(exc))
     miner = None
@@ -192,12 +205,20 @@ def stress(
                  "subsidy_after_btc": res.miner.subsidy_after_btc,
                  "before": res.miner.before, "after": res.miner.after}
     if fmt == OutputFormat.json:
-        emit({"network": res.network, "epochs": res.epochs, "miner": miner,
+        emit({"network": res.network, "epochs": res.epochs, "cost_curve": res.cost_curve, "miner": miner,
               "network_state": state.to_dict()}, fmt)
     else:
+        from rich.markup import escape
+
         emit(res.network, fmt, title="network at the stress inputs")
         print_table(res.epochs, columns=EPOCH_COLUMNS,
-                    title="difficulty response (exact retarget rule on simulated timestamps)")
+                    title="difficulty response (exact retarget rule on simulated timestamps; "
+                          "one row per epoch and subsidy)")
+        cc = res.cost_curve
+        print_table(cc["tiers"], columns=CURVE_COLUMNS,
+                    title=f"network cost curve: {cc['origin']} (mean {cc['mean_efficiency_j_per_th']:.1f} J/TH)")
+        console.print(f"[bold yellow]cost curve:[/] [yellow]{escape(cc['caveat'])}[/]")
+        console.print("[dim]each tier's efficiency and power-price source: --format json (cost_curve.tiers)[/]")
         if res.miner is not None:
             print_table(
                 _metric_rows(side_by_side({"current_subsidy": res.miner.before, "after_halving": res.miner.after})),

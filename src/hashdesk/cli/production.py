@@ -19,6 +19,7 @@ from hashdesk.cli._common import (
 
 def _production_table(rec):
     """Compact, formatted rows for the terminal (JSON keeps every field at full precision)."""
+    from hashdesk.economics.production import OPERATING_KINDS
 
     def num(v, digits):
         return "—" if v is None or v != v else f"{v:,.{digits}f}"
@@ -35,7 +36,11 @@ def _production_table(rec):
             "verdict": r.verdict,
             "hashrate [EH/s]": num(r.hashrate_ehs, 2),
             "kind": r.hashrate_kind,
+            "measures": "—" if not r.verdict_measures else
+            ("luck" if r.hashrate_kind in OPERATING_KINDS else "uptime + luck"),
             "pool": r.pool_payout,
+            "pool fee": ("—" if r.pool_fee is None else f"{100 * r.pool_fee:g} %" if r.pool_fee_lo == r.pool_fee_hi
+                         else f"{100 * r.pool_fee:g} % ({100 * r.pool_fee_lo:g}–{100 * r.pool_fee_hi:g})"),
         }
         for r in rec.itertuples()
     ]
@@ -55,7 +60,8 @@ _SHOCK_COLUMNS = {
 
 
 def _parse_pools(specs: list[str]):
-    """``T=own`` / ``T=fpps`` / ``T=fpps:0.02`` → {ticker: PoolModel}."""
+    """``T=own`` / ``T=fpps`` / ``T=fpps:0.02`` / ``T=fpps:0.01-0.03`` → {ticker: PoolModel}
+    (a range keeps its midpoint as the fee shown and widens the interval to the range)."""
     from hashdesk.economics.production import DEFAULT_POOL_MODELS, Payout, PoolModel
 
     models = dict(DEFAULT_POOL_MODELS)
@@ -63,11 +69,15 @@ def _parse_pools(specs: list[str]):
         ticker, _, rest = spec.partition("=")
         payout, _, fee = rest.partition(":")
         try:
+            lo_s, dash, hi_s = fee.partition("-")
+            lo = float(lo_s) if fee else 0.0
+            hi = float(hi_s) if dash else lo
             models[ticker.strip().upper()] = PoolModel(
-                Payout(payout.strip().lower()), float(fee) if fee else 0.0, f"user: --pool {spec}"
+                Payout(payout.strip().lower()), (lo + hi) / 2, f"user: --pool {spec}", lo, hi,
+                f"user: --pool {spec}",
             )
         except ValueError as exc:
-            fail(f"--pool {spec!r}: expected TICKER=own|fpps[:FEE] with FEE in [0, 1) ({exc})")
+            fail(f"--pool {spec!r}: expected TICKER=own|fpps[:FEE or LO-HI] with fees in [0, 1) ({exc})")
     return models
 
 
@@ -109,10 +119,16 @@ def production(
         return
     emit(_production_table(rec), fmt,
          title="Expected vs reported production (interval: 95% luck × hashrate-kind band)")
-    for ticker, basis in rec.drop_duplicates("ticker")[["ticker", "pool_basis"]].itertuples(index=False):
-        console.print(f"[dim]pool {ticker}: {basis}[/]")
+    from rich.markup import escape
+
+    for ticker, basis, fee, fee_basis in rec.drop_duplicates("ticker")[
+            ["ticker", "pool_basis", "pool_fee_words", "pool_fee_basis"]].itertuples(index=False):
+        console.print(f"[dim]pool {ticker}: {escape(basis)}[/]")
+        console.print(f"[yellow]pool fee {ticker}: {escape(fee)} — {escape(fee_basis)}[/]")
     for b in sorted(set(rec.hashrate_basis) - {""}):
-        console.print(f"[dim]hashrate: {b}[/]")
+        console.print(f"[dim]hashrate: {escape(b)}[/]")
+    for m in sorted(set(rec.verdict_measures) - {""}):
+        console.print(f"[dim]verdict measures {escape(m)}[/]")
 
 
 def shocks(
@@ -129,24 +145,52 @@ def shocks(
         10.0, "--miner-ehs", help="Hashrate of a miner that stayed online [EH/s]."
     ),
     profile: Path = typer.Option(
-        None, "--profile", help="Miner profile TOML (fleet hashrate and demand-response credits)."
+        None, "--profile", help="Miner profile TOML: its fleet, power price and demand-response credits; "
+                                "adds the mine-or-curtail comparison."
+    ),
+    power_prices: Path = typer.Option(
+        None, "--power-prices", help="Hourly power prices CSV (date, hour [UTC, 0-23], usd_per_kwh) covering "
+                                     "the shock; default: the profile's fixed price. Needs --profile."
+    ),
+    power_basis: str = typer.Option(
+        "resale", "--power-basis", help="With --power-prices: resale (contract price paid, curtailed power "
+                                        "sold at the hour's price) or spot (the miner buys at the hour's price)."
+    ),
+    dr_usd: float = typer.Option(
+        None, "--dr-usd", help="Demand-response credits over each shock [USD] [default: the profile's "
+                               "annual credits pro rata]."
+    ),
+    dr_basis: str = typer.Option(
+        "curtailment", "--dr-basis", help="curtailment (credits only when curtailed) or availability "
+                                          "(paid whether or not the grid calls)."
     ),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
     chart: Path = typer.Option(None, "--chart", help="Write an HTML chart to this file."),
 ) -> None:
-    """Detect network hashrate drops and split their effect on a miner that stayed online."""
+    """Detect network hashrate drops, split their effect on a miner that stayed online, and (with
+    --profile) compare mining through the shock with curtailing."""
+    from dataclasses import asdict
+
     from rich.markup import escape
 
     from hashdesk.cli.economics import _load_miner
-    from hashdesk.economics.shocks import ShockError, ShockParams
+    from hashdesk.economics.shocks import ShockError, ShockParams, read_power_prices
 
     d0, d1 = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    if profile is None and (power_prices is not None or dr_usd is not None):
+        fail("--power-prices and --dr-usd need --profile (the fleet whose decision they value)")
     desk = desk_from_ctx(ctx)
     spec = _load_miner(desk, profile, None) if profile is not None else None
+    decisions = []
     try:
         params = ShockParams(window_days=window_days, threshold=threshold_pct / 100,
                              efficiency_j_per_th=efficiency)
-        rep = desk.shocks(d0, d1, params, source=source, miner_ehs=miner_ehs, miner=spec)
+        if spec is None:
+            rep = desk.shocks(d0, d1, params, source=source, miner_ehs=miner_ehs)
+        else:
+            prices = read_power_prices(power_prices) if power_prices is not None else None
+            rep, decisions = desk.shocks_mine_or_curtail(d0, d1, spec, params, source, prices, power_basis,
+                                                         dr_usd, dr_basis)
     except ShockError as exc:
         fail(str(exc))
     if chart is not None:
@@ -154,7 +198,11 @@ def shocks(
 
         write_chart(shock_figure(rep.daily, rep.shocks_frame(), title=rep.title), chart)
     if fmt == OutputFormat.json:
-        emit(rep.to_dict(), fmt)
+        out = rep.to_dict()
+        if spec is not None:
+            out["profile"] = spec.name
+            out["mine_or_curtail"] = [{**asdict(d), "better": d.better, "rows": d.to_rows()} for d in decisions]
+        emit(out, fmt)
         return
     emit(rep.shocks_frame().rename(columns=_SHOCK_COLUMNS), fmt, title=rep.title)
     for effect in rep.effects:
@@ -162,7 +210,14 @@ def shocks(
                 for r in effect.to_rows()]
         emit(rows, fmt, title=f"miner that stayed online: shock {effect.start}..{effect.end}")
         for note in effect.notes:
-            console.print(f"[dim]{note}[/]")
+            console.print(f"[dim]{escape(note)}[/]")
+    for dec in decisions:
+        rows = [{k: f"{v:,.0f}" if isinstance(v, float) and k != "line" and abs(v) >= 100 else
+                 (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()} for r in dec.to_rows()]
+        emit(rows, fmt, title=f"{spec.name}: mine or curtail, {dec.start}..{dec.end} ({dec.hours} h, "
+                              f"{dec.online_hashrate_ehs:g} EH/s online, {dec.energy_mwh:,.0f} MWh) [USD]")
+        for note in dec.notes:
+            console.print(f"[dim]{escape(note)}[/]")
     for note in rep.notes:
         console.print(f"[yellow]{escape(note)}[/]")
     console.print(f"[dim]{escape(rep.method)}[/]")

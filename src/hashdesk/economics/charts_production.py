@@ -25,7 +25,8 @@ def production_figure(records: pd.DataFrame) -> go.Figure:
     -------
     plotly.graph_objects.Figure
         Top: realization [reported / expected] per ticker with error bars spanning the interval
-        and a marker per verdict (▲ beat, ● in line, ▼ miss). Bottom: reported and expected BTC
+        and a marker per verdict (▲ beat, ● in line, ▼ miss); the hover names the pool fee
+        assumed and what the verdict measures. Bottom: reported and expected BTC
         per month [BTC].
     """
     fig = make_subplots(
@@ -43,11 +44,12 @@ def production_figure(records: pd.DataFrame) -> go.Figure:
                 error_y={"type": "data", "symmetric": False,
                          "array": g.realization_hi - g.realization,
                          "arrayminus": g.realization - g.realization_lo},
-                customdata=g[["verdict", "hashrate_kind", "hashrate_ehs", "pool_payout"]].to_numpy(),
+                customdata=g.reindex(columns=["verdict", "hashrate_kind", "hashrate_ehs", "pool_payout",
+                                              "pool_fee_words", "verdict_measures"]).to_numpy(),
                 hovertemplate=(
                     "%{x|%Y-%m} realization %{y:.3f}<br>%{customdata[0]}; "
-                    "%{customdata[1]} %{customdata[2]:.2f} EH/s; pool %{customdata[3]}<extra>"
-                    + ticker + "</extra>"
+                    "%{customdata[1]} %{customdata[2]:.2f} EH/s; pool %{customdata[3]}, "
+                    "fee %{customdata[4]}<br>measures %{customdata[5]}<extra>" + ticker + "</extra>"
                 ),
             ),
             row=1, col=1,
