@@ -159,6 +159,12 @@ class Desk:
                                       live_end=block_days_live_end(sel, t, synced)) if len(sel) else None
             daily = network_economics_daily(cm, epochs, mempool, bdays, prices) \
                 if len(cm) or (bdays is not None and len(bdays)) else pd.DataFrame(columns=["date"])
+            if len(daily):  # days whose blocks mix two subsidy eras (Coin Metrics' 2024-04-19)
+                from hashdesk.chain.consensus import HALVING_INTERVAL
+                from hashdesk.economics.halving import mixed_subsidy_days
+
+                hv = blocks[blocks["height"] % HALVING_INTERVAL == 0]
+                daily = mixed_subsidy_days(daily, dict(zip(hv.height, hv.time, strict=True)))
             self._inputs[t] = NetworkInputs(t, blocks, epochs, daily, prices, mempool, synced)
             while len(self._inputs) > self.CACHE_TIMES:
                 old_t, _ = self._inputs.popitem(last=False)
@@ -392,6 +398,14 @@ class Desk:
         m_to = _month(end)
         t = month_bounds(m_to)[1] if m_to else self.data_end_unix
         rows = production_rows(self.reader(t), as_list(tickers), m_from, m_to)
+        if pool_models is None:  # pool fees stated in the company facts public by then
+            from hashdesk.data.companies import company_facts
+            from hashdesk.economics.production import pool_models_from_facts
+
+            comp = company_facts(self.reader(t))["companies"]
+            if len(comp) and "pool_fee" in comp:
+                comp = comp.assign(pool_fee_source=comp["source_url"])
+                pool_models = pool_models_from_facts(comp[comp["pool_fee"].notna()])
         months = sorted(rows.month.unique())
         s0, _ = month_bounds(months[0])
         _, s1 = month_bounds(months[-1])

@@ -62,6 +62,9 @@ def economics(
                 rows = [{k: (",".join(v) if k == "missing" else v) for k, v in r.items() if k in RANGE_COLUMNS}
                         for r in records]
                 print_table(rows, title=f"network economics {table['date'].min()} .. {table['date'].max()}")
+                for r in records:
+                    if r.get("mixed_subsidy"):
+                        typer.echo(f"note {r['date']}: {r['subsidy_note']}", err=True)
         else:
             day = at or str(desk.daily().dropna(subset=["hashprice_usd_per_ph_day"])["date"].iloc[-1])
             table = desk.daily(day, day)
@@ -140,7 +143,8 @@ def profile(
             days = window if window > 1 else 30
             table = desk.daily(None, (h + pd.Timedelta(days=days)).date())
             res = {}
-            for label, lo, hi in (("before_halving", h - pd.Timedelta(days=days), h - pd.Timedelta(days=1)),
+            # the window before ends on 04-18: Coin Metrics' 04-19 already carries blocks 840,000-840,003
+            for label, lo, hi in (("before_halving", h - pd.Timedelta(days=days + 1), h - pd.Timedelta(days=2)),
                                   ("after_halving", h + pd.Timedelta(days=1), h + pd.Timedelta(days=days))):
                 w = network_window(table, lo, hi)
                 res[label] = unit_economics(miner, w.hashprice_btc_per_th_day, w.price_usd, str(w.start), str(w.end))
