@@ -100,7 +100,10 @@ def stress_figure(result) -> go.Figure:
     fig.add_annotation(x=hp, y=100, text=f"stress hashprice {hp:.1f} USD/PH/day<br>"
                        f"under water {net['share_under_water'] * 100:.1f} %",
                        showarrow=False, xanchor="left", row=1, col=1)
-    labels = [f"epoch {e}" for e in path.epoch]
+    # an epoch split by a halving appears once per subsidy segment
+    split = path.epoch.duplicated(keep=False) if "subsidy_btc_per_block" in path else path.epoch.map(lambda _: False)
+    labels = [f"epoch {e} ({sub:g} BTC)" if dup else f"epoch {e}"
+              for e, sub, dup in zip(path.epoch, path.get("subsidy_btc_per_block", path.epoch), split, strict=True)]
     fig.add_trace(go.Bar(x=labels, y=path.difficulty / 1e12, name="difficulty [T]"), row=1, col=2)
     fig.add_trace(go.Scatter(x=labels, y=path.hashprice_usd_per_ph_day, name="hashprice [USD/PH/day]",
                              mode="lines+markers"), row=1, col=2, secondary_y=True)
