@@ -265,6 +265,9 @@ def operator_capex_usd_per_mw(build_capex_usd_per_mw: float, tenant_funds_capex:
     if tenant_capex_usd_per_mw is not None:
         if tenant_capex_usd_per_mw < 0:
             raise ContractError(f"tenant_capex_usd_per_mw must be >= 0, got {tenant_capex_usd_per_mw}")
+        if tenant_funds_capex == "no" and tenant_capex_usd_per_mw > 0:
+            raise ContractError(f"tenant_funds_capex = 'no' contradicts tenant_capex_usd_per_mw = "
+                                f"{tenant_capex_usd_per_mw:g}")
         tenant = min(float(tenant_capex_usd_per_mw), float(build_capex_usd_per_mw))
         return (float(build_capex_usd_per_mw) - tenant, tenant,
                 f"tenant funds {tenant_capex_usd_per_mw:.4g} USD/MW (stated); operator pays the rest")
