@@ -406,8 +406,8 @@ def score_facts(ticker: str, facts: dict, at: dt.date, market: FactsMarket | Non
 
 def facts_scorecard_summary(detail: pd.DataFrame) -> pd.DataFrame:
     """Wide table of :meth:`hashdesk.desk.Desk.scorecard` rows: one row per company with its
-    cohort, each criterion's score (None = unscored), the total and the number of unscored
-    criteria, best total first."""
+    cohort, each criterion's score (None = unscored), the total, the weight behind it
+    (``scored_weight``, of 1) and the number of unscored criteria, best total first."""
     rows = []
     for tk, g in detail.groupby("ticker", sort=False):
         sc = dict(zip(g["criterion"], g["score_0_100"], strict=True))
@@ -415,6 +415,7 @@ def facts_scorecard_summary(detail: pd.DataFrame) -> pd.DataFrame:
         rows.append({"ticker": tk, "company": g["company"].iloc[0],
                      "cohort": g["cohort"].iloc[0] if "cohort" in g else None,
                      **{c.name: sc.get(c.name) for c in FACT_CRITERIA}, "total": sc.get("total"),
+                     "scored_weight": float(crit.loc[crit["scored"].astype(bool), "weight"].sum()),
                      "unscored": int((~crit["scored"].astype(bool)).sum())})
     out = pd.DataFrame(rows)
     return out.sort_values("total", ascending=False, na_position="last", ignore_index=True) if len(out) else out
