@@ -112,7 +112,7 @@ def test_same_at_same_network_state_everywhere(bundle_db_path, tmp_path):
     states = {
         "network": run("network", "--at", day, "--format", "json")["network_state"],
         "economics": run("economics", "--at", day, "--format", "json")["network_state"],
-        "hpc value": run("hpc", "value", "--site", str(repo_root() / "examples/hpc/terawulf_lake_mariner_hpc.toml"),
+        "hpc value": run("hpc", "value", "--site", str(repo_root() / "examples/hpc/illustrative_texas_mining.toml"),
                          "--at", day, "--format", "json")["network_state"],
         "simulate": run("simulate", "--at", day, "--horizon", "1m", "-n", "100", "--format", "json")["network_state"],
         "brief": run("brief", "--month", "2024-01", "--format", "json")["network_state"],

@@ -55,10 +55,13 @@ def test_company_and_scorecard(bundle_db_path):
     out = json.loads(res.stdout)
     assert out["cohort"] == "hybrid" and out["ticker"] == "CORZ"
     assert out["market_cap_usd"] > 0 and "premium_usd" in out
-    res = run(bundle_db_path, "scorecard", "--format", "json")
+    files = [str(EXAMPLES / f) for f in ("mara.toml", "core_scientific.toml", "terawulf.toml")]
+    res = run(bundle_db_path, "scorecard", *files, "--format", "json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert {r["ticker"] for r in out["summary"]} == {"MARA", "CORZ", "WULF"}
     assert {"inputs", "rule", "weight"} <= set(out["detail"][0])
+    # the Fluidstack lease was announced after the files' 2025-04-04 price date: not yet HPC then
+    assert {r["ticker"]: r["cohort"] for r in out["summary"]}["WULF"] == "pure-play"
     res = run(bundle_db_path, "deals")
     assert res.exit_code == 0 and "Fluidstack" in res.output

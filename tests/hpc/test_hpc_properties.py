@@ -115,3 +115,26 @@ def test_mining_value_falls_with_difficulty_growth(site, more):
     harder = value_site(with_field(site, "valuation.difficulty_growth_per_year", g), STATE)
     assert harder.mining_npv_usd <= base.mining_npv_usd
     assert harder.hpc_npv_usd == base.hpc_npv_usd
+
+
+@FAST
+@given(sites(), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+def test_renewals_stay_off_the_base_npv_and_grow_with_their_probability(site, p1, p2):
+    lo, hi = sorted((p1, p2))
+    a = value_site(with_field(with_field(site, "hpc.renewal_probability", lo), "hpc.renewal_options", "2x5y"), STATE)
+    b = value_site(with_field(with_field(site, "hpc.renewal_probability", hi), "hpc.renewal_options", "2x5y"), STATE)
+    plain = value_site(site, STATE)
+    assert a.hpc_npv_usd == pytest.approx(plain.hpc_npv_usd, rel=1e-12)
+    assert b.switch_value_usd == pytest.approx(plain.switch_value_usd, rel=1e-12)
+    # a positive-margin lease: more likely extensions are worth more, never more than if exercised
+    assert 0.0 <= a.renewal_npv_usd <= b.renewal_npv_usd * (1 + 1e-12) + 1e-6
+    assert b.renewal_npv_usd <= b.renewal_npv_if_exercised_usd * (1 + 1e-12) + 1e-6
+
+
+@FAST
+@given(sites(), st.floats(0.0, 1.0))
+def test_a_tenant_funded_share_lowers_the_operator_capex_one_for_one(site, share):
+    own = value_site(site, STATE)
+    funded = value_site(with_field(with_field(site, "hpc.tenant_capex_share", share), "hpc.tenant_funds_capex",
+                                   "partial"), STATE)
+    assert funded.hpc_npv_usd - own.hpc_npv_usd == pytest.approx(share * own.hpc_capex_usd, rel=1e-9, abs=1e-3)

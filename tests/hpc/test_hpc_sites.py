@@ -139,7 +139,7 @@ def test_cohorts_follow_the_stated_rule():
 
 
 #: Dimensionless field names (ratios and shares) allowed without a unit suffix.
-DIMENSIONLESS = {"pue", "uptime", "pool_fee", "tenant_power_share"}
+DIMENSIONLESS = {"pue", "uptime", "pool_fee", "tenant_power_share", "tenant_capex_share", "renewal_probability"}
 #: Names whose unit is a word in them: months, BTC, shares.
 UNIT_IN_NAME = {"months_to_energize", "btc_held", "shares_outstanding"}
 UNIT_SUFFIX = re.compile(

@@ -121,8 +121,15 @@ def test_company_sum_of_parts_and_scorecard(bundle_desk):
     wulf = load_company(EXAMPLES / "terawulf.toml")
     mw = market_inputs(r, wulf)
     wv = value_company(wulf, bundle_desk.network_state(mw.price_date), mw)
-    assert wv.contracted_hpc_critical_it_mw == 200.0
-    assert [s["in_sum_of_parts"] for s in wv.sites] == ["contracted HPC", "mining fleet"]
+    # the Fluidstack lease (announced 2025-08-14) was not known on the 2025-04-04 price date
+    assert wv.contracted_hpc_critical_it_mw == 0.0 and wv.contracted_hpc_value_usd == 0.0
+    assert [s["in_sum_of_parts"] for s in wv.sites] == ["not yet announced (2025-08-14)", "mining fleet"]
+    assert any("announced 2025-08-14" in w for w in wv.warnings)
+    corz = load_company(EXAMPLES / "core_scientific.toml")
+    mc = market_inputs(r, corz)
+    cv = value_company(corz, bundle_desk.network_state(mc.price_date), mc)
+    assert cv.contracted_hpc_critical_it_mw == 200.0 and cv.contracted_hpc_renewal_npv_usd > 0
+    assert cv.sum_of_parts_with_renewals_usd == pytest.approx(cv.sum_of_parts_usd + cv.contracted_hpc_renewal_npv_usd)
 
 
 def test_empty_store_errors_say_what_to_do(empty_store):
