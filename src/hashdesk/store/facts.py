@@ -41,10 +41,11 @@ from hashdesk.store.ingest import (
     Batch,
     FileResult,
     IngestError,
-    read_csv_strict,
     plain,
+    read_csv_strict,
     sha256_file,
 )
+
 
 def _data_line(mask: np.ndarray) -> int | None:
     idx = np.flatnonzero(mask)
