@@ -65,6 +65,7 @@ KIND_UNITS: dict[str, str] = {
     "hours": "h",
     "seconds": "s",
     "months": "months",
+    "years": "years",
     "blocks": "blocks",
 }
 
@@ -95,6 +96,17 @@ def _as_float(value: Any) -> float | None:
             return None
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
     return None
+
+
+def _has_time(value: Any) -> bool:
+    """True for a datetime that is not a UTC midnight (a date alone shows without a time)."""
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if not isinstance(value, datetime):
+        return False
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.time() != datetime.min.time()
 
 
 def _is_int(value: Any) -> bool:
@@ -133,8 +145,10 @@ _DECIMALS: dict[str, int | None] = {
     "int": 0, "blocks": 0, "sats": 0, "seconds": 0, "months": 0,
     "ratio": 3, "usd_btc": 2, "usd_kw_month": 2, "usd_ph_day": 2, "btc_ph_day": 6, "usd_th_day": 4, "btc_th_day": 8,
     "ehs": 1, "ths": 1, "phs": 1, "j_th": 1, "mw": 1, "mwh": 1, "kwh": 0, "days": 1, "hours": 1,
-    "usd_kwh": 4, "pct": 2, "share": 1, "pct_value": 2, "bp": 0,
+    "usd_kwh": 4, "pct": 2, "share": 1, "pct_value": 2, "bp": 0, "years": 2,
 }
+#: Kinds whose whole numbers show without decimals (15 years, 155 blocks).
+_WHOLE_OK = ("num", "years")
 
 
 def _decimals_for(kind: str, magnitude: float) -> int:
@@ -190,15 +204,13 @@ def fmt_value(value: Any, kind: str = "num", with_unit: bool = False, decimals: 
         return fmt_time(value, with_time=kind == "datetime")
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, (date, datetime)) or hasattr(value, "to_pydatetime"):
+        return fmt_time(value, with_time=_has_time(value))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(str(v) for v in value)
     x = _as_float(value)
     if x is None:
-        if isinstance(value, str):
-            try:
-                x = float(value.replace(",", ""))
-            except ValueError:
-                return value
-        else:
-            return str(value)
+        return str(value)
     if not math.isfinite(x):
         return "∞" if x > 0 else ("-∞" if x < 0 else "—")
     unit = KIND_UNITS.get(kind, "") if with_unit else ""
@@ -206,7 +218,7 @@ def fmt_value(value: Any, kind: str = "num", with_unit: bool = False, decimals: 
         return f"0x{int(x):08x}"
     if decimals is not None:
         d = decimals
-    elif kind == "num" and _is_int(value):
+    elif kind in _WHOLE_OK and _is_int(value):
         d = 0
     else:
         d = _decimals_for(kind, abs(x))
@@ -248,13 +260,13 @@ def fmt_column(values: Sequence[Any] | Iterable[Any], kind: str = "num") -> list
     """
     values = list(values)
     decimals = None
-    if kind in ("num", "usd", "btc"):
+    if kind in ("num", "usd", "btc", "years"):
         present = [v for v in values if not _isnull(v)]
         nums = [x for x in (_as_float(v) for v in present) if x is not None and math.isfinite(x)]
-        if nums and kind == "num" and all(_is_int(v) or float(v).is_integer() for v in present
+        if nums and kind in _WHOLE_OK and all(_is_int(v) or float(v).is_integer() for v in present
                                            if _as_float(v) is not None):
             decimals = 0
-        elif nums:
+        elif nums and kind != "years":
             big = max(abs(x) for x in nums)
             small = min((abs(x) for x in nums if x != 0), default=big)
             d_big = _decimals_for(kind, big)
@@ -305,6 +317,7 @@ _UNIT_PATTERNS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("usd", "per", "mw"), "usd", "USD/MW"),
     (("usd", "per", "kwh"), "usd_kwh", "USD/kWh"),
     (("usd", "per", "btc"), "usd_btc", "USD/BTC"),
+    (("usd", "per", "share"), "usd_btc", "USD/share"),
     (("btc", "per", "block"), "btc", "BTC/block"),
     (("usd", "per", "day"), "usd", "USD/day"),
     (("btc", "per", "day"), "btc", "BTC/day"),
@@ -328,7 +341,7 @@ _UNIT_PATTERNS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("days",), "days", "days"),
     (("hours",), "hours", "h"),
     (("months",), "months", "months"),
-    (("years",), "num", "years"),
+    (("years",), "years", "years"),
     (("s",), "seconds", "s"),
     (("h",), "hours", "h"),
 )
@@ -336,10 +349,11 @@ _UNIT_PATTERNS: tuple[tuple[tuple[str, ...], str, str], ...] = (
 #: Names (or name stems) of fractions shown as signed percent (returns, changes).
 _SIGNED_FRACTIONS = re.compile(
     r"^(return|ret|excess_return.*|.*_return|alpha.*|car|mean_car|ar|"
-    r"premium_pct_of_sum_of_parts|premium.*|discount.*|.*_change_frac)$")
+    r"premium_pct_of_sum_of_parts|premium|premium_pct.*|.*_change_frac)$")
 #: Names of fractions shown as a percent level (margins, shares, volatilities, probabilities).
 _SHARE_FRACTIONS = re.compile(
-    r"^(margin_pct|.*margin|.*_share|share_.*|.*_share_of_.*|annual_volatility|volatility.*|vol|"
+    r"^(margin_pct|.*margin|share_under_water|.*_power_share|.*_it_share|online_share|miner_share|"
+    r".*_share_of_.*|annual_volatility|volatility.*|vol|"
     r"max_drawdown|.*drawdown|p_(?!value).*|pool_fee|.*_fee_frac|.*tracking_error|irr.*|.*_irr|"
     r"discount_rate|wacc|hit_rate)$")
 #: Dimensionless statistics.
@@ -347,8 +361,7 @@ _RATIOS = re.compile(
     r"^(beta.*|.*_beta.*|β.*|correlation.*|corr.*|r2.*|r_squared.*|sharpe.*|sortino.*|.*capture.*|"
     r"realization.*|t|z|.*_t|.*_z|peak_z|t_stat.*|.*_tstat|p|.*_p|p_value|.*ratio.*|calmar.*|"
     r"weight)$")
-_DATE_NAMES = re.compile(r"^(date|day|day0|start|end|.*_date|.*_day|start_.*day|month_start|"
-                         r"first_day|last_day|as_of|price_date|valuation_date)$")
+_DATE_NAMES = re.compile(r"^(date|day0|start|end|.*_date|month_start|first_day|last_day|as_of)$")
 _TIME_NAMES = re.compile(r"^(.*_time|time|at|generated_utc|.*_at)$")
 _INT_NAMES = re.compile(r"^(height.*|.*_height|epoch.*|.*_epoch|n|n_.*|.*_count|"
                         r"count|rows.*|.*_rows|files|seed|horizon_months|epochs|retarget|"
@@ -450,6 +463,8 @@ def infer_kind(name: str) -> str:
         return "difficulty"
     if _SI_NAMES.match(n):
         return "si"
+    if n == "price_usd" or n.startswith("price_usd_") or n.endswith("_price_usd"):
+        return "usd_btc"  # a BTC price: cents matter
     toks = _tokens(n)
     found = _find_unit(toks)
     if found is not None:
@@ -511,6 +526,7 @@ def label(name: str) -> str:
             toks = toks[:i] + toks[j:]
             if j - i == 1 and toks[-2:] == ["per", "day"] and unit in ("USD", "BTC", "MWh", "kWh"):
                 toks, unit = toks[:-2], f"{unit}/day"
-    words = [_WORDS.get(t, t) for t in toks] or [name]
-    text = " ".join(words)
+    if not toks:  # the name is its unit: btc_per_day → "BTC/day"
+        return unit or name
+    text = " ".join(_WORDS.get(t, t) for t in toks)
     return f"{text} [{unit}]" if unit else text

@@ -75,7 +75,7 @@ def test_fmt_column_one_number_of_decimals():
         ("difficulty", "difficulty", "difficulty"),
         ("difficulty_change_pct", "pct_value", "difficulty change [%]"),
         ("fees_btc_per_block", "btc", "fees [BTC/block]"),
-        ("price_usd", "usd", "price [USD]"),
+        ("price_usd", "usd_btc", "price [USD]"),  # a BTC price: cents
         ("cash_cost_per_btc_usd", "usd", "cash cost per BTC [USD]"),
         ("efficiency_j_per_th", "j_th", "efficiency [J/TH]"),
         ("power_usd_per_kwh", "usd_kwh", "power [USD/kWh]"),

@@ -8,40 +8,37 @@ import typer
 
 from hashdesk.cli._common import (
     OutputFormat,
-    console,
+    check_range,
     desk_from_ctx,
     emit,
     fail,
+    format_option,
+    note,
+    out_option,
     parse_date,
+    wide_option,
     write_chart,
 )
 
-
-def _production_table(rec):
-    """Compact, formatted rows for the terminal (JSON keeps every field at full precision)."""
-
-    def num(v, digits):
-        return "—" if v is None or v != v else f"{v:,.{digits}f}"
-
-    return [
-        {
-            "ticker": r.ticker,
-            "month": r.month,
-            "reported [BTC]": num(r.btc_reported, 0),
-            "expected [BTC]": num(r.btc_expected, 1),
-            "realization": num(r.realization, 3),
-            "interval": "—" if r.realization_lo is None or r.realization_lo != r.realization_lo
-            else f"{r.realization_lo:.3f}–{r.realization_hi:.3f}",
-            "verdict": r.verdict,
-            "hashrate [EH/s]": num(r.hashrate_ehs, 2),
-            "kind": r.hashrate_kind,
-            "pool": r.pool_payout,
-        }
-        for r in rec.itertuples()
-    ]
+#: Columns of the production table (JSON, CSV and Parquet have every field).
+PRODUCTION_COLUMNS = ["ticker", "month", "btc_reported", "btc_expected", "realization", "interval",
+                      "verdict", "hashrate_ehs", "hashrate_kind", "pool_payout"]
+PRODUCTION_LABELS = {"hashrate_kind": "kind", "pool_payout": "pool", "interval": "interval (95%)"}
 
 
-_SHOCK_COLUMNS = {
+def _production_view(rec):
+    """The records with the realization interval as one display column (lo–hi)."""
+    from hashdesk.fmt import fmt_value
+
+    rows = rec.to_dict(orient="records")
+    for r in rows:
+        lo, hi = r.get("realization_lo"), r.get("realization_hi")
+        r["interval"] = "—" if lo is None or hi is None or lo != lo or hi != hi else (
+            f"{fmt_value(lo, 'ratio')}–{fmt_value(hi, 'ratio')}")
+    return rows
+
+
+_SHOCK_LABELS = {
     "baseline_ehs": "baseline [EH/s]",
     "trough_date": "trough day",
     "trough_ehs": "trough 3-day [EH/s]",
@@ -85,14 +82,17 @@ def production(
     complete: bool = typer.Option(
         False, "--complete", help="Only months with both reported BTC and a hashrate."
     ),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Write an HTML chart to this file."),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Expected vs reported monthly BTC per miner: realization, its interval and a verdict."""
     from hashdesk.data.production import ProductionDataError
     from hashdesk.economics.production import ProductionError
     from hashdesk.economics.state import NetworkDataError
 
+    check_range(month_from, month_to)
     desk = desk_from_ctx(ctx)
     try:
         rec = desk.production(miner or None, month_from, month_to, _parse_pools(pool or []), kind)
@@ -104,15 +104,16 @@ def production(
         from hashdesk.economics.charts_production import production_figure
 
         write_chart(production_figure(rec), chart)
-    if fmt == OutputFormat.json:
-        emit(rec, fmt)
+    if fmt != OutputFormat.table:
+        emit(rec, fmt, what="expected vs reported production (one row per ticker and month)")
         return
-    emit(_production_table(rec), fmt,
+    emit(_production_view(rec), fmt, columns=PRODUCTION_COLUMNS, labels=PRODUCTION_LABELS,
+         kinds={"btc_reported": "num", "btc_expected": "num"},
          title="Expected vs reported production (interval: 95% luck × hashrate-kind band)")
     for ticker, basis in rec.drop_duplicates("ticker")[["ticker", "pool_basis"]].itertuples(index=False):
-        console.print(f"[dim]pool {ticker}: {basis}[/]")
+        note(f"pool {ticker}: {basis}")
     for b in sorted(set(rec.hashrate_basis) - {""}):
-        console.print(f"[dim]hashrate: {b}[/]")
+        note(f"hashrate: {b}")
 
 
 def shocks(
@@ -131,16 +132,20 @@ def shocks(
     profile: Path = typer.Option(
         None, "--profile", help="Miner profile TOML (fleet hashrate and demand-response credits)."
     ),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Write an HTML chart to this file."),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
-    """Detect network hashrate drops and split their effect on a miner that stayed online."""
-    from rich.markup import escape
+    """Detect network hashrate drops and split their effect on a miner that stayed online.
 
+    csv and parquet export the shocks (one row per shock); the miner's split is in --format json.
+    """
     from hashdesk.cli.economics import _load_miner
     from hashdesk.economics.shocks import ShockError, ShockParams
 
     d0, d1 = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    check_range(d0, d1)
     desk = desk_from_ctx(ctx)
     spec = _load_miner(desk, profile, None) if profile is not None else None
     try:
@@ -156,16 +161,21 @@ def shocks(
     if fmt == OutputFormat.json:
         emit(rep.to_dict(), fmt)
         return
-    emit(rep.shocks_frame().rename(columns=_SHOCK_COLUMNS), fmt, title=rep.title)
+    shocks_frame = rep.shocks_frame()
+    if shocks_frame.empty and fmt == OutputFormat.table:
+        note(f"{rep.title}: no hashrate shock found", style="yellow")
+    else:
+        emit(shocks_frame, fmt, title=rep.title, labels=_SHOCK_LABELS,
+             what="the hashrate shocks (one row per shock)")
     for effect in rep.effects:
-        rows = [{k: f"{v:.6g}" if isinstance(v, float) else v for k, v in r.items()}
-                for r in effect.to_rows()]
-        emit(rows, fmt, title=f"miner that stayed online: shock {effect.start}..{effect.end}")
-        for note in effect.notes:
-            console.print(f"[dim]{note}[/]")
-    for note in rep.notes:
-        console.print(f"[yellow]{escape(note)}[/]")
-    console.print(f"[dim]{escape(rep.method)}[/]")
+        emit(effect.to_rows(), fmt, title=f"miner that stayed online: shock {effect.start}..{effect.end}",
+             row_kinds_from="component", primary=False)
+        if fmt == OutputFormat.table:
+            for line in effect.notes:
+                note(line)
+    for line in rep.notes:
+        note(line, style="yellow")
+    note(rep.method)
 
 
 def register(app: typer.Typer) -> None:
