@@ -58,6 +58,12 @@ class _LazyConsole:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._get(), name)
 
+    def __enter__(self) -> Console:  # Rich's Live uses ``with console:``
+        return self._get().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._get().__exit__(*exc)
+
 
 #: Rich consoles for progress bars and notes (stdout and stderr).
 console: Any = _LazyConsole()
@@ -198,9 +204,12 @@ def _atomic_write(path: Path, data: bytes, suffix: str = ".tmp") -> None:
 
 
 def _ctx():
-    import click
-
-    return click.get_current_context(silent=True)
+    """The running command's context (Typer vendors click; older Typer used click itself)."""
+    try:
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - Typer without a vendored click
+        from click import get_current_context
+    return get_current_context(silent=True)
 
 
 def _param(name: str) -> Any:
@@ -400,11 +409,12 @@ def frame_for_export(obj: Any):
 
     if isinstance(obj, pd.DataFrame):
         df = obj
-        if not isinstance(df.index, pd.RangeIndex):
-            name = df.index.name or ("date" if isinstance(df.index, pd.DatetimeIndex) else "index")
-            df = df.reset_index(drop=name in df.columns)
-            if name not in df.columns:
-                df = df.rename(columns={"index": name})
+        if isinstance(df.index, pd.DatetimeIndex) or df.index.name is not None:
+            name = df.index.name or "date"
+            if name in df.columns:
+                df = df.reset_index(drop=True)
+            else:
+                df = df.reset_index(names=name)
         return df.reset_index(drop=True)
     if isinstance(obj, Mapping):
         rows = [flatten(to_jsonable(dict(obj)) if _nested(obj) else dict(obj))]
