@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import StrEnum
@@ -188,6 +187,8 @@ def write_chart(figures: Any, path: Path | None) -> Path | None:
 
 
 def _atomic_write(path: Path, data: bytes, suffix: str = ".tmp") -> None:
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=suffix, dir=path.parent)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hashdesk.cli._common import (
     OutputFormat,
@@ -22,6 +21,8 @@ from hashdesk.config import DATA_ENV, BundleMissingError, require_data_dir
 
 def ingest_with_progress(store, data_dir: Path):
     """Run :func:`hashdesk.store.ingest.ingest_bundle` behind a Rich progress bar."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     from hashdesk.store.ingest import ingest_bundle
 
     files = [p for p in data_dir.rglob("*") if p.is_file() and p.suffix in (".csv", ".json", ".txt")]

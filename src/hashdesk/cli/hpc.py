@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from pathlib import Path
 
 import typer
@@ -166,6 +165,8 @@ def company(
 
 
 def _company_files(files: list[Path] | None) -> list[Path]:
+    import tomllib
+
     if files:
         return files
     if not EXAMPLES_DIR.is_dir():

@@ -74,6 +74,22 @@ def _range(start: str | None, end: str | None):
     return t0, t1
 
 
+def _market_fail(ctx, exc: Exception, tickers: list[str] | None = None) -> None:
+    """Exit 2 with a market-data error and, when the window was empty, the prices that exist."""
+    msg = str(exc)
+    if "no " in msg and ("between" in msg or "returns" in msg):
+        try:
+            from hashdesk.data.markets import price_coverage
+
+            cov = price_coverage(desk_from_ctx(ctx).reader(None), sorted({*(tickers or []), BTC}))
+            if cov:
+                have = "; ".join(f"{t} {a}..{b}" for t, (a, b) in cov.items())
+                msg += f" (prices in the store: {have})"
+        except Exception:  # noqa: BLE001 - the message is a courtesy; the error stands without it
+            pass
+    fail(msg)
+
+
 def _tickers(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -149,7 +165,7 @@ def market(
             non_operating=non_operating.value, strict=strict,
         )
     except MarketDataError as exc:
-        fail(str(exc))
+        _market_fail(ctx, exc, names)
     _warn(warnings)
     for r in records:
         _warn(r["warnings"])
@@ -186,7 +202,7 @@ def _inputs(ctx, tickers: list[str], t0, t1, source: str, lookback_days: int = 2
     try:
         return desk, desk.market_inputs(tickers, t0, t1, equity_source=source, lookback_days=lookback_days)
     except MarketDataError as exc:
-        fail(str(exc))
+        _market_fail(ctx, exc, tickers)
 
 
 @market_app.command("rolling")
@@ -225,7 +241,7 @@ def rolling(
             b = ar.returns[t] if t == benchmark.value else ar.returns[benchmark.value]
             frames[t] = rolling_beta_correlation(ar.returns[t], b, window)
     except MarketDataError as exc:
-        fail(str(exc))
+        _market_fail(ctx, exc, names)
     write_chart(rolling_figure(frames, window, benchmark.value), chart)
     rows = [{"date": d.date(), "ticker": t, "beta": float(r.beta), "correlation": float(r.correlation)}
             for t, df in frames.items() for d, r in df.iterrows()]
@@ -488,7 +504,7 @@ def cohorts_cmd(
         ar = panel_returns(inputs, members, t0, t1)
         res = cohort_analysis(ar.returns[members], ar.returns[BTC], groups, periods_per_year=ar.periods_per_year)
     except MarketDataError as exc:
-        fail(str(exc))
+        _market_fail(ctx, exc, members)
     _warn(ar.warnings)
     if chart is not None:
         write_chart(cumulative_returns_figure({c: res.cumulative[c] for c in res.cumulative.columns},

@@ -97,7 +97,14 @@ def production(
     try:
         rec = desk.production(miner or None, month_from, month_to, _parse_pools(pool or []), kind)
     except (ProductionError, ProductionDataError, NetworkDataError) as exc:
-        fail(str(exc))
+        msg = str(exc)
+        if "months with data" not in msg:
+            from hashdesk.data.production import months
+
+            have = months(desk.reader(None))
+            msg += f" (the store's production months: {have[0]}..{have[-1]})" if have else \
+                " (the store has no production rows: run `hashdesk ingest`)"
+        fail(msg)
     if complete:
         rec = rec.dropna(subset=["realization"]).reset_index(drop=True)
     if chart is not None:
@@ -153,7 +160,14 @@ def shocks(
                              efficiency_j_per_th=efficiency)
         rep = desk.shocks(d0, d1, params, source=source, miner_ehs=miner_ehs, miner=spec)
     except ShockError as exc:
-        fail(str(exc))
+        msg = str(exc)
+        if msg.startswith("no "):
+            from hashdesk.data.network import coverage
+
+            first, last = coverage(desk.reader(None))["network_daily"]
+            if first is not None:
+                msg += f" (the store's daily network series covers {first}..{last})"
+        fail(msg)
     if chart is not None:
         from hashdesk.economics.charts_production import shock_figure
 

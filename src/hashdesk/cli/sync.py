@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from enum import StrEnum
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hashdesk.cli._common import OutputFormat, console, emit, fail, store_from_ctx
 
@@ -20,7 +18,9 @@ class ChainKind(StrEnum):
     none = "none"
 
 
-def _bar() -> Progress:
+def _bar():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("[bold]sync[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=True,
@@ -51,6 +51,8 @@ def sync(
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
 ) -> None:
     """Sync per-block rows (validated, reorg-safe, resumable) and optionally daily prices."""
+    import logging
+
     from hashdesk.sources import RetryPolicy, SourceError
     from hashdesk.store.chainsync import ChainValidationError, SyncError
     from hashdesk.store.ingest import IngestError
