@@ -468,7 +468,7 @@ def export(obj: Any, fmt: OutputFormat, what: str | None = None) -> None:
         data = buf.getvalue()
     if out is not None:
         _atomic_write(Path(out), data, f".{fmt.value}.tmp")
-        err_console.print(f"wrote {len(df):,} rows × {len(df.columns)} columns "
+        err_console.print(f"wrote {len(df):,} row{'' if len(df) == 1 else 's'} × {len(df.columns)} columns "
                           f"({what or 'result'}) to {out}", style="dim")
         return
     if fmt == OutputFormat.parquet and sys.stdout.isatty():
@@ -481,7 +481,7 @@ def export(obj: Any, fmt: OutputFormat, what: str | None = None) -> None:
         stream.write(data)
         stream.flush()
     if what:
-        err_console.print(f"exported: {what} ({len(df):,} rows)", style="dim")
+        err_console.print(f"exported: {what} ({len(df):,} row{'' if len(df) == 1 else 's'})", style="dim")
 
 
 def emit(

@@ -37,7 +37,7 @@ HASHRATE_NOTE = (
 
 def economics(
     ctx: typer.Context,
-    at: str = typer.Option(None, "--at", help="One UTC day, YYYY-MM-DD [default: latest day]."),
+    at: str = typer.Option(None, "--at", help="One UTC day, YYYY-MM-DD \\[default: latest day]."),
     start: str = typer.Option(None, "--from", help="First UTC day of a range, YYYY-MM-DD."),
     end: str = typer.Option(None, "--to", help="Last UTC day of a range, YYYY-MM-DD."),
     chart: Path = typer.Option(None, "--chart", help="Write hashprice over time (HTML) to FILE."),
@@ -115,7 +115,7 @@ def _metric_rows(df) -> list[dict]:
 def profile(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Miner profile TOML (see examples/profiles/)."),
-    at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day [default: latest]."),
+    at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day \\[default: latest]."),
     window: int = typer.Option(1, "--window", min=1, help="Days of the daily series averaged, ending at --at "
                                "(1 = the network state's spot hashprice)."),
     halving: bool = typer.Option(
@@ -169,13 +169,13 @@ def stress(
     ctx: typer.Context,
     price: float = typer.Option(..., "--price", help="BTC price [USD/BTC]."),
     fees: float = typer.Option(..., "--fees", help="Fees per block [BTC]."),
-    at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day [default: latest]."),
+    at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day \\[default: latest]."),
     profile_file: Path = typer.Option(None, "--profile", help="Miner profile to stress across the halving."),
     asics: list[Path] = typer.Option(None, "--asics", help="Extra ASIC catalogue (CSV/TOML); repeatable."),
-    curve_file: Path = typer.Option(None, "--curve", help="Network cost curve CSV [default: shipped curve]."),
+    curve_file: Path = typer.Option(None, "--curve", help="Network cost curve CSV \\[default: shipped curve]."),
     halving: bool = typer.Option(False, "--halving", help="Apply the next halving's subsidy to the network."),
     epochs: int = typer.Option(4, "--epochs", min=1, max=52, help="Epochs in the difficulty path."),
-    hashrate_ehs: float = typer.Option(None, "--hashrate-ehs", help="Pre-shock hashrate [EH/s] [default: 14-day mean]."),
+    hashrate_ehs: float = typer.Option(None, "--hashrate-ehs", help="Pre-shock hashrate [EH/s] \\[default: 14-day mean]."),
     chart: Path = typer.Option(None, "--chart", help="Write the cost curve and difficulty path (HTML) to FILE."),
     fmt: OutputFormat = format_option(),
     out: Path = out_option(),

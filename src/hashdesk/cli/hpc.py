@@ -37,7 +37,7 @@ def value(
     ctx: typer.Context,
     site_file: Path = typer.Option(..., "--site", help="Site TOML file (see examples/hpc/)."),
     at: str = typer.Option(None, "--at", "--as-of",
-                           help="Network state at the end of this UTC day [default: the file's valuation date, else latest]."),
+                           help="Network state at the end of this UTC day \\[default: the file's valuation date, else latest]."),
     html: Path = typer.Option(None, "--chart", "--html", help="Also write comparison, cash-flow and tornado charts here."),
     fmt: OutputFormat = format_option(),
     out: Path = out_option(),
@@ -184,7 +184,7 @@ def _company_files(files: list[Path] | None) -> list[Path]:
 @hpc_app.command("scorecard")
 def scorecard(
     ctx: typer.Context,
-    files: list[Path] = typer.Argument(None, help="Company TOML files [default: examples/hpc companies]."),
+    files: list[Path] = typer.Argument(None, help="Company TOML files \\[default: examples/hpc companies]."),
     detail: bool = typer.Option(False, "--detail", help="Show every criterion's inputs, rule and weight."),
     fmt: OutputFormat = format_option(),
     out: Path = out_option(),

@@ -70,7 +70,7 @@ def _parse_pools(specs: list[str]):
 
 def production(
     ctx: typer.Context,
-    miner: list[str] = typer.Option(None, "--miner", help="Ticker (repeatable) [default: all]."),
+    miner: list[str] = typer.Option(None, "--miner", help="Ticker (repeatable) \\[default: all]."),
     month_from: str = typer.Option(None, "--from", help="First month, YYYY-MM."),
     month_to: str = typer.Option(None, "--to", help="Last month, YYYY-MM."),
     kind: str = typer.Option(

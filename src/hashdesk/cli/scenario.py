@@ -46,7 +46,7 @@ def simulate(
                                   "without it --executor dask starts a local cluster."),
     workers: int = typer.Option(1, "--workers", help="Local processes (--executor local)."),
     seed: int = typer.Option(0, "--seed", help="Root seed; same seed → same result on any executor."),
-    at: str = typer.Option(None, "--at", help="Start: the end of this UTC day, YYYY-MM-DD [default: the last day with a hashprice]."),
+    at: str = typer.Option(None, "--at", help="Start: the end of this UTC day, YYYY-MM-DD \\[default: the last day with a hashprice]."),
     price_model: PriceModelName = typer.Option(PriceModelName.bootstrap, "--price-model"),
     price_years: float = typer.Option(4.0, "--price-years", help="Price fitting window before --at [years]."),
     drift: float = typer.Option(None, "--drift", help="GBM drift override [1/year]."),
