@@ -37,7 +37,7 @@ def test_value_json_has_the_promised_keys(bundle_db_path, tmp_path):
 def test_value_table_and_bad_site(bundle_db_path, tmp_path):
     res = run(bundle_db_path, "value", "--site", str(EXAMPLES / "terawulf_lake_mariner_hpc.toml"))
     assert res.exit_code == 0, res.output
-    assert "breakeven_lease_usd_per_kw_month" in res.output
+    assert "breakeven lease [USD/kW-month]" in res.output  # a label with its unit, not the field name
     bad = tmp_path / "bad.toml"
     bad.write_text(
         (EXAMPLES / "illustrative_texas_mining.toml").read_text().replace(

@@ -13,10 +13,14 @@ from hashdesk.cli._common import (
     desk_from_ctx,
     emit,
     fail,
+    format_option,
+    note,
+    out_option,
     parse_date,
     print_json,
     print_kv,
     print_table,
+    wide_option,
     write_chart,
 )
 
@@ -60,12 +64,18 @@ def value(
     assumptions: Path = typer.Option(None, "--assumptions",
                                      help="With --ticker: TOML of the inputs the facts do not state (FactAssumptions)."),
     at: str = typer.Option(None, "--at", "--as-of",
-                           help="Valuation date (end of this UTC day) [default: the file's valuation date, else latest]."),
+                           help="Valuation date (end of this UTC day) \\[default: the file's valuation date, else latest]."),
     html: Path = typer.Option(None, "--chart", "--html", help="Also write comparison, cash-flow and tornado charts here."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Value a site both ways (mining vs HPC hosting): NPV, IRR, payback, break-even lease,
-    renewal options on a separate line. From a site file (--site) or from the facts (--ticker)."""
+    renewal options on a separate line. From a site file (--site) or from the facts (--ticker).
+
+    csv and parquet export the valuation as one row; the sensitivity and the reference ranges
+    are in --format json.
+    """
     from hashdesk.data.companies import hpc_deals
     from hashdesk.economics.state import NetworkDataError
     from hashdesk.hpc.contracts import ContractError
@@ -158,21 +168,36 @@ def value(
             html,
         )
     if fmt == OutputFormat.json:
-        print_json(
+        emit(
             {**result.to_dict(), "network_state": state.to_dict(), "sensitivity": sens,
-             "reference_ranges": ranges, "sources": site.sources, "illustrative": site.illustrative}
+             "reference_ranges": ranges, "sources": site.sources, "illustrative": site.illustrative}, fmt
         )
         return
     from hashdesk.cli.network import state_rows
 
-    _print_site_result(result.to_dict(), f"{site.name}: mining vs HPC hosting")
-    print_kv(state_rows(state.to_dict()), title="network state (hashprice start)")
-    print_table(sens, title="sensitivity: switch value NPV(HPC) − NPV(mining) [USD]",
-                columns=["input", "unit", "low_value", "high_value", "switch_value_low_usd",
-                         "switch_value_high_usd"])
-    print_table(ranges, title="reference ranges from public deals (store: hpc_deals)")
+    rec = result.to_dict()
+    warnings = rec.pop("warnings")
+    if fmt != OutputFormat.table:
+        emit({**rec, "network_state": state.to_dict()}, fmt,
+             what="the valuation and its network state (one row, dotted keys)")
+        return
+    emit(rec, fmt, title=f"{site.name}: mining vs HPC hosting")
+    emit(state_rows(state.to_dict()), fmt, title="network state (hashprice start)")
+    emit(sens, fmt, title="sensitivity: switch value NPV(HPC) − NPV(mining) [USD]",
+         columns=["input", "low_value", "high_value", "switch_value_low_usd", "switch_value_high_usd"],
+         row_kinds_from="input")
+    emit(ranges, fmt, title="reference ranges from public deals (store: hpc_deals)", row_kinds_from="metric",
+         kinds={"sources": "text"})
+    _warnings(warnings)
     if site.illustrative:
         console.print(f"[dim]illustrative inputs: {', '.join(site.illustrative)}[/]")
+
+
+def _warnings(lines) -> None:
+    from rich.markup import escape
+
+    for w in lines:
+        console.print(f"[yellow]warning:[/] {escape(str(w))}")
 
 
 @hpc_app.command("company")
@@ -184,10 +209,15 @@ def company(
                                      help="With --ticker: TOML of the inputs the facts do not state (FactAssumptions)."),
     at: str = typer.Option(None, "--at", help="With --ticker: facts public by the end of this UTC day [default: latest]."),
     html: Path = typer.Option(None, "--chart", "--html", help="Also write the sum-of-the-parts chart here."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Sum of the parts (mining + contracted HPC + BTC − net debt) vs market cap; renewal options
-    of the contracted leases on a separate line."""
+    of the contracted leases on a separate line.
+
+    csv and parquet export the company's valuation as one row; its sites are in --format json.
+    """
     from hashdesk.data.companies import CompanyDataError, market_inputs
     from hashdesk.economics.state import NetworkDataError
     from hashdesk.hpc.cohorts import COHORT_RULE, classify_cohort, hpc_power_share
@@ -254,13 +284,14 @@ def company(
     rec.update(cohort=classify_cohort(comp, state_day), hpc_power_share=hpc_power_share(comp, day),
                cohort_rule=COHORT_RULE)
     if fmt == OutputFormat.json:
-        print_json({**rec, "sites": sites, "warnings": warnings, "sources": comp.sources,
-                    "illustrative": comp.illustrative, "network_state": state.to_dict()})
+        emit({**rec, "sites": sites, "warnings": warnings, "sources": comp.sources,
+              "illustrative": comp.illustrative, "network_state": state.to_dict()}, fmt)
         return
-    print_kv(rec, title=f"{comp.name}: sum of the parts vs market cap")
-    print_table(list(sites), title="sites")
-    for w in warnings:
-        console.print(f"[yellow]warning:[/] {w}")
+    emit(rec, fmt, title=f"{comp.name}: sum of the parts vs market cap", what="the company (one row)")
+    emit(list(sites), fmt, title="sites", primary=False)
+    if fmt != OutputFormat.table:
+        return
+    _warnings(warnings)
     if comp.illustrative:
         console.print(f"[dim]illustrative inputs: {', '.join(comp.illustrative)}[/]")
 
@@ -290,7 +321,7 @@ def _scorecard_files(ctx: typer.Context, files: list[Path], detail: bool, fmt: O
             market = market_inputs(reader, c)
             as_of = market.price_date
         except CompanyDataError as exc:
-            console.print(f"[yellow]warning:[/] {c.name}: balance sheet unscored ({exc})")
+            note(f"warning: {c.name}: balance sheet unscored ({exc})", style="yellow")
             market, as_of = None, c.valuation.as_of or dt.date.today()
         days[c.name] = as_of
         cards.append(score_company(c, market, as_of))
@@ -299,13 +330,17 @@ def _scorecard_files(ctx: typer.Context, files: list[Path], detail: bool, fmt: O
         scorecard_summary(cards), on="company"
     ).sort_values("total", ascending=False, ignore_index=True)
     if fmt == OutputFormat.json:
-        print_json({"summary": summary, "detail": pd.concat(cards, ignore_index=True)})
+        emit({"summary": summary, "detail": pd.concat(cards, ignore_index=True)}, fmt)
         return
-    emit(summary, fmt, title="due-diligence scorecard of the company files [score 0-100]")
+    if fmt != OutputFormat.table and detail:
+        emit(pd.concat(cards, ignore_index=True), fmt, what="every criterion of every company")
+        return
+    emit(summary, fmt, title="due-diligence scorecard of the company files [score 0-100]", what="one row per company")
     if detail:
         for card in cards:
-            print_table(card, title=f"{card.company.iloc[0]}: inputs, rules, weights",
-                        columns=["criterion", "inputs", "value", "unit", "rule", "score_0_100", "weight"])
+            emit(card, fmt, title=f"{card.company.iloc[0]}: inputs, rules, weights",
+                 columns=["criterion", "inputs", "value", "unit", "rule", "score_0_100", "weight"],
+                 kinds={"inputs": "text", "unit": "text", "rule": "text", "weight": "num"})
 
 
 @hpc_app.command("scorecard")
@@ -359,7 +394,9 @@ def scorecard(
 @hpc_app.command("deals")
 def deals(
     ctx: typer.Context,
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Public AI/HPC hosting deals (store: hpc_deals) and the reference ranges they give."""
     from hashdesk.data.companies import hpc_deals
@@ -370,12 +407,14 @@ def deals(
         fail("the store's hpc_deals table is empty: run `hashdesk ingest` first")
     ranges = deal_reference_ranges(df)
     if fmt == OutputFormat.json:
-        print_json({"deals": df, "reference_ranges": ranges})
+        emit({"deals": df, "reference_ranges": ranges}, fmt)
         return
-    print_table(df, title="public AI/HPC deals",
-                columns=["operator", "tenant", "critical_it_mw", "term_years", "implied_usd_per_kw_month",
-                         "capex_usd_per_mw_low", "capex_usd_per_mw_high", "noi_margin", "source_url"])
-    print_table(ranges, title="reference ranges")
+    emit(df, fmt, title="public AI/HPC deals", what="the deals (one row per deal)",
+         columns=["operator", "tenant", "critical_it_mw", "term_years", "implied_usd_per_kw_month",
+                  "capex_usd_per_mw_low", "capex_usd_per_mw_high", "noi_margin", "source_url"]
+         if fmt == OutputFormat.table else None)
+    emit(ranges, fmt, title="reference ranges", row_kinds_from="metric", kinds={"sources": "text"},
+         primary=False)
 
 
 def register(app: typer.Typer) -> None:

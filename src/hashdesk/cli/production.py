@@ -8,45 +8,44 @@ import typer
 
 from hashdesk.cli._common import (
     OutputFormat,
-    console,
+    check_range,
     desk_from_ctx,
     emit,
     fail,
+    format_option,
+    note,
+    out_option,
     parse_date,
+    wide_option,
     write_chart,
 )
 
+#: Columns of the production table (JSON, CSV and Parquet have every field).
+PRODUCTION_COLUMNS = ["ticker", "month", "btc_reported", "btc_expected", "realization", "interval",
+                      "verdict", "hashrate_ehs", "hashrate_kind", "measures", "pool_payout", "pool_fee_shown"]
+PRODUCTION_LABELS = {"hashrate_kind": "kind", "pool_payout": "pool", "interval": "interval (95%)",
+                     "measures": "verdict measures", "pool_fee_shown": "pool fee"}
 
-def _production_table(rec):
-    """Compact, formatted rows for the terminal (JSON keeps every field at full precision)."""
+
+def _production_view(rec):
+    """The records with the realization interval as one display column (lo–hi)."""
     from hashdesk.economics.production import OPERATING_KINDS
+    from hashdesk.fmt import fmt_value
 
-    def num(v, digits):
-        return "—" if v is None or v != v else f"{v:,.{digits}f}"
-
-    return [
-        {
-            "ticker": r.ticker,
-            "month": r.month,
-            "reported [BTC]": num(r.btc_reported, 0),
-            "expected [BTC]": num(r.btc_expected, 1),
-            "realization": num(r.realization, 3),
-            "interval": "—" if r.realization_lo is None or r.realization_lo != r.realization_lo
-            else f"{r.realization_lo:.3f}–{r.realization_hi:.3f}",
-            "verdict": r.verdict,
-            "hashrate [EH/s]": num(r.hashrate_ehs, 2),
-            "kind": r.hashrate_kind,
-            "measures": "—" if not r.verdict_measures else
-            ("luck" if r.hashrate_kind in OPERATING_KINDS else "uptime + luck"),
-            "pool": r.pool_payout,
-            "pool fee": ("—" if r.pool_fee is None else f"{100 * r.pool_fee:g} %" if r.pool_fee_lo == r.pool_fee_hi
-                         else f"{100 * r.pool_fee:g} % ({100 * r.pool_fee_lo:g}–{100 * r.pool_fee_hi:g})"),
-        }
-        for r in rec.itertuples()
-    ]
+    rows = rec.to_dict(orient="records")
+    for r in rows:
+        lo, hi = r.get("realization_lo"), r.get("realization_hi")
+        r["interval"] = "—" if lo is None or hi is None or lo != lo or hi != hi else (
+            f"{fmt_value(lo, 'ratio')}–{fmt_value(hi, 'ratio')}")
+        r["measures"] = "—" if not r.get("verdict_measures") else (
+            "luck" if r.get("hashrate_kind") in OPERATING_KINDS else "uptime + luck")
+        fee, flo, fhi = r.get("pool_fee"), r.get("pool_fee_lo"), r.get("pool_fee_hi")
+        r["pool_fee_shown"] = ("—" if fee is None or fee != fee else f"{100 * fee:g} %" if flo == fhi
+                               else f"{100 * fee:g} % ({100 * flo:g}–{100 * fhi:g})")
+    return rows
 
 
-_SHOCK_COLUMNS = {
+_SHOCK_LABELS = {
     "baseline_ehs": "baseline [EH/s]",
     "trough_date": "trough day",
     "trough_ehs": "trough 3-day [EH/s]",
@@ -83,7 +82,7 @@ def _parse_pools(specs: list[str]):
 
 def production(
     ctx: typer.Context,
-    miner: list[str] = typer.Option(None, "--miner", help="Ticker (repeatable) [default: all]."),
+    miner: list[str] = typer.Option(None, "--miner", help="Ticker (repeatable) \\[default: all]."),
     month_from: str = typer.Option(None, "--from", help="First month, YYYY-MM."),
     month_to: str = typer.Option(None, "--to", help="Last month, YYYY-MM."),
     kind: str = typer.Option(
@@ -95,40 +94,49 @@ def production(
     complete: bool = typer.Option(
         False, "--complete", help="Only months with both reported BTC and a hashrate."
     ),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Write an HTML chart to this file."),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Expected vs reported monthly BTC per miner: realization, its interval and a verdict."""
     from hashdesk.data.production import ProductionDataError
     from hashdesk.economics.production import ProductionError
     from hashdesk.economics.state import NetworkDataError
 
+    check_range(month_from, month_to)
     desk = desk_from_ctx(ctx)
     try:
         rec = desk.production(miner or None, month_from, month_to, _parse_pools(pool or []), kind)
     except (ProductionError, ProductionDataError, NetworkDataError) as exc:
-        fail(str(exc))
+        msg = str(exc)
+        if "months with data" not in msg:
+            from hashdesk.data.production import months
+
+            have = months(desk.reader(None))
+            msg += f" (the store's production months: {have[0]}..{have[-1]})" if have else \
+                " (the store has no production rows: run `hashdesk ingest`)"
+        fail(msg)
     if complete:
         rec = rec.dropna(subset=["realization"]).reset_index(drop=True)
     if chart is not None:
         from hashdesk.economics.charts_production import production_figure
 
         write_chart(production_figure(rec), chart)
-    if fmt == OutputFormat.json:
-        emit(rec, fmt)
+    if fmt != OutputFormat.table:
+        emit(rec, fmt, what="expected vs reported production (one row per ticker and month)")
         return
-    emit(_production_table(rec), fmt,
+    emit(_production_view(rec), fmt, columns=PRODUCTION_COLUMNS, labels=PRODUCTION_LABELS,
+         kinds={"btc_reported": "num", "btc_expected": "num"},
          title="Expected vs reported production (interval: 95% luck × hashrate-kind band)")
-    from rich.markup import escape
-
     for ticker, basis, fee, fee_basis in rec.drop_duplicates("ticker")[
             ["ticker", "pool_basis", "pool_fee_words", "pool_fee_basis"]].itertuples(index=False):
-        console.print(f"[dim]pool {ticker}: {escape(basis)}[/]")
-        console.print(f"[yellow]pool fee {ticker}: {escape(fee)} — {escape(fee_basis)}[/]")
+        note(f"pool {ticker}: {basis}")
+        note(f"pool fee {ticker}: {fee} — {fee_basis}", style="yellow")
     for b in sorted(set(rec.hashrate_basis) - {""}):
-        console.print(f"[dim]hashrate: {escape(b)}[/]")
+        note(f"hashrate: {b}")
     for m in sorted(set(rec.verdict_measures) - {""}):
-        console.print(f"[dim]verdict measures {escape(m)}[/]")
+        note(f"verdict measures {m}")
 
 
 def shocks(
@@ -164,19 +172,23 @@ def shocks(
         "curtailment", "--dr-basis", help="curtailment (credits only when curtailed) or availability "
                                           "(paid whether or not the grid calls)."
     ),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Write an HTML chart to this file."),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Detect network hashrate drops, split their effect on a miner that stayed online, and (with
-    --profile) compare mining through the shock with curtailing."""
-    from dataclasses import asdict
+    --profile) compare mining through the shock with curtailing.
 
-    from rich.markup import escape
+    csv and parquet export the shocks (one row per shock); the miner's split is in --format json.
+    """
+    from dataclasses import asdict
 
     from hashdesk.cli.economics import _load_miner
     from hashdesk.economics.shocks import ShockError, ShockParams, read_power_prices
 
     d0, d1 = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    check_range(d0, d1)
     if profile is None and (power_prices is not None or dr_usd is not None):
         fail("--power-prices and --dr-usd need --profile (the fleet whose decision they value)")
     desk = desk_from_ctx(ctx)
@@ -192,7 +204,14 @@ def shocks(
             rep, decisions = desk.shocks_mine_or_curtail(d0, d1, spec, params, source, prices, power_basis,
                                                          dr_usd, dr_basis)
     except ShockError as exc:
-        fail(str(exc))
+        msg = str(exc)
+        if msg.startswith("no "):
+            from hashdesk.data.network import coverage
+
+            first, last = coverage(desk.reader(None))["network_daily"]
+            if first is not None:
+                msg += f" (the store's daily network series covers {first}..{last})"
+        fail(msg)
     if chart is not None:
         from hashdesk.economics.charts_production import shock_figure
 
@@ -204,23 +223,28 @@ def shocks(
             out["mine_or_curtail"] = [{**asdict(d), "better": d.better, "rows": d.to_rows()} for d in decisions]
         emit(out, fmt)
         return
-    emit(rep.shocks_frame().rename(columns=_SHOCK_COLUMNS), fmt, title=rep.title)
+    shocks_frame = rep.shocks_frame()
+    if shocks_frame.empty and fmt == OutputFormat.table:
+        note(f"{rep.title}: no hashrate shock found", style="yellow")
+    else:
+        emit(shocks_frame, fmt, title=rep.title, labels=_SHOCK_LABELS,
+             what="the hashrate shocks (one row per shock)")
     for effect in rep.effects:
-        rows = [{k: f"{v:.6g}" if isinstance(v, float) else v for k, v in r.items()}
-                for r in effect.to_rows()]
-        emit(rows, fmt, title=f"miner that stayed online: shock {effect.start}..{effect.end}")
-        for note in effect.notes:
-            console.print(f"[dim]{escape(note)}[/]")
+        emit(effect.to_rows(), fmt, title=f"miner that stayed online: shock {effect.start}..{effect.end}",
+             row_kinds_from="component", primary=False)
+        if fmt == OutputFormat.table:
+            for line in effect.notes:
+                note(line)
     for dec in decisions:
-        rows = [{k: f"{v:,.0f}" if isinstance(v, float) and k != "line" and abs(v) >= 100 else
-                 (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()} for r in dec.to_rows()]
-        emit(rows, fmt, title=f"{spec.name}: mine or curtail, {dec.start}..{dec.end} ({dec.hours} h, "
-                              f"{dec.online_hashrate_ehs:g} EH/s online, {dec.energy_mwh:,.0f} MWh) [USD]")
-        for note in dec.notes:
-            console.print(f"[dim]{escape(note)}[/]")
-    for note in rep.notes:
-        console.print(f"[yellow]{escape(note)}[/]")
-    console.print(f"[dim]{escape(rep.method)}[/]")
+        emit(dec.to_rows(), fmt, title=f"{spec.name}: mine or curtail, {dec.start}..{dec.end} ({dec.hours} h, "
+                                       f"{dec.online_hashrate_ehs:g} EH/s online, {dec.energy_mwh:,.0f} MWh) [USD]",
+             primary=False, what="the mine-or-curtail comparison")
+        if fmt == OutputFormat.table:
+            for line in dec.notes:
+                note(line)
+    for line in rep.notes:
+        note(line, style="yellow")
+    note(rep.method)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import os
 import time
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from hashdesk.cli._common import console, desk_from_ctx, err_console, fail
-from hashdesk.report.brief import BriefFormat
+
+
+class BriefFormat(StrEnum):
+    """``--format`` of ``brief``: the members of :class:`hashdesk.report.brief.BriefFormat`,
+    repeated here so that building the CLI does not import the report (pandas, Plotly);
+    ``tests/surfaces/test_surf_cli_output.py`` checks that the two agree."""
+
+    terminal = "terminal"
+    html = "html"
+    json = "json"
 
 
 def brief(
@@ -21,7 +31,10 @@ def brief(
 ) -> None:
     """The monthly sector brief: markets, network, miners, AI/HPC and claims for one month."""
     from hashdesk.report.brief import BriefError, build_brief, render_brief
+    from hashdesk.report.brief import BriefFormat as ReportFormat
     from hashdesk.report.model import Month
+
+    fmt = ReportFormat(fmt.value)
 
     t0 = time.perf_counter()
     try:
@@ -56,6 +69,8 @@ def serve(
     port: int = typer.Option(8000, "--port", min=1, max=65535),
 ) -> None:
     """Serve the dashboard and its JSON API (read-only). Loopback by default."""
+    import importlib.util
+
     import uvicorn
 
     from hashdesk.config import default_db_path
@@ -68,6 +83,10 @@ def serve(
     desk_from_ctx(ctx).close()  # fail early and clearly if the store is missing or locked
     app = create_app(Path(db), token=token)
     console.print(f"hashdesk dashboard on http://{host}:{port}/ (store {db}; token {'required' if token else 'off'})")
+    missing = [m for m in ("uvloop", "httptools") if importlib.util.find_spec(m) is None]
+    if missing:
+        err_console.print(f"[dim]serving without {' and '.join(missing)}: pip install "
+                          "'hashdesk[server-speedups]' for uvicorn's faster event loop and HTTP parser[/]")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -7,12 +7,10 @@ sync must read, and for writing only while a validated batch is committed, so ``
 
 from __future__ import annotations
 
-import logging
 from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hashdesk.cli._common import OutputFormat, console, emit, fail
 
@@ -33,7 +31,9 @@ class ChainKind(StrEnum):
     none = "none"
 
 
-def _bar() -> Progress:
+def _bar():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("[bold]sync[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=True,
@@ -69,6 +69,8 @@ def sync(
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
 ) -> None:
     """Sync per-block rows (validated, reorg-safe, resumable) and optionally daily prices."""
+    import logging
+
     from hashdesk.config import default_db_path
     from hashdesk.sources import RetryPolicy, SourceError
     from hashdesk.store.chainsync import (

@@ -177,7 +177,7 @@ def score_company(company: Company, market: MarketInputs | None, as_of: dt.date)
         mcap = market.share_price_usd * company.shares_outstanding
         btc_usd = market.btc_held * market.btc_price_usd
         add("balance_sheet", (company.net_debt_usd - btc_usd) / mcap,
-            f"net_debt_usd={company.net_debt_usd:.4g}, btc_held_usd={btc_usd:.4g}, market_cap_usd={mcap:.4g}")
+            f"net_debt_usd={company.net_debt_usd:,.0f}, btc_held_usd={btc_usd:,.0f}, market_cap_usd={mcap:,.0f}")
     else:
         add("balance_sheet", None, "no market data")
     df = pd.DataFrame(rows)

@@ -96,14 +96,32 @@ def run_local(spec: ScenarioSpec, plan: ChunkPlan, workers: int = 1, progress: P
         )
 
 
+def require_dask() -> None:
+    """Check that Dask's ``distributed`` is installed (an optional extra).
+
+    Raises
+    ------
+    ExecutorError
+        Naming the extra to install when it is missing.
+    """
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise ExecutorError(
+            f"--executor dask needs Dask ({exc.name} is not installed): "
+            "pip install 'hashdesk[dask]' (or use --executor local)") from exc
+
+
 def connect_dask(scheduler: str | None, timeout_s: float = CONNECT_TIMEOUT_S):
     """Connect to a Dask scheduler, or start a LocalCluster when ``scheduler`` is None.
 
     Raises
     ------
     ExecutorError
-        When the scheduler cannot be reached within ``timeout_s``.
+        When Dask is not installed, or the scheduler cannot be reached within ``timeout_s``.
     """
+    require_dask()
     from distributed import Client
 
     if scheduler is None:
