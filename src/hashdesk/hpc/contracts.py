@@ -270,7 +270,7 @@ def operator_capex_usd_per_mw(build_capex_usd_per_mw: float, tenant_funds_capex:
                                 f"{tenant_capex_usd_per_mw:g}")
         tenant = min(float(tenant_capex_usd_per_mw), float(build_capex_usd_per_mw))
         return (float(build_capex_usd_per_mw) - tenant, tenant,
-                f"tenant funds {tenant_capex_usd_per_mw:.4g} USD/MW (stated); operator pays the rest")
+                f"tenant funds {tenant_capex_usd_per_mw:,.0f} USD/MW (stated); operator pays the rest")
     if tenant_funds_capex == "no":
         return float(build_capex_usd_per_mw), 0.0, "tenant_funds_capex = no: operator pays the build"
     if tenant_capex_share is None:

@@ -390,7 +390,7 @@ def score_facts(ticker: str, facts: dict, at: dt.date, market: FactsMarket | Non
         mcap = float(need["shares_outstanding"]["shares_outstanding"]) * market.share_price_usd
         net = (float(need["debt_usd"]["debt_usd"]) - float(need["cash_usd"]["cash_usd"])
                - float(need["btc_held"]["btc_held"]) * market.btc_price_usd)
-        add("balance_sheet", net / mcap, inputs, f"market cap {mcap:.4g} USD")
+        add("balance_sheet", net / mcap, inputs, f"market cap {mcap:,.0f} USD")
 
     df = pd.DataFrame(rows, columns=list(FACT_SCORE_COLUMNS))
     scored = df[df["scored"]]

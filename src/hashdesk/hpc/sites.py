@@ -620,7 +620,7 @@ def site_from_contract(contract: Any, facts: dict, day: dt.date,
         inputs.append(fact_input("total_value_usd", total, "USD", contract, tbl))
         inputs.append({**fact_input("hpc.lease_usd_per_kw_month", lease, "USD/kW-month", contract, tbl),
                        "kind": "derived", "note": "total_value_usd / (critical-IT kW x lease months, escalated)"})
-        sources["hpc.lease_usd_per_kw_month"] = (f"derived: total value {total:.4g} USD over {term:g} years on "
+        sources["hpc.lease_usd_per_kw_month"] = (f"derived: total value {total:,.0f} USD over {term:g} years on "
                                                  f"{mw:g} MW ({tbl}, {contract['source_url']})")
     opex = a.operator_opex_share_of_lease * lease
     assume("hpc.operator_opex_usd_per_kw_month", opex, "USD/kW-month",
