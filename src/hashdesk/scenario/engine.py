@@ -23,6 +23,7 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -96,50 +97,75 @@ def retarget_bits(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarra
     Notes
     -----
     With mantissa ``m`` (< 2^23), exponent ``E`` and clamped span ``s``, the new target is
-    ``⌊m·s·256^(E-3) / T⌋``. Put ``Y = ⌊256·m·s / T⌋`` (< 2^34): the new target equals
-    ``Y·256^(E-4)`` plus lower bytes, so when ``Y`` has >= 3 bytes its compact form depends on
-    ``Y`` alone: mantissa = top three bytes of ``Y``, size = bytes(Y) + E − 4 (then Core's sign-bit
-    shift; a size above 28 bytes exceeds powLimit and gives ``0x1d00ffff``). Rows outside this
-    case (``E < 4`` or tiny mantissas, never seen on mainnet) fall back to the Python-int rule [1]_.
+    ``⌊m·s·256^(E-3) / T⌋``. Put ``Y = ⌊256·m·s / T⌋ = ⌊m·s / 4725⌋`` (``T = 1,209,600 = 256·4725``;
+    ``Y`` < 2^34): the new target equals ``Y·256^(E-4)`` plus lower bytes, so when ``Y`` has >= 3
+    bytes its compact form depends on ``Y`` alone: mantissa = top three bytes of ``Y``, size =
+    bytes(Y) + E − 4 (then Core's sign-bit shift; a size above 28 bytes exceeds powLimit and gives
+    ``0x1d00ffff``). Rows outside this case (``E < 4``, tiny mantissas or an input mantissa with
+    the sign bit, never seen on mainnet) fall back to the Python-int rule [1]_.
 
     References
     ----------
     .. [1] Bitcoin Core, ``src/pow.cpp`` and ``src/arith_uint256.cpp``.
     """
+    return _retarget(bits, first_time, last_time)[0]
+
+
+def _retarget(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`retarget_bits` and the new epoch's :func:`work_float` [hashes], in few array passes."""
     bits = np.asarray(bits, dtype=np.int64)
     first_time = np.asarray(first_time, dtype=np.int64)
     last_time = np.asarray(last_time, dtype=np.int64)
-    span = last_time - first_time
-    np.clip(span, MIN_TIMESPAN_S, MAX_TIMESPAN_S, out=span)
-    size_in = bits >> 24
+    span = np.subtract(last_time, first_time)
+    np.maximum(span, MIN_TIMESPAN_S, out=span)
+    np.minimum(span, MAX_TIMESPAN_S, out=span)
     y = bits & 0x007FFFFF
     y *= span
-    y <<= 8
-    y //= TARGET_TIMESPAN_S
+    y //= TARGET_TIMESPAN_S // 256  # ⌊256·m·s / T⌋ = ⌊m·s / 4725⌋
     # byte length of y from float64's biased exponent (y < 2^34 converts exactly; y = 0 gives < 0)
-    nbytes = y.astype(np.float64).view(np.int64)
-    nbytes >>= 52
-    nbytes -= 1015
-    nbytes >>= 3
-    shift = nbytes * 8 - 24
-    np.maximum(shift, 0, out=shift)
-    mantissa = y >> shift
-    size = nbytes + size_in
+    size = y.astype(np.float64).view(np.int64)
+    size >>= 52
+    size -= 1015
+    size >>= 3
+    size_in = bits >> 24
+    slow = None
+    if size_in.min() < 4 or size.min() < 3 or (bits & 0x00800000).any():
+        slow = np.flatnonzero((size_in < 4) | (size < 3) | ((bits & 0x00800000) != 0))
+    shift = size << 3
+    shift -= 24
+    if slow is not None:
+        np.maximum(shift, 0, out=shift)
+    y >>= shift  # mantissa: the top three bytes of y
+    size += size_in
     size -= 4
-    over = size >= 29
-    sign = (mantissa >> 23) & 1  # Core moves a mantissa with the sign bit set one byte down
+    over = np.flatnonzero(size >= 29) if size.max() >= 29 else None  # above powLimit
+    sign = y >> 23  # Core moves a mantissa with the sign bit set one byte down (y < 2^24 here)
     size += sign
     sign <<= 3
-    mantissa >>= sign
+    y >>= sign
+    # work 2^256 / (m·256^(E−3)) = (1/m)·2^(280−8E): the correctly rounded float of
+    # 2^256 / (target + 1) once the target exceeds 2^53 (E >= 10), where "+ 1" no longer changes it
+    work = y.astype(np.float64)
+    with np.errstate(all="ignore") if slow is not None else contextlib.nullcontext():
+        np.divide(1.0, work, out=work)  # rows of ``slow`` may divide by 0: recomputed below
+        e = size * -8
+        e += 280
+        work = np.ldexp(work, e, out=work)
+    small = size.min() < 10
     size <<= 24
-    size |= mantissa
-    out = size
-    if over.any():
-        out[over] = 0x1D00FFFF
-    slow = np.flatnonzero((size_in < 4) | (nbytes < 3) | ((bits & 0x00800000) != 0))
-    for i in slow:
-        out[i] = next_work_required(int(bits[i]), int(first_time[i]), int(last_time[i]))
-    return out
+    size |= y
+    if over is not None:
+        size[over] = 0x1D00FFFF
+    if slow is not None:
+        for i in slow:
+            size[i] = next_work_required(int(bits[i]), int(first_time[i]), int(last_time[i]))
+    if small or over is not None or slow is not None:
+        fix = np.flatnonzero(size < 10 << 24)
+        for extra in (over, slow):
+            if extra is not None:
+                fix = np.union1d(fix, extra)
+        work[fix] = work_float(size[fix])
+    return size, work
 
 
 def work_float(bits: np.ndarray) -> np.ndarray:
@@ -581,59 +607,71 @@ class EpochSampler:
     n : int
         Scenarios.
     n_days : int
-        Horizon [days] (sizes the milestone table and the retarget log).
+        Horizon [days] (sizes the milestone table and the retarget table).
     rng : numpy.random.Generator
+        Source of the ``standard_gamma``, ``gamma`` and ``standard_exponential`` draws (a test may
+        pass an object with these three methods returning their means: the block times are then
+        the expected ones, see ``tests/scenario/test_scen_known_values.py``).
 
     Attributes
     ----------
     bits, work, subsidy : numpy.ndarray
         Per scenario: compact bits in force, expected hashes per block [hashes] and the subsidy of
         the block being mined [sats].
+
+    Notes
+    -----
+    Cost: per step, one comparison over all scenarios; per milestone, about 60 array operations
+    on the scenarios that reached one (one round per step in the usual case) and two draws.
+    A *plain* milestone (an epoch's last block followed by a full epoch: shape 2015 after the first
+    block, no halving) takes a path without per-row tests; the milestone index range of a round is
+    checked against a prefix count of the other kinds.
     """
 
     def __init__(self, start: StartState, n: int, n_days: int, rng: np.random.Generator) -> None:
         self.start, self.n, self.rng = start, n, rng
         next_height = start.tip_height + 1
         ms = milestones(next_height, next_height + int(n_days * 144 * 8) + 2 * RETARGET_INTERVAL)
-        self._delta = ms["delta"].astype(np.float64)
+        delta = ms["delta"].astype(np.float64)
         self._last, self._subsidy_next, self._halving = ms["is_last"], ms["subsidy_next_sats"], ms["is_halving_next"]
-        self._n_ms = self._delta.size
+        self._n_ms = delta.size
         self._first_halving = int(np.argmax(self._halving)) if self._halving.any() else self._n_ms
         self._lasts_before = np.cumsum(self._last) - self._last  # retargets before milestone i
         # Gamma shape drawn after milestone i: to milestone i + 1, less the first block after a last
-        self._shape_after = np.append(self._delta[1:], 1.0) - self._last
+        self._shape_after = np.append(delta[1:], 1.0) - self._last
+        plain = self._last & ~self._halving & (self._shape_after == RETARGET_INTERVAL - 1)
+        self._odd_before = np.concatenate([[0], np.cumsum(~plain)])  # non-plain milestones before i
         self.bits = np.full(n, start.bits, dtype=np.int64)
         self.work = work_float(self.bits)
         self.subsidy = np.full(n, float(block_subsidy_array(np.array([next_height]))[0]))
         known = start.epoch_first_time_unix
         self._first_ts = np.full(n, known if known is not None else -1, dtype=np.int64)
         self._idx = np.zeros(n, dtype=np.int64)
-        self._first_rem = np.full(n, np.inf)  # hashes to a first block not yet placed in time
+        # first blocks of an epoch drawn but not yet placed in time: rows, hashes still to go
+        self._pend_rows = np.zeros(0, dtype=np.int64)
+        self._pend_rem = np.zeros(0)
         if next_height % RETARGET_INTERVAL == 0:
-            self._first_rem = rng.standard_exponential(n) * self.work
-            self._rem = self._first_rem + rng.gamma(self._delta[0] - 1.0, size=n) * self.work
+            first_rem = rng.standard_exponential(n) * self.work
+            self._rem = first_rem + rng.gamma(delta[0] - 1.0, size=n) * self.work
+            self._pend_rows, self._pend_rem = np.arange(n, dtype=np.int64), first_rem
         else:
-            self._rem = rng.gamma(self._delta[0], size=n) * self.work
-        # retargets as an append-only log, laid out per scenario by :meth:`retargets`
-        cap = n * max(4, n_days // 10 + 4)
-        self._log = {k: np.empty(cap, dtype=np.float64 if k == "time" else np.int64)
-                     for k in ("row", "col", "time", "first", "bits")}
-        self._n_log = 0
+            self._rem = rng.gamma(delta[0], size=n) * self.work
+        # retargets written in place, one column per retarget (grown when a scenario needs more)
+        cols = max(4, n_days // 10 + 4)
+        self._rt_time = np.full((n, cols), np.nan)
+        self._rt_first = np.zeros((n, cols), dtype=np.int64)
+        self._rt_bits = np.zeros((n, cols), dtype=np.int64)
+        self._rt_used = 0
 
-    def _first_time(self, hashes_in: np.ndarray, hashes: np.ndarray, t_start: float, step_s: float) -> np.ndarray:
-        """Header time [unix s] of blocks found ``hashes_in`` into a step of ``hashes``."""
-        t = hashes_in / hashes
-        t *= step_s
-        t += t_start
-        return self.start.time_unix + t.astype(np.int64)  # t >= 0: truncation is the floor
-
-    def _append(self, rows: np.ndarray, cols: np.ndarray, t: np.ndarray, first: np.ndarray, bits: np.ndarray) -> None:
-        end = self._n_log + rows.size
-        if end > self._log["row"].size:
-            self._log = {k: np.resize(v, 2 * end) for k, v in self._log.items()}
-        for k, v in (("row", rows), ("col", cols), ("time", t), ("first", first), ("bits", bits)):
-            self._log[k][self._n_log:end] = v
-        self._n_log = end
+    def _grow(self, cols: int) -> None:
+        """Widen the retarget table to at least ``cols`` columns."""
+        old = self._rt_time.shape[1]
+        cols = max(cols, 2 * old)
+        for name, fill in (("_rt_time", np.nan), ("_rt_first", 0), ("_rt_bits", 0)):
+            a = getattr(self, name)
+            b = np.full((self.n, cols), fill, dtype=a.dtype)
+            b[:, :old] = a
+            setattr(self, name, b)
 
     def advance(self, hashes: np.ndarray, t_start: float, step_s: float,
                 on_change: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None) -> None:
@@ -643,63 +681,90 @@ class EpochSampler:
         whose work or subsidy just changed, the step fraction where it happened and their new
         work [hashes] (:attr:`subsidy` already updated).
         """
-        rng, rem, idx, first_ts, first_rem = self.rng, self._rem, self._idx, self._first_ts, self._first_rem
-        bits, work, ms_last = self.bits, self.work, self._last
-        # first blocks drawn in an earlier step that fall in this one
-        found = np.flatnonzero(first_rem <= hashes)
-        if found.size:
-            first_ts[found] = self._first_time(first_rem[found], hashes[found], t_start, step_s)
-            first_rem[found] = np.inf
+        rng, rem, idx, first_ts = self.rng, self._rem, self._idx, self._first_ts
+        bits, work, t0 = self.bits, self.work, self.start.time_unix
+        # first blocks drawn in an earlier step: placed if they fall in this one
+        if self._pend_rows.size:
+            rows, pend = self._pend_rows, self._pend_rem
+            h = hashes[rows]
+            inside = pend <= h
+            t = pend / h
+            t *= step_s
+            t += t_start
+            first_ts[rows[inside]] = t0 + t[inside].astype(np.int64)  # t >= 0: truncation is the floor
+            pend -= h
+            out = ~inside
+            self._pend_rows, self._pend_rem = rows[out], pend[out]
         hit = np.flatnonzero(rem <= hashes)
         while hit.size:
-            r_hit, h_hit = rem[hit], hashes[hit]
+            r_hit = rem[hit]
+            h_hit = hashes[hit]
             f = r_hit / h_hit
             i = idx[hit]
-            lm = ms_last[i]
-            all_last = bool(lm.all())  # the usual case: skip the compressions
-            s = hit if all_last else hit[lm]
+            i_min, i_max = int(i.min()), int(i.max())
+            if i_max + 1 >= self._n_ms:
+                raise ScenarioInputError("simulation ran past its milestone table (hashrate path explodes?)")
+            plain = self._odd_before[i_max + 1] == self._odd_before[i_min]
+            lm = None if plain else self._last[i]
+            s = hit if plain else hit[lm]
             if s.size:
-                f_s, h_s, r_s = (f, h_hit, r_hit) if all_last else (f[lm], h_hit[lm], r_hit[lm])
+                f_s, h_s, r_s, i_s = (f, h_hit, r_hit, i) if plain else (f[lm], h_hit[lm], r_hit[lm], i[lm])
                 t_last = f_s * step_s
                 t_last += t_start
                 ft_s = first_ts[s]
-                new_bits = retarget_bits(bits[s], ft_s, self.start.time_unix + t_last.astype(np.int64))
-                self._append(s, self._lasts_before[i if all_last else i[lm]], t_last, ft_s, new_bits)
+                last_ts = t_last.astype(np.int64)
+                last_ts += t0
+                new_bits, w_s = _retarget(bits[s], ft_s, last_ts)
+                col = self._lasts_before[i_s]
+                top = int(self._lasts_before[int(i_s.max())]) + 1
+                if top > self._rt_time.shape[1]:
+                    self._grow(top)
+                self._rt_used = max(self._rt_used, top)
+                flat = s * self._rt_time.shape[1]
+                flat += col
+                self._rt_time.ravel()[flat] = t_last
+                self._rt_first.ravel()[flat] = ft_s
+                self._rt_bits.ravel()[flat] = new_bits
                 bits[s] = new_bits
-                w_s = work_float(new_bits)
                 work[s] = w_s
-            i_max = int(i.max())
-            if i_max >= self._first_halving and self._halving[i].any():
+            if not plain and i_max >= self._first_halving and self._halving[i].any():
                 self.subsidy[hit] = self._subsidy_next[i]
-            if i_max + 1 >= self._n_ms:
-                raise ScenarioInputError("simulation ran past its milestone table (hashrate path explodes?)")
-            d = self._shape_after[i]  # after a last block the first block is drawn apart (Exp(1))
+            if plain:
+                d0, uniform = RETARGET_INTERVAL - 1.0, True
+            else:
+                d = self._shape_after[i]  # after a last block the first block is drawn apart (Exp(1))
+                d0 = d[0]
+                uniform = bool((d == d0).all())
             i += 1
             idx[hit] = i
-            w = w_s if all_last else work[hit]
-            d0 = d[0]
-            g = rng.standard_gamma(d0, size=hit.size) if (d == d0).all() else rng.standard_gamma(d)
+            w = w_s if plain else work[hit]
+            g = rng.standard_gamma(d0, size=hit.size) if uniform else rng.standard_gamma(d)
             g *= w
             if s.size:
                 x1 = rng.standard_exponential(s.size)
-                x1 *= w if all_last else w[lm]
+                x1 *= w if plain else w[lm]
                 x1 += r_s  # hashes from the step start to the first block
                 inside = x1 <= h_s
+                t = x1 / h_s
+                t *= step_s
+                t += t_start
                 if inside.all():
-                    first_ts[s] = self._first_time(x1, h_s, t_start, step_s)
+                    first_ts[s] = t0 + t.astype(np.int64)
                 else:
-                    first_ts[s[inside]] = self._first_time(x1[inside], h_s[inside], t_start, step_s)
-                    first_rem[s[~inside]] = x1[~inside]
-                if all_last:
-                    r_hit = x1
+                    first_ts[s[inside]] = t0 + t[inside].astype(np.int64)
+                    out = ~inside
+                    self._pend_rows = np.concatenate([self._pend_rows, s[out]])
+                    self._pend_rem = np.concatenate([self._pend_rem, x1[out] - h_s[out]])
+                if plain:
+                    g += x1
                 else:
                     r_hit[lm] = x1
-            r_hit += g
-            rem[hit] = r_hit
+            if not plain:
+                g += r_hit
+            rem[hit] = g
             if on_change is not None:
                 on_change(hit, f, w)
-            hit = hit[r_hit <= h_hit]
-        first_rem -= hashes
+            hit = hit[g <= h_hit]
         rem -= hashes
 
     def retargets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -710,20 +775,15 @@ class EpochSampler:
         time_s, first_time_s, bits, prev_bits
             See :class:`ChunkResult` (``retarget_time_s`` ... ``prev_bits``).
         """
-        n, m, log = self.n, self._n_log, self._log
-        used = int(log["col"][:m].max()) + 1 if m else 0
-        flat = log["row"][:m] * used
-        flat += log["col"][:m]
-        t = np.full((n, used), np.nan)
-        first = np.full((n, used), np.nan)
-        bits = np.zeros((n, used), dtype=np.int64)
-        prev = np.zeros((n, used), dtype=np.int64)
-        t.ravel()[flat] = log["time"][:m]
-        first.ravel()[flat] = log["first"][:m] - self.start.time_unix
-        bits.ravel()[flat] = log["bits"][:m]
+        used = self._rt_used
+        t = self._rt_time[:, :used].copy()
+        bits = self._rt_bits[:, :used].copy()
+        done = bits != 0
+        first = np.where(done, self._rt_first[:, :used] - self.start.time_unix, np.nan)
+        prev = np.zeros_like(bits)
         prev[:, :1] = self.start.bits
         prev[:, 1:] = bits[:, :-1]
-        prev[np.isnan(t)] = 0
+        prev[~done] = 0
         return t, first, bits, prev
 
 
