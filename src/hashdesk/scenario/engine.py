@@ -28,6 +28,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 
@@ -73,6 +74,7 @@ MONTHLY_METRICS: tuple[str, ...] = (
     "revenue_usd",
     "cost_usd",
     "margin_usd",
+    "pool_fee_usd",
 )
 
 
@@ -374,6 +376,108 @@ def miner_from_profile(profile: MinerProfile, catalogue: dict[str, tuple[float, 
         other_cost_usd_per_day=profile.other_cash_cost_usd_per_year / 365.0,
         demand_response_usd_per_day=p.demand_response_usd_per_year / 365.0,
     )
+
+
+# -- miner money (the one place of a miner's revenue, pool fee, energy cost, curtailment, margin) --
+
+
+class MinerMoney(NamedTuple):
+    """A miner's money lines over one period, per scenario (see :func:`miner_money`).
+
+    Attributes
+    ----------
+    btc : numpy.ndarray
+        BTC credited to the miner, after the pool fee [BTC].
+    revenue_usd : numpy.ndarray
+        ``btc × price`` plus demand-response credits [USD].
+    pool_fee_usd : numpy.ndarray
+        Pool fee, ``pool_fee × gross BTC × price`` [USD].
+    cost_usd : numpy.ndarray or float
+        Energy (zero while curtailed) plus other cash cost [USD]; a float when it is the same
+        in every scenario.
+    """
+
+    btc: np.ndarray
+    revenue_usd: np.ndarray
+    pool_fee_usd: np.ndarray
+    cost_usd: np.ndarray | float
+
+    @property
+    def margin_usd(self) -> np.ndarray:
+        """Revenue minus cost [USD]."""
+        return self.revenue_usd - self.cost_usd
+
+
+def miner_money(miner: MinerEconomics, btc_per_hs: np.ndarray, price_usd: np.ndarray, n_days: float) -> MinerMoney:
+    """A miner's BTC, revenue, pool fee and cost over one period, vectorised over scenarios.
+
+    The engine calls this once per step; it is the only code that turns the network's BTC per
+    unit of hashrate into a miner's money (swap it to change the miner model).
+
+    Parameters
+    ----------
+    miner : MinerEconomics
+    btc_per_hs : numpy.ndarray
+        Expected BTC the network pays per unit of hashrate over the period,
+        ``∫ (subsidy + fees per block) / work dt`` [BTC per (H/s)] (DESIGN.md §3).
+    price_usd : numpy.ndarray
+        Mean BTC price over the period [USD/BTC].
+    n_days : float
+        Length of the period [days].
+
+    Returns
+    -------
+    MinerMoney
+        With ``H = hashrate_ths·10^12·uptime`` [H/s] and pool fee ``φ``: gross BTC
+        ``G = H·btc_per_hs``, ``btc = G·(1 − φ)``, ``pool_fee_usd = G·φ·price``,
+        ``revenue_usd = btc·price + demand_response_usd_per_day·n_days``, energy
+        ``E = power_kw·24·uptime·energy_usd_per_kwh·n_days`` and ``cost_usd = E + other_cost_usd_per_day·n_days``.
+        A curtailable miner is off for the period (BTC, pool fee, mined revenue and energy all 0)
+        where ``btc·price < E``; margin = revenue − cost.
+
+    References
+    ----------
+    .. [1] DESIGN.md §3 (expected BTC = H·dt/work × (subsidy + fees); energy = kW × 24 × USD/kWh).
+    """
+    hs = miner.hashrate_ths * HS_PER_THS * miner.uptime
+    gross = btc_per_hs * hs
+    pool_btc = gross * miner.pool_fee
+    btc = gross
+    btc -= pool_btc
+    mined = btc * price_usd
+    pool_usd = pool_btc
+    pool_usd *= price_usd
+    energy = miner.power_kw * 24.0 * miner.uptime * miner.energy_usd_per_kwh * n_days
+    other = miner.other_cost_usd_per_day * n_days
+    cost: np.ndarray | float = energy + other
+    if miner.curtailable:
+        on = mined >= energy
+        btc *= on
+        mined *= on
+        pool_usd *= on
+        cost = energy * on
+        cost += other
+    if miner.demand_response_usd_per_day:
+        mined += miner.demand_response_usd_per_day * n_days
+    return MinerMoney(btc, mined, pool_usd, cost)
+
+
+def miner_block_luck(money: dict[str, np.ndarray], expected_blocks: np.ndarray, demand_response_usd: float,
+                     rng: np.random.Generator) -> None:
+    """Scale a month's mined lines by Poisson block luck (a miner on its own pool), in place.
+
+    ``luck = K / λ`` with ``K ~ Poisson(λ)``, ``λ`` the miner's expected blocks in the month (1
+    where ``λ = 0``); ``btc``, ``pool_fee_usd`` and the mined part of ``revenue_usd`` (revenue less
+    ``demand_response_usd``) are multiplied by it.
+    """
+    lam = expected_blocks
+    luck = np.where(lam > 0, rng.poisson(lam) / np.where(lam > 0, lam, 1.0), 1.0)
+    money["btc"] *= luck
+    money["pool_fee_usd"] *= luck
+    rev = money["revenue_usd"]
+    rev -= demand_response_usd
+    rev *= luck
+    rev += demand_response_usd
 
 
 def parse_horizon(text: str) -> int:
@@ -812,7 +916,8 @@ def sample_epochs(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> C
     return ChunkResult({}, t, first, bits, prev, np.zeros(n, dtype=np.int64))
 
 
-def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> ChunkResult:
+def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
+                   rng: np.random.Generator | None = None) -> ChunkResult:
     """Simulate ``n`` scenarios step by step (:class:`StepGrid`) with the epoch-level block sampler.
 
     Parameters
@@ -822,6 +927,9 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
         Scenarios in this chunk.
     seed : numpy.random.SeedSequence
         This chunk's child seed; the result depends only on ``(spec, n, seed)``.
+    rng : numpy.random.Generator, optional
+        Draw from this instead of ``Generator(PCG64(seed))`` (tests pass one whose block draws
+        are their means, for closed-form checks).
 
     Returns
     -------
@@ -833,15 +941,18 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
     days (:mod:`hashdesk.scenario.paths`), holds the online hashrate ``H_k`` constant and gives
     the :class:`EpochSampler` ``86,400·n_k·H_k`` hashes. Expected BTC per hash is
     ``(subsidy + fees) / work`` [2]_, integrated over the step's segments between milestones, so
-    retargets and halvings that fall mid-step are split exactly.
+    retargets and halvings that fall mid-step are split exactly: with fees per block
+    ``F·(work/(600·H_k))^β`` the rate is ``subsidy/(10^8·work) + A_k·work^(β−1)/10^8`` with
+    ``A_k = F·(600·H_k)^(−β)`` for the step, and the per-scenario factors of ``work`` change only at
+    milestones. The miner's money lines come from :func:`miner_money`.
     """
-    rng = np.random.Generator(np.random.PCG64(seed))
+    rng = np.random.Generator(np.random.PCG64(seed)) if rng is None else rng
     st = spec.start
     grid = spec.grid
     n_steps = grid.n_days.size
     n_months = spec.horizon_months
     chain = EpochSampler(st, n, spec.n_days, rng)
-    work, subsidy = chain.work, chain.subsidy
+    subsidy = chain.subsidy
 
     # paths
     price_state = spec.price.init(n, rng)
@@ -849,110 +960,142 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
     fee_state = spec.fees.init(n, rng)
     h0 = st.hashrate_ehs * HS_PER_EHS
     hashprice_prev = np.full(n, st.hashprice_usd_per_ph_day)
-    beta = spec.fees.interval_elasticity
+    beta = float(spec.fees.interval_elasticity)
+    uses_hashprice = spec.hashrate.capitulation is not None and spec.hashrate.capitulation.enabled
+
+    # per-scenario factors of the current work w: sub/(1e8·w), w^(β−1)/1e8, w^β
+    def work_factors(w: np.ndarray, sub: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        inv = np.multiply(w, float(SATS_PER_BTC))
+        np.divide(1.0, inv, out=inv)
+        wb = w if beta == 1.0 else (np.ones_like(w) if beta == 0.0 else w**beta)
+        wb1 = wb * inv
+        inv *= sub
+        return inv, wb1, wb
+
+    sub_inv, wb1, wbeta = work_factors(chain.work, subsidy)
+    a_fee = np.empty(n)  # A_k
+    rate = np.empty(n)  # BTC per hash at the current work [BTC/hash]
+    fee = np.empty(n)  # fees per block at the current work [sats]
+    corr_rate = np.zeros(n)  # Σ f·(rate before − rate after) over the step's milestones
+    corr_fee = np.zeros(n)
+    touched: list[np.ndarray] = []
+
+    def on_change(hit: np.ndarray, f: np.ndarray, w: np.ndarray) -> None:
+        s_i, w1_i, wb_i = work_factors(w, subsidy[hit])
+        a = a_fee[hit]
+        fee_new = wb_i * a
+        r_new = w1_i * a
+        r_new += s_i
+        d = rate[hit]
+        d -= r_new
+        d *= f
+        e = fee[hit]
+        e -= fee_new
+        e *= f
+        if touched:  # a second milestone in the step for some rows: accumulate
+            d += corr_rate[hit]
+            e += corr_fee[hit]
+        corr_rate[hit] = d
+        corr_fee[hit] = e
+        touched.append(hit)
+        rate[hit] = r_new
+        fee[hit] = fee_new
+        sub_inv[hit] = s_i
+        wb1[hit] = w1_i
+        wbeta[hit] = wb_i
 
     # monthly accumulators
-    monthly = {k: np.zeros((n, n_months)) for k in MONTHLY_METRICS}
-    acc = {k: np.zeros(n) for k in ("price", "hr", "hp", "fee", "btc", "rev", "cost", "blocks")}
+    monthly = {k: np.empty((n, n_months)) for k in MONTHLY_METRICS}
+    acc = {k: np.zeros(n) for k in ("price", "hr", "hp", "fee")}
     miner = spec.miner
-    if miner is not None:
-        m_hs = miner.hashrate_ths * HS_PER_THS * miner.uptime
-        m_energy_usd_day = miner.power_kw * 24.0 * miner.uptime * miner.energy_usd_per_kwh
+    money_keys = ("btc", "revenue_usd", "pool_fee_usd", "cost_usd")
+    macc = {k: np.zeros(n) for k in money_keys} if miner is not None else {}
+    own_blocks = np.zeros(n) if miner is not None and miner.own_pool else None
+    m_hs = miner.hashrate_ths * HS_PER_THS * miner.uptime if miner is not None else 0.0
     cum_margin = np.zeros(n)
     breakeven = np.zeros(n, dtype=np.int64)
     days_in_month = 0
+    hashes = np.empty(n)
+    first_days, lengths, months = grid.first_day.tolist(), grid.n_days.tolist(), grid.month.tolist()
 
     for k in range(n_steps):
-        nd = int(grid.n_days[k])
+        nd, day = lengths[k], first_days[k]
         step_s = nd * SECONDS_PER_DAY
-        t_start = float(grid.first_day[k]) * SECONDS_PER_DAY
-        price = spec.price.advance(price_state, int(grid.first_day[k]), nd, rng)
+        price = spec.price.advance(price_state, day, nd, rng)
         price *= st.price_usd
-        hr = spec.hashrate.advance(hr_state, int(grid.first_day[k]), grid.calendar_month[k], hashprice_prev, rng)
-        hr *= h0
-        hashes = hr * step_s
-        fee_level = spec.fees.advance(fee_state, nd, rng)
-        inv_600h = 1.0 / (600.0 * hr)
-
-        def rate_of(sel, w, _fee_level=fee_level, _inv=inv_600h):
-            """Expected BTC per hash for scenarios ``sel`` at work ``w`` and their current subsidy."""
-            x = w * _inv[sel]
-            fee = _fee_level[sel] * (x if beta == 1.0 else x**beta)
-            return (subsidy[sel] + fee) / (w * SATS_PER_BTC), fee
-
-        # integrals over the step of BTC per hash and fees per block: the end values minus each
-        # milestone's change weighted by the step fraction before it
-        rate, fee_now = rate_of(slice(None), work)
-        rph = np.zeros(n)
-        fee_acc = np.zeros(n)
-
-        def on_change(hit, f, w, _rate=rate, _fee_now=fee_now, _rph=rph, _fee_acc=fee_acc, _rate_of=rate_of):
-            r_new, fee_new = _rate_of(hit, w)
-            _rph[hit] -= f * (r_new - _rate[hit])
-            _fee_acc[hit] -= f * (fee_new - _fee_now[hit])
-            _rate[hit] = r_new
-            _fee_now[hit] = fee_new
-
-        chain.advance(hashes, t_start, step_s, on_change)
-        rph += rate
-        rph *= step_s
-        fee_acc += fee_now
-        fee_acc *= step_s
-
-        hashprice = rph * (HS_PER_PHS / nd)
-        hashprice *= price
-        hashprice_prev = hashprice
+        rel = spec.hashrate.advance(hr_state, day, grid.calendar_month[k], hashprice_prev, rng)
+        level = spec.fees.advance(fee_state, nd, rng)
+        hr = rel
+        hr *= h0  # [H/s]
+        np.multiply(hr, step_s, out=hashes)
+        # A_k = F·(600·H)^(−β); fees per block F·(w/(600·H))^β = A_k·w^β
+        if beta == 0.0:
+            a_fee[:] = level
+        else:
+            np.multiply(hr, 600.0, out=a_fee)
+            if beta == 1.0:
+                np.divide(level, a_fee, out=a_fee)
+            else:
+                np.power(a_fee, -beta, out=a_fee)
+                a_fee *= level
+        np.multiply(wbeta, a_fee, out=fee)
+        np.multiply(wb1, a_fee, out=rate)
+        rate += sub_inv
+        touched.clear()
+        chain.advance(hashes, float(day) * SECONDS_PER_DAY, step_s, on_change)
+        if touched:  # step means: rate/fee at the end plus the corrections at the milestones
+            rows = touched[0] if len(touched) == 1 else np.unique(np.concatenate(touched))
+            rate[rows] += corr_rate[rows]
+            fee[rows] += corr_fee[rows]
+        # rate is now the step's mean BTC per hash [BTC/hash], fee its mean fees per block [sats]
+        hp = rate * price  # USD per hash
+        acc["hp"] += hp * nd
+        if uses_hashprice:
+            hashprice_prev = hp * (SECONDS_PER_DAY * HS_PER_PHS)
         acc["price"] += price * nd
         acc["hr"] += hr * nd
-        acc["hp"] += hashprice * nd
-        acc["fee"] += fee_acc / SECONDS_PER_DAY
+        acc["fee"] += fee * nd
         if miner is not None:
-            btc = m_hs * (1.0 - miner.pool_fee) * rph
-            rev = btc * price
-            energy = m_energy_usd_day * nd
-            if miner.curtailable:
-                on = rev >= energy
-                btc *= on
-                rev *= on
-                energy = energy * on
-            acc["btc"] += btc
-            acc["rev"] += rev
-            acc["rev"] += miner.demand_response_usd_per_day * nd
-            acc["cost"] += energy
-            acc["cost"] += miner.other_cost_usd_per_day * nd
-            if miner.own_pool:
-                acc["blocks"] += m_hs * step_s / work * (rev > 0)
+            rate *= step_s  # BTC per (H/s) over the step
+            money = miner_money(miner, rate, price, nd)
+            for key, v in zip(money_keys, money, strict=True):
+                macc[key] += v
+            if own_blocks is not None:
+                # expected blocks found by the miner while mining: m_hs·step_s/work
+                blocks = np.divide(m_hs * step_s, chain.work)
+                if miner.curtailable:
+                    blocks *= money.btc > 0
+                own_blocks += blocks
         days_in_month += nd
 
-        m = int(grid.month[k])
-        if k == n_steps - 1 or grid.month[k + 1] != m:
+        m = months[k]
+        if k == n_steps - 1 or months[k + 1] != m:
             monthly["price_usd"][:, m] = acc["price"] / days_in_month
             monthly["hashrate_ehs"][:, m] = acc["hr"] / (days_in_month * HS_PER_EHS)
-            monthly["hashprice_usd_per_ph_day"][:, m] = acc["hp"] / days_in_month
+            monthly["hashprice_usd_per_ph_day"][:, m] = acc["hp"] * (SECONDS_PER_DAY * HS_PER_PHS / days_in_month)
             monthly["fees_sats_per_block"][:, m] = acc["fee"] / days_in_month
             monthly["difficulty"][:, m] = difficulty_float(chain.bits)
+            for v in acc.values():
+                v.fill(0.0)
             if miner is not None:
-                btc_m, rev_m = acc["btc"], acc["rev"]
-                if miner.own_pool:
-                    lam = acc["blocks"]
-                    luck = np.where(lam > 0, rng.poisson(lam) / np.where(lam > 0, lam, 1.0), 1.0)
-                    dr = miner.demand_response_usd_per_day * days_in_month
-                    btc_m = btc_m * luck
-                    rev_m = (rev_m - dr) * luck + dr
-                monthly["btc_mined"][:, m] = btc_m
-                monthly["revenue_usd"][:, m] = rev_m
-                monthly["cost_usd"][:, m] = acc["cost"]
-                margin = rev_m - acc["cost"]
+                if own_blocks is not None:
+                    miner_block_luck(macc, own_blocks, miner.demand_response_usd_per_day * days_in_month, rng)
+                    own_blocks.fill(0.0)
+                margin = macc["revenue_usd"] - macc["cost_usd"]
+                monthly["btc_mined"][:, m] = macc["btc"]
+                monthly["revenue_usd"][:, m] = macc["revenue_usd"]
+                monthly["pool_fee_usd"][:, m] = macc["pool_fee_usd"]
+                monthly["cost_usd"][:, m] = macc["cost_usd"]
                 monthly["margin_usd"][:, m] = margin
                 cum_margin += margin
                 newly = (breakeven == 0) & (cum_margin >= spec.capex_usd)
                 breakeven[newly] = m + 1
-            for v in acc.values():
-                v[:] = 0.0
+                for v in macc.values():
+                    v.fill(0.0)
             days_in_month = 0
     if miner is None:
-        for k in ("btc_mined", "revenue_usd", "cost_usd", "margin_usd"):
-            monthly[k][:] = np.nan
+        for k in ("btc_mined", "revenue_usd", "cost_usd", "margin_usd", "pool_fee_usd"):
+            monthly[k].fill(np.nan)
     rt_time, rt_first, rt_bits, prev_bits = chain.retargets()
     return ChunkResult(
         monthly=monthly,

@@ -331,9 +331,7 @@ class ShockModel:
 
     def expected_starts(self, months: np.ndarray) -> float:
         """Expected number of shock starts over days in calendar months ``months`` (1..12)."""
-        w = np.asarray(self.seasonality, dtype=np.float64)
-        w = w / w.mean()
-        return float(self.rate_per_year / DAYS_PER_YEAR * w[np.asarray(months) - 1].sum())
+        return _expected_starts(self, np.asarray(months, dtype=np.int64).tobytes())
 
     def advance(self, state: dict, months: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Online share over one step whose days fall in calendar ``months`` [0–1].
@@ -359,19 +357,12 @@ class ShockModel:
         lam = self.expected_starts(months)
         if lam <= 0:
             return online
-        # Poisson counts by inversion of one uniform each (exact; only rows with a shock loop)
+        # Poisson counts by inversion of one uniform each (exact): k = number of CDF levels <= u
         u = rng.random(depth.shape[0])
-        p_k = math.exp(-lam)
-        hit = np.flatnonzero(u >= p_k)
-        k = np.zeros(depth.shape[0], dtype=np.int64)
-        cdf, j = p_k, 0
-        rows = hit
-        while rows.size:
-            j += 1
-            p_k *= lam / j
-            cdf += p_k
-            k[rows] += 1
-            rows = rows[u[rows] >= cdf]
+        p0, cdf = _poisson_cdf(lam)
+        hit = np.flatnonzero(u >= p0)
+        k = np.searchsorted(cdf, u[hit], side="right")
+        k += 1
         a = self.depth_mean * self.depth_concentration
         while hit.size:
             d = rng.beta(a, self.depth_concentration - a, size=hit.size)
@@ -381,12 +372,37 @@ class ShockModel:
             online[hit] *= 1.0 - d * (inside / n_days)
             rest = dur - inside
             carry = rest > 0
-            c = hit[carry]
-            depth[c] = 1.0 - (1.0 - depth[c]) * (1.0 - d[carry])
-            left[c] = np.maximum(left[c], rest[carry])
-            k[hit] -= 1
-            hit = hit[k[hit] > 0]
+            if carry.any():
+                c = hit[carry]
+                depth[c] = 1.0 - (1.0 - depth[c]) * (1.0 - d[carry])
+                left[c] = np.maximum(left[c], rest[carry])
+            k -= 1
+            more = k > 0
+            hit, k = hit[more], k[more]
         return online
+
+
+@lru_cache(maxsize=4096)
+def _expected_starts(model: ShockModel, months: bytes) -> float:
+    """:meth:`ShockModel.expected_starts` for calendar months given as int64 bytes (cached)."""
+    w = np.asarray(model.seasonality, dtype=np.float64)
+    w = w / w.mean()
+    return float(model.rate_per_year / DAYS_PER_YEAR * w[np.frombuffer(months, dtype=np.int64) - 1].sum())
+
+
+@lru_cache(maxsize=4096)
+def _poisson_cdf(lam: float) -> tuple[float, np.ndarray]:
+    """``P(K = 0)`` and the Poisson CDF levels ``P(K <= j)``, ``j = 1, 2, ...`` (while they grow)."""
+    p_k = math.exp(-lam)
+    cdf, levels = p_k, []
+    for j in range(1, 400):
+        p_k *= lam / j
+        nxt = cdf + p_k
+        if nxt == cdf:
+            break
+        cdf = nxt
+        levels.append(cdf)
+    return math.exp(-lam), np.array(levels)
 
 
 def fit_shock_model(
@@ -555,31 +571,58 @@ class HashrateModel:
         within-step variation, < 0.1 % with the defaults).
         """
         n_days = len(months)
-        r = math.log1p(self.growth_per_year) / DAYS_PER_YEAR
-        rel = np.full(state["x"].shape[0], math.exp(r * first_day) * float(np.exp(r * np.arange(n_days)).mean()))
+        trend = _trend_step_mean(self.growth_per_year, first_day, n_days)
         if self.noise_sd_per_day > 0:
             mom = ar1_step_moments(self.noise_ar1, n_days)
             sd = self.noise_sd_per_day
-            end, mean = mom.draw(rng, rel.shape[0])
+            end, rel = mom.draw(rng, state["x"].shape[0])
             x = state["x"]
-            mean *= sd
-            mean += mom.a_mean * x
-            rel *= np.exp(mean + 0.5 * sd * sd * mom.within)
+            rel *= sd
+            rel += mom.a_mean * x
+            rel += 0.5 * sd * sd * mom.within
+            np.exp(rel, out=rel)
+            rel *= trend
             x *= mom.a_end
-            x += sd * end
+            end *= sd
+            x += end
+        else:
+            rel = np.full(state["x"].shape[0], trend)
         sh = self.shocks
         if sh is not None and sh.rate_per_year > 0:
             rel *= sh.advance(state, months, rng)
         cap = self.capitulation
         if cap is not None and cap.enabled:
-            cost = cap.marginal_cost_usd_per_ph_day(first_day + 0.5 * n_days)
-            ratio = hashprice_prev / cost
-            target = np.minimum(1.0, ratio if cap.elasticity == 1.0 else ratio**cap.elasticity)
-            keep = 1.0 - 1.0 / cap.adjust_days
+            cost, mean_keep, end_keep = _capitulation_step(cap, first_day, n_days)
+            target = hashprice_prev / cost
+            if cap.elasticity != 1.0:
+                target **= cap.elasticity
+            np.minimum(target, 1.0, out=target)
             gap = state["kappa"] - target
-            rel *= target + gap * float((keep ** np.arange(1, n_days + 1)).mean())
-            state["kappa"] = target + gap * keep**n_days
+            kappa = gap * end_keep
+            gap *= mean_keep
+            gap += target
+            rel *= gap
+            kappa += target
+            state["kappa"] = kappa
         return rel
+
+
+@lru_cache(maxsize=4096)
+def _trend_step_mean(growth_per_year: float, first_day: int, n_days: int) -> float:
+    """Mean of the trend ``(1+g)^{d/365}`` over days ``first_day .. first_day + n_days − 1``."""
+    r = math.log1p(growth_per_year) / DAYS_PER_YEAR
+    return math.exp(r * first_day) * float(np.exp(r * np.arange(n_days)).mean())
+
+
+@lru_cache(maxsize=4096)
+def _capitulation_step(cap: CapitulationModel, first_day: int, n_days: int) -> tuple[float, float, float]:
+    """Marginal cost at mid-step [USD/PH/day], mean of ``keep^j`` over the step's days and ``keep^n``."""
+    keep = 1.0 - 1.0 / cap.adjust_days
+    return (
+        cap.marginal_cost_usd_per_ph_day(first_day + 0.5 * n_days),
+        float((keep ** np.arange(1, n_days + 1)).mean()),
+        keep**n_days,
+    )
 
 
 def fit_hashrate_trend(hashrate_ehs: np.ndarray, window: str = "given", smooth_days: int = 7) -> float:
