@@ -23,7 +23,6 @@ References
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,7 +113,13 @@ def retarget_bits(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarra
 
 
 def _retarget(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`retarget_bits` and the new epoch's :func:`work_float` [hashes], in few array passes."""
+    """:func:`retarget_bits` and the new epoch's :func:`work_float` [hashes], in few array passes.
+
+    With ``Y = ⌊m·s / 4725⌋`` of bit length ``L`` (``Y >= 2^16``): Core's compact form shifts
+    ``Y`` right by ``k`` whole bytes, the fewest that leave a mantissa below ``2^23`` (three bytes
+    of ``Y``, one more when the third has its top bit set), so ``k = ⌊(L − 16)/8⌋`` and the size
+    is ``k + E − 1`` [1]_. ``L`` comes from float64's biased exponent (``Y < 2^34`` converts exactly).
+    """
     bits = np.asarray(bits, dtype=np.int64)
     first_time = np.asarray(first_time, dtype=np.int64)
     last_time = np.asarray(last_time, dtype=np.int64)
@@ -124,35 +129,30 @@ def _retarget(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarray) -
     y = bits & 0x007FFFFF
     y *= span
     y //= TARGET_TIMESPAN_S // 256  # ⌊256·m·s / T⌋ = ⌊m·s / 4725⌋
-    # byte length of y from float64's biased exponent (y < 2^34 converts exactly; y = 0 gives < 0)
-    size = y.astype(np.float64).view(np.int64)
-    size >>= 52
-    size -= 1015
-    size >>= 3
     size_in = bits >> 24
     slow = None
-    if size_in.min() < 4 or size.min() < 3 or (bits & 0x00800000).any():
-        slow = np.flatnonzero((size_in < 4) | (size < 3) | ((bits & 0x00800000) != 0))
-    shift = size << 3
-    shift -= 24
-    if slow is not None:
-        np.maximum(shift, 0, out=shift)
-    y >>= shift  # mantissa: the top three bytes of y
-    size += size_in
-    size -= 4
-    over = np.flatnonzero(size >= 29) if size.max() >= 29 else None  # above powLimit
-    sign = y >> 23  # Core moves a mantissa with the sign bit set one byte down (y < 2^24 here)
-    size += sign
-    sign <<= 3
-    y >>= sign
+    if size_in.min() < 4 or y.min() < 1 << 16 or (bits & 0x00800000).any():
+        slow = np.flatnonzero((size_in < 4) | (y < 1 << 16) | ((bits & 0x00800000) != 0))
+        y[slow] = 1 << 16  # placeholder (recomputed below)
+    k = y.astype(np.float64).view(np.int64)
+    k >>= 52
+    k -= 1038  # biased exponent 1022 + L  ->  L − 16
+    k >>= 3
+    shift = k << 3
+    y >>= shift  # the mantissa, < 2^23
+    k += size_in
+    k -= 1  # the size
+    size = k
+    over = None
+    if size.max() >= 29:  # targets of 29 bytes or more exceed powLimit: 0x1d00ffff
+        over = np.flatnonzero((size > 29) | ((size == 29) & (y >= 1 << 16)))
     # work 2^256 / (m·256^(E−3)) = (1/m)·2^(280−8E): the correctly rounded float of
     # 2^256 / (target + 1) once the target exceeds 2^53 (E >= 10), where "+ 1" no longer changes it
     work = y.astype(np.float64)
-    with np.errstate(all="ignore") if slow is not None else contextlib.nullcontext():
-        np.divide(1.0, work, out=work)  # rows of ``slow`` may divide by 0: recomputed below
-        e = size * -8
-        e += 280
-        work = np.ldexp(work, e, out=work)
+    np.divide(1.0, work, out=work)
+    e = size * -8
+    e += 280
+    work = np.ldexp(work, e, out=work)
     small = size.min() < 10
     size <<= 24
     size |= y
@@ -748,6 +748,8 @@ class EpochSampler:
         self.bits = np.full(n, start.bits, dtype=np.int64)
         self.work = work_float(self.bits)
         self.subsidy = np.full(n, float(block_subsidy_array(np.array([next_height]))[0]))
+        #: True while ``on_change`` runs for a round in which some subsidy changed (a halving)
+        self.subsidy_changed = False
         known = start.epoch_first_time_unix
         self._first_ts = np.full(n, known if known is not None else -1, dtype=np.int64)
         self._idx = np.zeros(n, dtype=np.int64)
@@ -760,21 +762,22 @@ class EpochSampler:
             self._pend_rows, self._pend_rem = np.arange(n, dtype=np.int64), first_rem
         else:
             self._rem = rng.gamma(delta[0], size=n) * self.work
-        # retargets written in place, one column per retarget (grown when a scenario needs more)
+        # retargets written in place, stored retarget-major (k, scenario): the scenarios of a round
+        # are sorted and within an epoch or two of each other, so the writes are near-sequential
         cols = max(4, n_days // 10 + 4)
-        self._rt_time = np.full((n, cols), np.nan)
-        self._rt_first = np.zeros((n, cols), dtype=np.int64)
-        self._rt_bits = np.zeros((n, cols), dtype=np.int64)
+        self._rt_time = np.full((cols, n), np.nan)
+        self._rt_first = np.zeros((cols, n), dtype=np.int64)
+        self._rt_bits = np.zeros((cols, n), dtype=np.int64)
         self._rt_used = 0
 
     def _grow(self, cols: int) -> None:
-        """Widen the retarget table to at least ``cols`` columns."""
-        old = self._rt_time.shape[1]
+        """Make room for at least ``cols`` retargets per scenario."""
+        old = self._rt_time.shape[0]
         cols = max(cols, 2 * old)
         for name, fill in (("_rt_time", np.nan), ("_rt_first", 0), ("_rt_bits", 0)):
             a = getattr(self, name)
-            b = np.full((self.n, cols), fill, dtype=a.dtype)
-            b[:, :old] = a
+            b = np.full((cols, self.n), fill, dtype=a.dtype)
+            b[:old] = a
             setattr(self, name, b)
 
     def advance(self, hashes: np.ndarray, t_start: float, step_s: float,
@@ -783,14 +786,16 @@ class EpochSampler:
 
         ``on_change(rows, f, work)`` is called after each round of milestones with the scenarios
         whose work or subsidy just changed, the step fraction where it happened and their new
-        work [hashes] (:attr:`subsidy` already updated).
+        work [hashes] (:attr:`subsidy` already updated; :attr:`subsidy_changed` tells whether any
+        did). ``rows`` is sorted; a later round of the same step holds only rows of the earlier
+        one (a second milestone in the step).
         """
         rng, rem, idx, first_ts = self.rng, self._rem, self._idx, self._first_ts
         bits, work, t0 = self.bits, self.work, self.start.time_unix
         # first blocks drawn in an earlier step: placed if they fall in this one
         if self._pend_rows.size:
             rows, pend = self._pend_rows, self._pend_rem
-            h = hashes[rows]
+            h = hashes.take(rows)
             inside = pend <= h
             t = pend / h
             t *= step_s
@@ -801,10 +806,10 @@ class EpochSampler:
             self._pend_rows, self._pend_rem = rows[out], pend[out]
         hit = np.flatnonzero(rem <= hashes)
         while hit.size:
-            r_hit = rem[hit]
-            h_hit = hashes[hit]
+            r_hit = rem.take(hit)
+            h_hit = hashes.take(hit)
             f = r_hit / h_hit
-            i = idx[hit]
+            i = idx.take(hit)
             i_min, i_max = int(i.min()), int(i.max())
             if i_max + 1 >= self._n_ms:
                 raise ScenarioInputError("simulation ran past its milestone table (hashrate path explodes?)")
@@ -815,23 +820,24 @@ class EpochSampler:
                 f_s, h_s, r_s, i_s = (f, h_hit, r_hit, i) if plain else (f[lm], h_hit[lm], r_hit[lm], i[lm])
                 t_last = f_s * step_s
                 t_last += t_start
-                ft_s = first_ts[s]
+                ft_s = first_ts.take(s)
                 last_ts = t_last.astype(np.int64)
                 last_ts += t0
-                new_bits, w_s = _retarget(bits[s], ft_s, last_ts)
-                col = self._lasts_before[i_s]
+                new_bits, w_s = _retarget(bits.take(s), ft_s, last_ts)
+                col = self._lasts_before.take(i_s)
                 top = int(self._lasts_before[int(i_s.max())]) + 1
-                if top > self._rt_time.shape[1]:
+                if top > self._rt_time.shape[0]:
                     self._grow(top)
                 self._rt_used = max(self._rt_used, top)
-                flat = s * self._rt_time.shape[1]
-                flat += col
+                flat = col * self.n
+                flat += s
                 self._rt_time.ravel()[flat] = t_last
                 self._rt_first.ravel()[flat] = ft_s
                 self._rt_bits.ravel()[flat] = new_bits
                 bits[s] = new_bits
                 work[s] = w_s
-            if not plain and i_max >= self._first_halving and self._halving[i].any():
+            halving = not plain and i_max >= self._first_halving and bool(self._halving[i].any())
+            if halving:
                 self.subsidy[hit] = self._subsidy_next[i]
             if plain:
                 d0, uniform = RETARGET_INTERVAL - 1.0, True
@@ -867,7 +873,9 @@ class EpochSampler:
                 g += r_hit
             rem[hit] = g
             if on_change is not None:
+                self.subsidy_changed = halving
                 on_change(hit, f, w)
+                self.subsidy_changed = False
             hit = hit[g <= h_hit]
         rem -= hashes
 
@@ -880,15 +888,17 @@ class EpochSampler:
             See :class:`ChunkResult` (``retarget_time_s`` ... ``prev_bits``).
         """
         used = self._rt_used
-        t = self._rt_time[:, :used].copy()
-        bits = self._rt_bits[:, :used].copy()
+        t = self._rt_time[:used]
+        bits = self._rt_bits[:used]
         done = bits != 0
-        first = np.where(done, self._rt_first[:, :used] - self.start.time_unix, np.nan)
-        prev = np.zeros_like(bits)
-        prev[:, :1] = self.start.bits
-        prev[:, 1:] = bits[:, :-1]
+        first = self._rt_first[:used] - self.start.time_unix
+        first = first.astype(np.float64)
+        first[~done] = np.nan
+        prev = np.empty_like(bits)
+        prev[:1] = self.start.bits
+        prev[1:] = bits[:-1]
         prev[~done] = 0
-        return t, first, bits, prev
+        return t.T, first.T, bits.T, prev.T  # (scenarios × retargets) views
 
 
 def sample_epochs(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> ChunkResult:
@@ -940,11 +950,13 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
     Each step (``n_k`` days, about a week) draws the price, hashrate and fee processes for its
     days (:mod:`hashdesk.scenario.paths`), holds the online hashrate ``H_k`` constant and gives
     the :class:`EpochSampler` ``86,400·n_k·H_k`` hashes. Expected BTC per hash is
-    ``(subsidy + fees) / work`` [2]_, integrated over the step's segments between milestones, so
-    retargets and halvings that fall mid-step are split exactly: with fees per block
-    ``F·(work/(600·H_k))^β`` the rate is ``subsidy/(10^8·work) + A_k·work^(β−1)/10^8`` with
-    ``A_k = F·(600·H_k)^(−β)`` for the step, and the per-scenario factors of ``work`` change only at
-    milestones. The miner's money lines come from :func:`miner_money`.
+    ``(subsidy + fees) / work`` [2]_ with fees per block ``F_k·(work/(600·H_k))^β``
+    (:class:`~hashdesk.scenario.paths.FeeModel`), i.e. ``A_k·work^β`` with
+    ``A_k = exp(ln F_k − β·ln(600·H_k))`` for the step and ``work^β``, ``1/work`` kept per scenario
+    (they change only at milestones). The step mean is exact over the segments between
+    milestones: ``r_end + f_1·(r_start − r_end)`` with ``f_1`` the step fraction before a
+    scenario's milestone, plus ``(f_i − f_1)·(r_{i−1} − r_i)`` for each further milestone ``i`` in
+    the same step. The miner's money lines come from :func:`miner_money`.
     """
     rng = np.random.Generator(np.random.PCG64(seed)) if rng is None else rng
     st = spec.start
@@ -955,61 +967,72 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
     subsidy = chain.subsidy
 
     # paths
-    price_state = spec.price.init(n, rng)
-    hr_state = spec.hashrate.init(n, rng)
-    fee_state = spec.fees.init(n, rng)
+    price_model, hr_model, fee_model = spec.price, spec.hashrate, spec.fees
+    price_state = price_model.init(n, rng)
+    hr_state = hr_model.init(n, rng)
+    fee_state = fee_model.init(n, rng)
     h0 = st.hashrate_ehs * HS_PER_EHS
+    p0 = st.price_usd
     hashprice_prev = np.full(n, st.hashprice_usd_per_ph_day)
-    beta = float(spec.fees.interval_elasticity)
-    uses_hashprice = spec.hashrate.capitulation is not None and spec.hashrate.capitulation.enabled
+    beta = float(fee_model.interval_elasticity)
+    base = float(fee_model.base_sats_per_block)
+    # ln A_k = ln F_k − β·ln(600·H_k) = [ln(F_k/base)] − β·ln(rel_k) + [ln base − β·ln(600·h0)]
+    ln_a0 = (math.log(base) - beta * math.log(600.0 * h0)) if base > 0 else -math.inf
+    uses_hashprice = hr_model.capitulation is not None and hr_model.capitulation.enabled
 
-    # per-scenario factors of the current work w: sub/(1e8·w), w^(β−1)/1e8, w^β
-    def work_factors(w: np.ndarray, sub: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        inv = np.multiply(w, float(SATS_PER_BTC))
-        np.divide(1.0, inv, out=inv)
-        wb = w if beta == 1.0 else (np.ones_like(w) if beta == 0.0 else w**beta)
-        wb1 = wb * inv
-        inv *= sub
-        return inv, wb1, wb
+    # per-scenario factors of the work in force: 1/(1e8·w), w^β, and the subsidy they go with
+    def powers(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        iw = np.multiply(w, float(SATS_PER_BTC))
+        np.divide(1.0, iw, out=iw)
+        if beta == 0.0:
+            return iw, np.ones_like(w)
+        if beta == 1.0:
+            return iw, w.copy()
+        wb = np.log(w)
+        wb *= beta
+        return iw, np.exp(wb, out=wb)
 
-    sub_inv, wb1, wbeta = work_factors(chain.work, subsidy)
-    a_fee = np.empty(n)  # A_k
-    rate = np.empty(n)  # BTC per hash at the current work [BTC/hash]
-    fee = np.empty(n)  # fees per block at the current work [sats]
-    corr_rate = np.zeros(n)  # Σ f·(rate before − rate after) over the step's milestones
-    corr_fee = np.zeros(n)
-    touched: list[np.ndarray] = []
+    inv_w, w_beta = powers(chain.work)
+    sub = subsidy.copy()
+    a_fee = np.empty(n)  # A_k [sats per block per hash^β]
+    frac = np.ones(n)  # step fraction before each scenario's first milestone in the step (1: none)
+    extra: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # further milestones in a step
+    rounds = [0]
 
     def on_change(hit: np.ndarray, f: np.ndarray, w: np.ndarray) -> None:
-        s_i, w1_i, wb_i = work_factors(w, subsidy[hit])
-        a = a_fee[hit]
-        fee_new = wb_i * a
-        r_new = w1_i * a
-        r_new += s_i
-        d = rate[hit]
-        d -= r_new
-        d *= f
-        e = fee[hit]
-        e -= fee_new
-        e *= f
-        if touched:  # a second milestone in the step for some rows: accumulate
-            d += corr_rate[hit]
-            e += corr_fee[hit]
-        corr_rate[hit] = d
-        corr_fee[hit] = e
-        touched.append(hit)
-        rate[hit] = r_new
-        fee[hit] = fee_new
-        sub_inv[hit] = s_i
-        wb1[hit] = w1_i
-        wbeta[hit] = wb_i
+        iw, wb = powers(w)
+        if rounds[0] == 0:
+            frac[hit] = f
+        else:  # rows with an earlier milestone in this step: (f − f_1)·(r_prev − r_new)
+            a = a_fee.take(hit)
+            fee_prev = a * w_beta.take(hit)
+            r_prev = fee_prev + sub.take(hit)
+            r_prev *= inv_w.take(hit)
+            fee_new = a * wb
+            r_new = fee_new + subsidy.take(hit)
+            r_new *= iw
+            df = f - frac.take(hit)
+            r_prev -= r_new
+            r_prev *= df
+            fee_prev -= fee_new
+            fee_prev *= df
+            extra.append((hit, r_prev, fee_prev))
+        rounds[0] += 1
+        if chain.subsidy_changed:
+            sub[hit] = subsidy.take(hit)
+        inv_w[hit] = iw
+        w_beta[hit] = wb
 
     # monthly accumulators
-    monthly = {k: np.empty((n, n_months)) for k in MONTHLY_METRICS}
-    acc = {k: np.zeros(n) for k in ("price", "hr", "hp", "fee")}
+    monthly_t = {k: np.empty((n_months, n)) for k in MONTHLY_METRICS}  # month-major: rows written whole
+    acc_price, acc_hr, acc_hp, acc_fee = (np.zeros(n) for _ in range(4))
+    tmp = np.empty(n)
+    fee_start, rate_start, fee_end, rate = (np.empty(n) for _ in range(4))
     miner = spec.miner
-    money_keys = ("btc", "revenue_usd", "pool_fee_usd", "cost_usd")
+    money_keys = ("btc", "revenue_usd", "pool_fee_usd")
     macc = {k: np.zeros(n) for k in money_keys} if miner is not None else {}
+    cost_acc = np.zeros(n)
+    cost_scalar = 0.0
     own_blocks = np.zeros(n) if miner is not None and miner.own_pool else None
     m_hs = miner.hashrate_ths * HS_PER_THS * miner.uptime if miner is not None else 0.0
     cum_margin = np.zeros(n)
@@ -1017,49 +1040,77 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
     days_in_month = 0
     hashes = np.empty(n)
     first_days, lengths, months = grid.first_day.tolist(), grid.n_days.tolist(), grid.month.tolist()
+    calendar = grid.calendar_month
 
     for k in range(n_steps):
         nd, day = lengths[k], first_days[k]
         step_s = nd * SECONDS_PER_DAY
-        price = spec.price.advance(price_state, day, nd, rng)
-        price *= st.price_usd
-        rel = spec.hashrate.advance(hr_state, day, grid.calendar_month[k], hashprice_prev, rng)
-        level = spec.fees.advance(fee_state, nd, rng)
+        price = price_model.advance(price_state, day, nd, rng)
+        price *= p0
+        rel = hr_model.advance(hr_state, day, calendar[k], hashprice_prev, rng)
+        ln_f = fee_model.advance_log(fee_state, nd, rng)
+        # A_k (fees per block are A_k·w^β)
+        if beta == 0.0:
+            if ln_f is None:
+                a_fee.fill(base)
+            else:
+                np.exp(ln_f, out=a_fee)
+                a_fee *= base
+        else:
+            np.log(rel, out=a_fee)
+            a_fee *= -beta
+            if ln_f is not None:
+                a_fee += ln_f
+            a_fee += ln_a0
+            np.exp(a_fee, out=a_fee)
         hr = rel
         hr *= h0  # [H/s]
         np.multiply(hr, step_s, out=hashes)
-        # A_k = F·(600·H)^(−β); fees per block F·(w/(600·H))^β = A_k·w^β
-        if beta == 0.0:
-            a_fee[:] = level
-        else:
-            np.multiply(hr, 600.0, out=a_fee)
-            if beta == 1.0:
-                np.divide(level, a_fee, out=a_fee)
-            else:
-                np.power(a_fee, -beta, out=a_fee)
-                a_fee *= level
-        np.multiply(wbeta, a_fee, out=fee)
-        np.multiply(wb1, a_fee, out=rate)
-        rate += sub_inv
-        touched.clear()
+        np.multiply(a_fee, w_beta, out=fee_start)
+        np.add(fee_start, sub, out=rate_start)
+        rate_start *= inv_w
+        rounds[0] = 0
         chain.advance(hashes, float(day) * SECONDS_PER_DAY, step_s, on_change)
-        if touched:  # step means: rate/fee at the end plus the corrections at the milestones
-            rows = touched[0] if len(touched) == 1 else np.unique(np.concatenate(touched))
-            rate[rows] += corr_rate[rows]
-            fee[rows] += corr_fee[rows]
-        # rate is now the step's mean BTC per hash [BTC/hash], fee its mean fees per block [sats]
-        hp = rate * price  # USD per hash
-        acc["hp"] += hp * nd
+        if rounds[0]:  # step means over the segments between milestones
+            np.multiply(a_fee, w_beta, out=fee_end)
+            np.add(fee_end, sub, out=rate)
+            rate *= inv_w
+            rate_start -= rate
+            rate_start *= frac
+            rate += rate_start
+            fee_start -= fee_end
+            fee_start *= frac
+            fee_start += fee_end
+            for rows, dr, dfee in extra:
+                np.add.at(rate, rows, dr)
+                np.add.at(fee_start, rows, dfee)
+            extra.clear()
+            frac.fill(1.0)
+        else:
+            rate, rate_start = rate_start, rate
+        fee = fee_start  # mean fees per block over the step [sats]
+        # rate: mean BTC per hash over the step [BTC/hash]
+        hp = np.multiply(rate, price, out=tmp)  # [USD/hash]
         if uses_hashprice:
             hashprice_prev = hp * (SECONDS_PER_DAY * HS_PER_PHS)
-        acc["price"] += price * nd
-        acc["hr"] += hr * nd
-        acc["fee"] += fee * nd
+        hp *= nd
+        acc_hp += hp
+        np.multiply(price, nd, out=tmp)
+        acc_price += tmp
+        np.multiply(hr, nd, out=tmp)
+        acc_hr += tmp
+        np.multiply(fee, nd, out=tmp)
+        acc_fee += tmp
         if miner is not None:
             rate *= step_s  # BTC per (H/s) over the step
             money = miner_money(miner, rate, price, nd)
-            for key, v in zip(money_keys, money, strict=True):
-                macc[key] += v
+            macc["btc"] += money.btc
+            macc["revenue_usd"] += money.revenue_usd
+            macc["pool_fee_usd"] += money.pool_fee_usd
+            if isinstance(money.cost_usd, np.ndarray):
+                cost_acc += money.cost_usd
+            else:
+                cost_scalar += money.cost_usd
             if own_blocks is not None:
                 # expected blocks found by the miner while mining: m_hs·step_s/work
                 blocks = np.divide(m_hs * step_s, chain.work)
@@ -1070,35 +1121,37 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
 
         m = months[k]
         if k == n_steps - 1 or months[k + 1] != m:
-            monthly["price_usd"][:, m] = acc["price"] / days_in_month
-            monthly["hashrate_ehs"][:, m] = acc["hr"] / (days_in_month * HS_PER_EHS)
-            monthly["hashprice_usd_per_ph_day"][:, m] = acc["hp"] * (SECONDS_PER_DAY * HS_PER_PHS / days_in_month)
-            monthly["fees_sats_per_block"][:, m] = acc["fee"] / days_in_month
-            monthly["difficulty"][:, m] = difficulty_float(chain.bits)
-            for v in acc.values():
+            np.divide(acc_price, days_in_month, out=monthly_t["price_usd"][m])
+            np.divide(acc_hr, days_in_month * HS_PER_EHS, out=monthly_t["hashrate_ehs"][m])
+            np.multiply(acc_hp, SECONDS_PER_DAY * HS_PER_PHS / days_in_month, out=monthly_t["hashprice_usd_per_ph_day"][m])
+            np.divide(acc_fee, days_in_month, out=monthly_t["fees_sats_per_block"][m])
+            monthly_t["difficulty"][m] = difficulty_float(chain.bits)
+            for v in (acc_price, acc_hr, acc_hp, acc_fee):
                 v.fill(0.0)
             if miner is not None:
+                cost_acc += cost_scalar
                 if own_blocks is not None:
                     miner_block_luck(macc, own_blocks, miner.demand_response_usd_per_day * days_in_month, rng)
                     own_blocks.fill(0.0)
-                margin = macc["revenue_usd"] - macc["cost_usd"]
-                monthly["btc_mined"][:, m] = macc["btc"]
-                monthly["revenue_usd"][:, m] = macc["revenue_usd"]
-                monthly["pool_fee_usd"][:, m] = macc["pool_fee_usd"]
-                monthly["cost_usd"][:, m] = macc["cost_usd"]
-                monthly["margin_usd"][:, m] = margin
+                margin = np.subtract(macc["revenue_usd"], cost_acc, out=monthly_t["margin_usd"][m])
+                monthly_t["btc_mined"][m] = macc["btc"]
+                monthly_t["revenue_usd"][m] = macc["revenue_usd"]
+                monthly_t["pool_fee_usd"][m] = macc["pool_fee_usd"]
+                monthly_t["cost_usd"][m] = cost_acc
                 cum_margin += margin
                 newly = (breakeven == 0) & (cum_margin >= spec.capex_usd)
                 breakeven[newly] = m + 1
                 for v in macc.values():
                     v.fill(0.0)
+                cost_acc.fill(0.0)
+                cost_scalar = 0.0
             days_in_month = 0
     if miner is None:
         for k in ("btc_mined", "revenue_usd", "cost_usd", "margin_usd", "pool_fee_usd"):
-            monthly[k].fill(np.nan)
+            monthly_t[k].fill(np.nan)
     rt_time, rt_first, rt_bits, prev_bits = chain.retargets()
     return ChunkResult(
-        monthly=monthly,
+        monthly={k: v.T for k, v in monthly_t.items()},  # (scenarios × months) views
         retarget_time_s=rt_time,
         retarget_first_time_s=rt_first,
         retarget_bits=rt_bits,

@@ -693,9 +693,20 @@ class FeeModel:
         every step; the step level is lognormal where the mean of the daily lognormals is not
         quite (that is the approximation).
         """
+        log_rel = self.advance_log(state, n_days, rng)
+        if log_rel is None:
+            return np.full(state["y"].shape[0], self.base_sats_per_block)
+        return self.base_sats_per_block * np.exp(log_rel)
+
+    def advance_log(self, state: dict, n_days: int, rng: np.random.Generator) -> np.ndarray | None:
+        """:meth:`advance` as ``ln(level / base) = ȳ − V/2`` (None when the noise is off: 0).
+
+        For callers that combine the level with other factors in one ``exp`` (the engine's
+        interval elasticity); draws exactly what :meth:`advance` draws.
+        """
         y = state["y"]
         if self.noise_sd_per_day == 0:
-            return np.full(y.shape[0], self.base_sats_per_block)
+            return None
         mom = ar1_step_moments(self.noise_ar1, n_days)
         sd = self.noise_sd_per_day
         end, mean = mom.draw(rng, y.shape[0])
@@ -706,7 +717,7 @@ class FeeModel:
         y *= mom.a_end
         y += sd * end
         state["var"] = mom.a_end**2 * state["var"] + sd * sd * mom.chol[0] ** 2
-        return self.base_sats_per_block * np.exp(mean)
+        return mean
 
 
 def fit_fee_model(blk_cnt: np.ndarray, fee_tot_btc: np.ndarray, level_days: int = 30, window: str = "given") -> FeeModel:
