@@ -112,13 +112,15 @@ def retarget_bits(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarra
     return _retarget(bits, first_time, last_time)[0]
 
 
-def _retarget(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _retarget(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarray,
+              trusted: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """:func:`retarget_bits` and the new epoch's :func:`work_float` [hashes], in few array passes.
 
     With ``Y = ⌊m·s / 4725⌋`` of bit length ``L`` (``Y >= 2^16``): Core's compact form shifts
     ``Y`` right by ``k`` whole bytes, the fewest that leave a mantissa below ``2^23`` (three bytes
     of ``Y``, one more when the third has its top bit set), so ``k = ⌊(L − 16)/8⌋`` and the size
     is ``k + E − 1`` [1]_. ``L`` comes from float64's biased exponent (``Y < 2^34`` converts exactly).
+    ``trusted``: the bits come from this function or a validated start (no sign bit set).
     """
     bits = np.asarray(bits, dtype=np.int64)
     first_time = np.asarray(first_time, dtype=np.int64)
@@ -131,7 +133,7 @@ def _retarget(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarray) -
     y //= TARGET_TIMESPAN_S // 256  # ⌊256·m·s / T⌋ = ⌊m·s / 4725⌋
     size_in = bits >> 24
     slow = None
-    if size_in.min() < 4 or y.min() < 1 << 16 or (bits & 0x00800000).any():
+    if size_in.min() < 4 or y.min() < 1 << 16 or (not trusted and (bits & 0x00800000).any()):
         slow = np.flatnonzero((size_in < 4) | (y < 1 << 16) | ((bits & 0x00800000) != 0))
         y[slow] = 1 << 16  # placeholder (recomputed below)
     k = y.astype(np.float64).view(np.int64)
@@ -146,14 +148,15 @@ def _retarget(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarray) -
     over = None
     if size.max() >= 29:  # targets of 29 bytes or more exceed powLimit: 0x1d00ffff
         over = np.flatnonzero((size > 29) | ((size == 29) & (y >= 1 << 16)))
-    # work 2^256 / (m·256^(E−3)) = (1/m)·2^(280−8E): the correctly rounded float of
-    # 2^256 / (target + 1) once the target exceeds 2^53 (E >= 10), where "+ 1" no longer changes it
-    work = y.astype(np.float64)
-    np.divide(1.0, work, out=work)
-    e = size * -8
-    e += 280
-    work = np.ldexp(work, e, out=work)
+    # work 2^256 / (m·256^(E−3)) = 2^(280−8E) / m, correctly rounded (a power of two is exact): the
+    # float of 2^256 / (target + 1) once the target exceeds 2^53 (E >= 10), where "+ 1" no longer
+    # changes it. The power of two is built from its exponent bits (1023 + 280 − 8E, E <= 29).
     small = size.min() < 10
+    work = size * -8
+    work += 1303
+    work <<= 52
+    work = work.view(np.float64)
+    work /= y
     size <<= 24
     size |= y
     if over is not None:
@@ -746,7 +749,7 @@ class EpochSampler:
         plain = self._last & ~self._halving & (self._shape_after == RETARGET_INTERVAL - 1)
         self._odd_before = np.concatenate([[0], np.cumsum(~plain)])  # non-plain milestones before i
         self.bits = np.full(n, start.bits, dtype=np.int64)
-        self.work = work_float(self.bits)
+        work = work_float(self.bits)
         self.subsidy = np.full(n, float(block_subsidy_array(np.array([next_height]))[0]))
         #: True while ``on_change`` runs for a round in which some subsidy changed (a halving)
         self.subsidy_changed = False
@@ -757,15 +760,15 @@ class EpochSampler:
         self._pend_rows = np.zeros(0, dtype=np.int64)
         self._pend_rem = np.zeros(0)
         if next_height % RETARGET_INTERVAL == 0:
-            first_rem = rng.standard_exponential(n) * self.work
-            self._rem = first_rem + rng.gamma(delta[0] - 1.0, size=n) * self.work
+            first_rem = rng.standard_exponential(n) * work
+            self._rem = first_rem + rng.gamma(delta[0] - 1.0, size=n) * work
             self._pend_rows, self._pend_rem = np.arange(n, dtype=np.int64), first_rem
         else:
-            self._rem = rng.gamma(delta[0], size=n) * self.work
+            self._rem = rng.gamma(delta[0], size=n) * work
         # retargets written in place, stored retarget-major (k, scenario): the scenarios of a round
         # are sorted and within an epoch or two of each other, so the writes are near-sequential
-        cols = max(4, n_days // 10 + 4)
-        self._rt_time = np.full((cols, n), np.nan)
+        cols = max(4, n_days // 12 + 4)  # zero pages cost nothing until written
+        self._rt_time = np.zeros((cols, n))
         self._rt_first = np.zeros((cols, n), dtype=np.int64)
         self._rt_bits = np.zeros((cols, n), dtype=np.int64)
         self._rt_used = 0
@@ -774,11 +777,16 @@ class EpochSampler:
         """Make room for at least ``cols`` retargets per scenario."""
         old = self._rt_time.shape[0]
         cols = max(cols, 2 * old)
-        for name, fill in (("_rt_time", np.nan), ("_rt_first", 0), ("_rt_bits", 0)):
+        for name in ("_rt_time", "_rt_first", "_rt_bits"):
             a = getattr(self, name)
-            b = np.full((cols, self.n), fill, dtype=a.dtype)
+            b = np.zeros((cols, self.n), dtype=a.dtype)
             b[:old] = a
             setattr(self, name, b)
+
+    @property
+    def work(self) -> np.ndarray:
+        """Expected hashes per block at the bits in force, per scenario [hashes] (:func:`work_float`)."""
+        return work_float(self.bits)
 
     def advance(self, hashes: np.ndarray, t_start: float, step_s: float,
                 on_change: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None) -> None:
@@ -791,7 +799,7 @@ class EpochSampler:
         one (a second milestone in the step).
         """
         rng, rem, idx, first_ts = self.rng, self._rem, self._idx, self._first_ts
-        bits, work, t0 = self.bits, self.work, self.start.time_unix
+        bits, t0 = self.bits, self.start.time_unix
         # first blocks drawn in an earlier step: placed if they fall in this one
         if self._pend_rows.size:
             rows, pend = self._pend_rows, self._pend_rem
@@ -823,9 +831,9 @@ class EpochSampler:
                 ft_s = first_ts.take(s)
                 last_ts = t_last.astype(np.int64)
                 last_ts += t0
-                new_bits, w_s = _retarget(bits.take(s), ft_s, last_ts)
+                new_bits, w_s = _retarget(bits.take(s), ft_s, last_ts, trusted=True)
                 col = self._lasts_before.take(i_s)
-                top = int(self._lasts_before[int(i_s.max())]) + 1
+                top = int(self._lasts_before[i_max if plain else int(i_s.max())]) + 1
                 if top > self._rt_time.shape[0]:
                     self._grow(top)
                 self._rt_used = max(self._rt_used, top)
@@ -835,7 +843,6 @@ class EpochSampler:
                 self._rt_first.ravel()[flat] = ft_s
                 self._rt_bits.ravel()[flat] = new_bits
                 bits[s] = new_bits
-                work[s] = w_s
             halving = not plain and i_max >= self._first_halving and bool(self._halving[i].any())
             if halving:
                 self.subsidy[hit] = self._subsidy_next[i]
@@ -847,7 +854,7 @@ class EpochSampler:
                 uniform = bool((d == d0).all())
             i += 1
             idx[hit] = i
-            w = w_s if plain else work[hit]
+            w = w_s if plain else work_float(bits.take(hit))
             g = rng.standard_gamma(d0, size=hit.size) if uniform else rng.standard_gamma(d)
             g *= w
             if s.size:
@@ -888,9 +895,10 @@ class EpochSampler:
             See :class:`ChunkResult` (``retarget_time_s`` ... ``prev_bits``).
         """
         used = self._rt_used
-        t = self._rt_time[:used]
         bits = self._rt_bits[:used]
         done = bits != 0
+        t = self._rt_time[:used]
+        t[~done] = np.nan
         first = self._rt_first[:used] - self.start.time_unix
         first = first.astype(np.float64)
         first[~done] = np.nan
@@ -1023,11 +1031,12 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
         inv_w[hit] = iw
         w_beta[hit] = wb
 
-    # monthly accumulators
-    monthly_t = {k: np.empty((n_months, n)) for k in MONTHLY_METRICS}  # month-major: rows written whole
-    acc_price, acc_hr, acc_hp, acc_fee = (np.zeros(n) for _ in range(4))
-    tmp = np.empty(n)
-    fee_start, rate_start, fee_end, rate = (np.empty(n) for _ in range(4))
+    # monthly outputs, month-major (rows written whole); the steps' price, hashrate, hashprice and
+    # fees are kept for the month and reduced once, weighted by the steps' days
+    monthly_t = {k: np.empty((n_months, n)) for k in MONTHLY_METRICS}
+    spm = spec.steps_per_month
+    b_price, b_hr, b_hp, b_fee = (np.empty((spm, n)) for _ in range(4))
+    rate_start, fee_end, rate = (np.empty(n) for _ in range(3))
     miner = spec.miner
     money_keys = ("btc", "revenue_usd", "pool_fee_usd")
     macc = {k: np.zeros(n) for k in money_keys} if miner is not None else {}
@@ -1042,11 +1051,11 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
     first_days, lengths, months = grid.first_day.tolist(), grid.n_days.tolist(), grid.month.tolist()
     calendar = grid.calendar_month
 
+    j = 0  # step of the month
     for k in range(n_steps):
         nd, day = lengths[k], first_days[k]
         step_s = nd * SECONDS_PER_DAY
-        price = price_model.advance(price_state, day, nd, rng)
-        price *= p0
+        price = np.multiply(price_model.advance(price_state, day, nd, rng), p0, out=b_price[j])
         rel = hr_model.advance(hr_state, day, calendar[k], hashprice_prev, rng)
         ln_f = fee_model.advance_log(fee_state, nd, rng)
         # A_k (fees per block are A_k·w^β)
@@ -1063,10 +1072,9 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
                 a_fee += ln_f
             a_fee += ln_a0
             np.exp(a_fee, out=a_fee)
-        hr = rel
-        hr *= h0  # [H/s]
+        hr = np.multiply(rel, h0, out=b_hr[j])  # [H/s]
         np.multiply(hr, step_s, out=hashes)
-        np.multiply(a_fee, w_beta, out=fee_start)
+        fee_start = np.multiply(a_fee, w_beta, out=b_fee[j])
         np.add(fee_start, sub, out=rate_start)
         rate_start *= inv_w
         rounds[0] = 0
@@ -1088,19 +1096,10 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
             frac.fill(1.0)
         else:
             rate, rate_start = rate_start, rate
-        fee = fee_start  # mean fees per block over the step [sats]
-        # rate: mean BTC per hash over the step [BTC/hash]
-        hp = np.multiply(rate, price, out=tmp)  # [USD/hash]
+        # b_fee[j]: mean fees per block over the step [sats]; rate: mean BTC per hash [BTC/hash]
+        hp = np.multiply(rate, price, out=b_hp[j])  # [USD/hash]
         if uses_hashprice:
             hashprice_prev = hp * (SECONDS_PER_DAY * HS_PER_PHS)
-        hp *= nd
-        acc_hp += hp
-        np.multiply(price, nd, out=tmp)
-        acc_price += tmp
-        np.multiply(hr, nd, out=tmp)
-        acc_hr += tmp
-        np.multiply(fee, nd, out=tmp)
-        acc_fee += tmp
         if miner is not None:
             rate *= step_s  # BTC per (H/s) over the step
             money = miner_money(miner, rate, price, nd)
@@ -1118,16 +1117,19 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
                     blocks *= money.btc > 0
                 own_blocks += blocks
         days_in_month += nd
+        j += 1
 
         m = months[k]
         if k == n_steps - 1 or months[k + 1] != m:
-            np.divide(acc_price, days_in_month, out=monthly_t["price_usd"][m])
-            np.divide(acc_hr, days_in_month * HS_PER_EHS, out=monthly_t["hashrate_ehs"][m])
-            np.multiply(acc_hp, SECONDS_PER_DAY * HS_PER_PHS / days_in_month, out=monthly_t["hashprice_usd_per_ph_day"][m])
-            np.divide(acc_fee, days_in_month, out=monthly_t["fees_sats_per_block"][m])
+            weight = np.array(lengths[k + 1 - j:k + 1], dtype=np.float64)[:, None] / days_in_month
+            for buf, key, scale in ((b_price, "price_usd", 1.0), (b_hr, "hashrate_ehs", 1.0 / HS_PER_EHS),
+                                    (b_hp, "hashprice_usd_per_ph_day", SECONDS_PER_DAY * HS_PER_PHS),
+                                    (b_fee, "fees_sats_per_block", 1.0)):
+                w_ = weight * scale if scale != 1.0 else weight
+                np.multiply(buf[:j], w_, out=buf[:j])
+                np.add.reduce(buf[:j], axis=0, out=monthly_t[key][m])
+            j = 0
             monthly_t["difficulty"][m] = difficulty_float(chain.bits)
-            for v in (acc_price, acc_hr, acc_hp, acc_fee):
-                v.fill(0.0)
             if miner is not None:
                 cost_acc += cost_scalar
                 if own_blocks is not None:
