@@ -126,8 +126,7 @@ def _retarget(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarray,
     first_time = np.asarray(first_time, dtype=np.int64)
     last_time = np.asarray(last_time, dtype=np.int64)
     span = np.subtract(last_time, first_time)
-    np.maximum(span, MIN_TIMESPAN_S, out=span)
-    np.minimum(span, MAX_TIMESPAN_S, out=span)
+    np.clip(span, MIN_TIMESPAN_S, MAX_TIMESPAN_S, out=span)
     y = bits & 0x007FFFFF
     y *= span
     y //= TARGET_TIMESPAN_S // 256  # ⌊256·m·s / T⌋ = ⌊m·s / 4725⌋
@@ -411,7 +410,8 @@ class MinerMoney(NamedTuple):
         return self.revenue_usd - self.cost_usd
 
 
-def miner_money(miner: MinerEconomics, btc_per_hs: np.ndarray, price_usd: np.ndarray, n_days: float) -> MinerMoney:
+def miner_money(miner: MinerEconomics, btc_per_hs: np.ndarray, price_usd: np.ndarray, n_days: float,
+                out: MinerMoney | None = None) -> MinerMoney:
     """A miner's BTC, revenue, pool fee and cost over one period, vectorised over scenarios.
 
     The engine calls this once per step; it is the only code that turns the network's BTC per
@@ -427,6 +427,9 @@ def miner_money(miner: MinerEconomics, btc_per_hs: np.ndarray, price_usd: np.nda
         Mean BTC price over the period [USD/BTC].
     n_days : float
         Length of the period [days].
+    out : MinerMoney, optional
+        Arrays to write ``btc``, ``revenue_usd``, ``pool_fee_usd`` (and ``cost_usd`` for a
+        curtailable miner) into.
 
     Returns
     -------
@@ -434,7 +437,8 @@ def miner_money(miner: MinerEconomics, btc_per_hs: np.ndarray, price_usd: np.nda
         With ``H = hashrate_ths·10^12·uptime`` [H/s] and pool fee ``φ``: gross BTC
         ``G = H·btc_per_hs``, ``btc = G·(1 − φ)``, ``pool_fee_usd = G·φ·price``,
         ``revenue_usd = btc·price + demand_response_usd_per_day·n_days``, energy
-        ``E = power_kw·24·uptime·energy_usd_per_kwh·n_days`` and ``cost_usd = E + other_cost_usd_per_day·n_days``.
+        ``E = power_kw·24·uptime·energy_usd_per_kwh·n_days`` and
+        ``cost_usd = E + other_cost_usd_per_day·n_days`` (a float unless curtailable).
         A curtailable miner is off for the period (BTC, pool fee, mined revenue and energy all 0)
         where ``btc·price < E``; margin = revenue − cost.
 
@@ -443,12 +447,9 @@ def miner_money(miner: MinerEconomics, btc_per_hs: np.ndarray, price_usd: np.nda
     .. [1] DESIGN.md §3 (expected BTC = H·dt/work × (subsidy + fees); energy = kW × 24 × USD/kWh).
     """
     hs = miner.hashrate_ths * HS_PER_THS * miner.uptime
-    gross = btc_per_hs * hs
-    pool_btc = gross * miner.pool_fee
-    btc = gross
-    btc -= pool_btc
-    mined = btc * price_usd
-    pool_usd = pool_btc
+    btc = np.multiply(btc_per_hs, hs * (1.0 - miner.pool_fee), out=None if out is None else out.btc)
+    mined = np.multiply(btc, price_usd, out=None if out is None else out.revenue_usd)
+    pool_usd = np.multiply(btc_per_hs, hs * miner.pool_fee, out=None if out is None else out.pool_fee_usd)
     pool_usd *= price_usd
     energy = miner.power_kw * 24.0 * miner.uptime * miner.energy_usd_per_kwh * n_days
     other = miner.other_cost_usd_per_day * n_days
@@ -458,7 +459,8 @@ def miner_money(miner: MinerEconomics, btc_per_hs: np.ndarray, price_usd: np.nda
         btc *= on
         mined *= on
         pool_usd *= on
-        cost = energy * on
+        cost = np.multiply(on, energy, out=None if out is None or not isinstance(out.cost_usd, np.ndarray)
+                           else out.cost_usd)
         cost += other
     if miner.demand_response_usd_per_day:
         mined += miner.demand_response_usd_per_day * n_days
@@ -990,8 +992,7 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
 
     # per-scenario factors of the work in force: 1/(1e8·w), w^β, and the subsidy they go with
     def powers(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        iw = np.multiply(w, float(SATS_PER_BTC))
-        np.divide(1.0, iw, out=iw)
+        iw = np.divide(1.0 / SATS_PER_BTC, w)
         if beta == 0.0:
             return iw, np.ones_like(w)
         if beta == 1.0:
@@ -1038,9 +1039,7 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
     b_price, b_hr, b_hp, b_fee = (np.empty((spm, n)) for _ in range(4))
     rate_start, fee_end, rate = (np.empty(n) for _ in range(3))
     miner = spec.miner
-    money_keys = ("btc", "revenue_usd", "pool_fee_usd")
-    macc = {k: np.zeros(n) for k in money_keys} if miner is not None else {}
-    cost_acc = np.zeros(n)
+    b_money = MinerMoney(*(np.empty((spm, n)) for _ in range(4))) if miner is not None else None
     cost_scalar = 0.0
     own_blocks = np.zeros(n) if miner is not None and miner.own_pool else None
     m_hs = miner.hashrate_ths * HS_PER_THS * miner.uptime if miner is not None else 0.0
@@ -1102,13 +1101,8 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
             hashprice_prev = hp * (SECONDS_PER_DAY * HS_PER_PHS)
         if miner is not None:
             rate *= step_s  # BTC per (H/s) over the step
-            money = miner_money(miner, rate, price, nd)
-            macc["btc"] += money.btc
-            macc["revenue_usd"] += money.revenue_usd
-            macc["pool_fee_usd"] += money.pool_fee_usd
-            if isinstance(money.cost_usd, np.ndarray):
-                cost_acc += money.cost_usd
-            else:
+            money = miner_money(miner, rate, price, nd, out=MinerMoney(*(b[j] for b in b_money)))
+            if not isinstance(money.cost_usd, np.ndarray):
                 cost_scalar += money.cost_usd
             if own_blocks is not None:
                 # expected blocks found by the miner while mining: m_hs·step_s/work
@@ -1128,24 +1122,25 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
                 w_ = weight * scale if scale != 1.0 else weight
                 np.multiply(buf[:j], w_, out=buf[:j])
                 np.add.reduce(buf[:j], axis=0, out=monthly_t[key][m])
-            j = 0
+            j_month, j = j, 0
             monthly_t["difficulty"][m] = difficulty_float(chain.bits)
             if miner is not None:
-                cost_acc += cost_scalar
+                month = {"btc": monthly_t["btc_mined"][m], "revenue_usd": monthly_t["revenue_usd"][m],
+                         "pool_fee_usd": monthly_t["pool_fee_usd"][m]}
+                for key, v in month.items():
+                    np.add.reduce(getattr(b_money, key)[:j_month], axis=0, out=v)
+                cost_m = monthly_t["cost_usd"][m]
+                if miner.curtailable:
+                    np.add.reduce(b_money.cost_usd[:j_month], axis=0, out=cost_m)
+                else:
+                    cost_m.fill(cost_scalar)
                 if own_blocks is not None:
-                    miner_block_luck(macc, own_blocks, miner.demand_response_usd_per_day * days_in_month, rng)
+                    miner_block_luck(month, own_blocks, miner.demand_response_usd_per_day * days_in_month, rng)
                     own_blocks.fill(0.0)
-                margin = np.subtract(macc["revenue_usd"], cost_acc, out=monthly_t["margin_usd"][m])
-                monthly_t["btc_mined"][m] = macc["btc"]
-                monthly_t["revenue_usd"][m] = macc["revenue_usd"]
-                monthly_t["pool_fee_usd"][m] = macc["pool_fee_usd"]
-                monthly_t["cost_usd"][m] = cost_acc
+                margin = np.subtract(month["revenue_usd"], cost_m, out=monthly_t["margin_usd"][m])
                 cum_margin += margin
                 newly = (breakeven == 0) & (cum_margin >= spec.capex_usd)
                 breakeven[newly] = m + 1
-                for v in macc.values():
-                    v.fill(0.0)
-                cost_acc.fill(0.0)
                 cost_scalar = 0.0
             days_in_month = 0
     if miner is None:
