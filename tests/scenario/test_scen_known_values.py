@@ -13,9 +13,13 @@ hashrate and difficulty: BTC per hash is ``(subsidy + fees per block)/(10^8·wor
 between the change points (step edges, retargets, the halving), integrated over each month
 (DESIGN.md §3).
 
-The run starts on 2028-02-01 at height 1,040,255 (the next block starts epoch 516) and crosses
-the 2028 halving in its third month. It fails if the halving is flagged one block late
-(``h % 210000`` for ``(h + 1) % 210000`` in ``engine.milestones``) or the pool fee is dropped.
+Three schedules, all starting on 2028-02-01 and crossing the 2028 halving: from height 1,040,255
+(the next block starts epoch 516) with weekly steps, where the halving and the retargets fall in
+different steps; one epoch earlier, where a weekly step holds the halving and then a retarget; and
+the same with monthly steps, where one step holds a retarget, the halving and another retarget
+(the engine's exact correction for several milestones in a step). They fail if the halving is
+flagged one block late (``h % 210000`` for ``(h + 1) % 210000`` in ``engine.milestones``) or the
+pool fee is dropped.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ from hashdesk.scenario.engine import (
 from hashdesk.scenario.paths import FeeModel, GBMPrice, HashrateModel
 
 T0 = int(datetime(2028, 2, 1, tzinfo=UTC).timestamp())
-TIP = 1_040_255  # block 1,040,256 = 516 × 2016 starts an epoch
+#: (tip height, steps per month): the next block starts an epoch in each (516 × 2016, 515 × 2016)
+CASES = {"weekly": (1_040_255, 4), "weekly-halving-then-retarget": (1_038_239, 4),
+         "monthly-three-milestones-in-a-step": (1_038_239, 1)}
 BITS = 0x17024535
 HALVING = 1_050_000
 PRICE = 100_000.0  # [USD/BTC]
@@ -70,10 +76,11 @@ class MeanDraws:
         return np.ones(size)
 
 
-def _spec(miner: MinerEconomics = MINER) -> ScenarioSpec:
-    st = StartState(T0, TIP, BITS, None, PRICE, H / 1e18, FEE_BASE)
+def _spec(tip: int, steps_per_month: int, miner: MinerEconomics = MINER) -> ScenarioSpec:
+    st = StartState(T0, tip, BITS, None, PRICE, H / 1e18, FEE_BASE)
     hr = HashrateModel(growth_per_year=GROWTH, noise_sd_per_day=0.0, shocks=None, capitulation=None)
-    return ScenarioSpec(st, MONTHS, GBMPrice(0.0, 0.0), hr, FeeModel(FEE_BASE, BETA, 0.0, 0.5), miner)
+    return ScenarioSpec(st, MONTHS, GBMPrice(0.0, 0.0), hr, FeeModel(FEE_BASE, BETA, 0.0, 0.5), miner,
+                        steps_per_month=steps_per_month)
 
 
 def _steps(spec: ScenarioSpec) -> list[tuple[float, float, float]]:
@@ -104,7 +111,7 @@ def _closed_form(spec: ScenarioSpec):
     horizon = steps[-1][1]
     changes = []  # (t, subsidy after, work after, bits after)
     retargets = []
-    x, h, bits = 0.0, TIP + 1, BITS  # x: hashes at the last block of the previous epoch
+    x, h, bits = 0.0, spec.start.tip_height + 1, BITS  # x: hashes at the last block of the previous epoch
     changes.append((0.0, block_subsidy(h), float(block_work(bits)), bits))
     while x < x_edges[-1]:
         w = float(block_work(bits))
@@ -152,9 +159,9 @@ def _monthly_closed_form(spec: ScenarioSpec, pieces):
     return out
 
 
-@pytest.fixture(scope="module")
-def run():
-    spec = _spec()
+@pytest.fixture(scope="module", params=list(CASES), ids=list(CASES))
+def run(request):
+    spec = _spec(*CASES[request.param])
     res = simulate_chunk(spec, 3, np.random.SeedSequence(0), rng=MeanDraws())
     retargets, pieces = _closed_form(spec)
     return spec, res, retargets, pieces
@@ -178,12 +185,28 @@ def test_scen_known_values_retarget_dates_and_bits(run):
         assert res.retarget_first_time_s[0, k] == first_unix - T0
         assert res.prev_bits[0, k] == old_bits
         assert res.retarget_bits[0, k] == new_bits
-    # a growing hashrate: blocks come faster than 600 s, difficulty rises at every retarget
-    assert all(target_from_bits(r[3]) < target_from_bits(r[2]) for r in inside)
-    # the halving falls inside the horizon, in the third month (April 2028)
+    # a growing hashrate: difficulty never falls and mostly rises (with monthly steps the hashrate is
+    # flat within a month, and a retarget there can land on the 1,209,600/2015-s equilibrium)
+    assert all(target_from_bits(r[3]) <= target_from_bits(r[2]) for r in inside)
+    assert sum(target_from_bits(r[3]) < target_from_bits(r[2]) for r in inside) >= len(inside) - 3
+    # the halving falls inside the horizon, in April 2028
     t_half = next(p[0] for p in run[3] if p[2] == block_subsidy(HALVING))
     assert 0 < t_half < spec.n_days * 86_400.0
     assert datetime.fromtimestamp(T0 + t_half, tz=UTC).month == 4
+
+
+def test_scen_known_values_schedules_cover_several_milestones_in_a_step(run):
+    """The cases are what they claim: count the milestones in the step that holds the halving."""
+    spec, _, retargets, pieces = run
+    t_half = next(p[0] for p in pieces if p[2] == block_subsidy(HALVING))
+    g = spec.grid
+    k = int(np.searchsorted(g.first_day * 86_400.0, t_half, side="right")) - 1
+    a, b = g.first_day[k] * 86_400.0, (g.first_day[k] + g.n_days[k]) * 86_400.0
+    with_it = [r[0] for r in retargets if a <= r[0] < b]
+    want = {1_040_255: 0, 1_038_239: 1 if spec.steps_per_month == 4 else 2}[spec.start.tip_height]
+    assert len(with_it) == want
+    if want == 2:  # a retarget before the halving and one after it, in the same step
+        assert with_it[0] < t_half < with_it[1]
 
 
 def test_scen_known_values_btc_through_the_halving(run):
@@ -192,7 +215,7 @@ def test_scen_known_values_btc_through_the_halving(run):
     hs = MINER.hashrate_ths * 1e12 * MINER.uptime
     want = np.array([hs * m["rate_dt"] * (1 - MINER.pool_fee) for m in cf])
     np.testing.assert_allclose(res.monthly["btc_mined"][0], want, rtol=RTOL)
-    # the subsidy halves in month 3: months 4-5 mine far less than months 1-2 (fees keep it above half)
+    # the subsidy halves in April: May and June mine far less than February (fees keep it above half)
     per_day = want / np.array([m["days"] for m in cf])
     assert per_day[3] < 0.6 * per_day[0]
 

@@ -62,7 +62,8 @@ from hashdesk.scenario.paths import (
 
 #: Height at which the subsidy reaches zero (64 >> halvings ... era 33 pays 0 sats) [blocks].
 LAST_SUBSIDY_HEIGHT: int = 33 * HALVING_INTERVAL
-#: Monthly metrics every chunk returns, each (scenarios × months).
+#: Monthly metrics every chunk returns, each (scenarios × months); ``pool_fee_usd`` [USD] is the pool's
+#: share of the miner's gross revenue (``revenue_usd`` is net of it).
 MONTHLY_METRICS: tuple[str, ...] = (
     "price_usd",
     "hashrate_ehs",
@@ -675,8 +676,9 @@ class ChunkResult:
     Attributes
     ----------
     monthly : dict of str -> numpy.ndarray
-        :data:`MONTHLY_METRICS`, each (scenarios × months); monthly means for price, hashrate,
-        hashprice, fees; month-end difficulty; sums for BTC [BTC] and USD lines [USD].
+        :data:`MONTHLY_METRICS`, each (scenarios × months) (from :func:`simulate_chunk`: views of
+        month-major arrays); monthly means for price, hashrate, hashprice, fees; month-end
+        difficulty; sums for BTC [BTC] and USD lines [USD] (revenue, pool fee, cost, margin).
     retarget_time_s : numpy.ndarray
         (scenarios × retargets) time of each epoch's last block since the start [s]; NaN after
         the horizon. Retarget ``k`` is at height ``first_boundary + 2016·k`` in every scenario.
