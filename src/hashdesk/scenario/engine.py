@@ -9,6 +9,9 @@ hashrate path. Retargets apply Bitcoin Core's rule (:func:`hashdesk.chain.consen
 integer timestamps of the epoch's first and last blocks, vectorised in exact int64 arithmetic
 (:func:`retarget_bits`).
 
+A miner's money lines (BTC after the pool fee, revenue, pool fee, energy and other cost,
+curtailment; margin = revenue − cost) come from one vectorised function, :func:`miner_money`.
+
 The engine runs one *chunk* of scenarios in month-aligned steps of about a week (:class:`StepGrid`),
 so memory is O(chunk) for any horizon and the cost is per step and per epoch, not per day or per
 block; the executors (:mod:`hashdesk.scenario.executors`) split a run into chunks, each with its
