@@ -55,7 +55,7 @@ def simulate(
     no_shocks: bool = typer.Option(False, "--no-shocks", help="Disable curtailment shocks."),
     no_capitulation: bool = typer.Option(False, "--no-capitulation", help="Disable the cost-curve capitulation."),
     capex_usd: float = typer.Option(0.0, "--capex-usd", help="Investment to recover for time-to-breakeven [USD]."),
-    chunk_size: int = typer.Option(8192, "--chunk-size", help="Scenarios per chunk (part of the seed's identity)."),
+    chunk_size: int = typer.Option(16384, "--chunk-size", help="Scenarios per chunk (part of the seed's identity)."),
     fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Write an HTML fan chart here."),
     out: Path = out_option(),

