@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from hashdesk.chain.consensus import HALVING_INTERVAL, RETARGET_INTERVAL
 from hashdesk.chain.hashrate import daily_hashrate, epoch_hashrate
+from hashdesk.theme import styled
 from hashdesk.times import parse_at
 from hashdesk.units import HS_PER_EHS
 
@@ -178,4 +179,4 @@ def hashrate_difficulty_figure(
     span = f"{x_lo:%Y-%m-%d} … {x_hi:%Y-%m-%d}"
     fig.update_layout(title=f"Bitcoin hashrate and difficulty, {span}", hovermode="x unified",
                       legend={"orientation": "h", "y": -0.15})
-    return fig
+    return styled(fig)

@@ -10,6 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from hashdesk.theme import styled
+
 _VERDICT_SYMBOL = {"beat": "triangle-up", "in line": "circle", "miss": "triangle-down"}
 
 
@@ -66,9 +68,8 @@ def production_figure(records: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="realization [reported/expected]", row=1, col=1)
     fig.update_yaxes(title_text="BTC per month [BTC]", row=2, col=1)
     fig.update_xaxes(title_text="month [UTC]", row=2, col=1)
-    fig.update_layout(title="Miners: expected vs reported production", height=800,
-                      template="plotly_white")
-    return fig
+    fig.update_layout(title="Miners: expected vs reported production", height=800)
+    return styled(fig)
 
 
 def shock_figure(daily: pd.DataFrame, shocks: pd.DataFrame, title: str | None = None) -> go.Figure:
@@ -101,7 +102,7 @@ def shock_figure(daily: pd.DataFrame, shocks: pd.DataFrame, title: str | None = 
         fig.add_vrect(x0=pd.Timestamp(s.start), x1=pd.Timestamp(s.end) + pd.Timedelta(days=1),
                       fillcolor="firebrick", opacity=0.15, line_width=0,
                       annotation_text=f"{s.depth_pct:.0f}%", annotation_position="bottom left")
-    fig.update_layout(title=title or "Network hashrate shocks", template="plotly_white",
+    fig.update_layout(title=title or "Network hashrate shocks",
                       xaxis_title="date [UTC]", yaxis_title="hashrate [EH/s]", height=500)
-    return fig
+    return styled(fig)
 

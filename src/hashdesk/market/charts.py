@@ -10,6 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from hashdesk.theme import styled
+
 
 def cumulative_returns_figure(cumulative: dict[str, pd.Series], title: str = "") -> go.Figure:
     """Compounded return paths, one line per series.
@@ -25,7 +27,7 @@ def cumulative_returns_figure(cumulative: dict[str, pd.Series], title: str = "")
         fig.add_scatter(x=s.index, y=100 * s.to_numpy(), mode="lines", name=name)
     fig.update_layout(title=title or "Cumulative return", xaxis_title="date (UTC)",
                       yaxis_title="cumulative return [%]", hovermode="x unified")
-    return fig
+    return styled(fig)
 
 
 def rolling_figure(rolling: dict[str, pd.DataFrame], window: int, benchmark: str = "BTC-USD") -> go.Figure:
@@ -48,7 +50,7 @@ def rolling_figure(rolling: dict[str, pd.DataFrame], window: int, benchmark: str
     fig.update_yaxes(title_text=f"correlation with {benchmark} [1]", row=2, col=1)
     fig.update_xaxes(title_text="date (UTC)", row=2, col=1)
     fig.update_layout(title=f"Rolling {window}-period beta and correlation vs {benchmark}", hovermode="x unified")
-    return fig
+    return styled(fig)
 
 
 def decoupling_figure(path: pd.DataFrame, episodes: pd.DataFrame, name: str, k: float) -> go.Figure:
@@ -73,7 +75,7 @@ def decoupling_figure(path: pd.DataFrame, episodes: pd.DataFrame, name: str, k: 
                       opacity=0.15, line_width=0)
     fig.update_layout(title=f"{name}: residual vs BTC beta (decoupling episodes shaded)",
                       xaxis_title="date (UTC)", yaxis_title="cumulative residual return [%]")
-    return fig
+    return styled(fig)
 
 
 def car_figure(paths: pd.DataFrame, title: str = "Event study") -> go.Figure:
@@ -90,7 +92,7 @@ def car_figure(paths: pd.DataFrame, title: str = "Event study") -> go.Figure:
     fig.add_vline(x=0, line_dash="dot")
     fig.update_layout(title=title, xaxis_title="exchange days relative to event [days]",
                       yaxis_title="cumulative abnormal return [%]")
-    return fig
+    return styled(fig)
 
 
 def factor_figure(rolling: pd.DataFrame, name: str, factors: list[str]) -> go.Figure:
@@ -103,4 +105,4 @@ def factor_figure(rolling: pd.DataFrame, name: str, factors: list[str]) -> go.Fi
     fig.update_yaxes(title_text="R² [1]", row=2, col=1)
     fig.update_xaxes(title_text="date (UTC)", row=2, col=1)
     fig.update_layout(title=f"{name}: rolling exposures to {' and '.join(factors)}", hovermode="x unified")
-    return fig
+    return styled(fig)

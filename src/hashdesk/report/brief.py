@@ -90,6 +90,12 @@ def build_brief(desk: Desk, month: str | Month, claims_path: str | Path | None =
         t0 = time.perf_counter()
         built.append(builder(desk))
         timings.append((key, time.perf_counter() - t0))
+    # the narrative quotes the sections above, so it is written last and read first
+    from hashdesk.report.narrative import KEY, narrative_section
+
+    t0 = time.perf_counter()
+    built.insert(0, narrative_section(desk, m, built))
+    timings.insert(0, (KEY, time.perf_counter() - t0))
     return Brief(
         month=m,
         generated_utc=datetime.now(UTC).replace(microsecond=0),
