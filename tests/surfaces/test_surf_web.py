@@ -10,7 +10,7 @@ from hashdesk.web.app import create_app, is_loopback
 
 @pytest.fixture(scope="module")
 def app(bundle_db_path):
-    return create_app(bundle_db_path)
+    return create_app(bundle_db_path, precompute=False)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +37,10 @@ def test_surf_token_required_on_every_request(bundle_db_path):
 
 
 def test_surf_read_only_and_json_errors(client):
-    for method in ("post", "put", "delete", "patch"):
-        r = getattr(client, method)("/api/v1/health")
+    for method in ("post", "put", "delete", "patch", "options"):
+        r = client.request(method.upper(), "/api/v1/health")
         assert r.status_code == 405 and r.json()["error"].startswith("read-only")
+        assert r.headers["allow"] == "GET, HEAD"
     r = client.get("/api/v1/nope")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
     assert "Traceback" not in r.text
@@ -50,6 +51,8 @@ def test_surf_read_only_and_json_errors(client):
     [
         "/api/v1/network?month=2024-13",
         "/api/v1/network?month=24-01",
+        "/api/v1/network?month=2008-12",
+        "/api/v1/brief?month=2000-01",
         "/api/v1/markets?start=2024-02-01&end=2024-01-01",
         "/api/v1/markets?start=2024-01-01&end=2029-01-01",
         "/api/v1/markets?tickers=MARA;DROP",
@@ -114,7 +117,8 @@ def test_surf_heavy_operations(client):
     prod = next(t for t in r.json()["tables"] if t["key"] == "production")
     assert "MARA" in [row[0] for row in prod["rows"]]
     r = client.get("/api/v1/brief?month=2024-02")
-    assert r.status_code == 200 and [s["key"] for s in r.json()["sections"]] == ["markets", "network", "miners", "hpc"]
+    assert r.status_code == 200 and [s["key"] for s in r.json()["sections"]] == ["narrative", "markets", "network",
+                                                                                     "miners", "hpc"]
 
 
 def _schema(app):

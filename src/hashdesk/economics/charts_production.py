@@ -59,12 +59,19 @@ def production_figure(records: pd.DataFrame) -> go.Figure:
         x = pd.to_datetime(g.month + "-01")
         fig.add_trace(go.Scatter(x=x, y=g.btc_reported, mode="lines+markers", name=ticker,
                                  legendgroup=ticker, showlegend=False), row=2, col=1)
-        fig.add_trace(go.Scatter(x=x, y=g.btc_expected, mode="lines", line={"dash": "dot"},
+        fig.add_trace(go.Scatter(x=x, y=g.btc_expected, mode="lines+markers", line={"dash": "dot"},
+                                 marker={"symbol": "circle-open", "size": 9},
                                  name=f"{ticker} expected", legendgroup=ticker,
                                  showlegend=False), row=2, col=1)
     fig.add_hline(y=1.0, line_dash="dash", line_color="grey", row=1, col=1)
-    fig.add_vline(x=pd.Timestamp("2024-04-20").timestamp() * 1000, line_dash="dot",
-                  line_color="firebrick", annotation_text="halving 840,000", row="all", col=1)
+    months = pd.to_datetime(records.month.dropna().unique() + "-01") if len(records) else pd.DatetimeIndex([])
+    if len(months):
+        lo, hi = months.min() - pd.Timedelta(days=20), months.max() + pd.Timedelta(days=40)
+        halving = pd.Timestamp("2024-04-20")
+        if lo <= halving <= hi:  # mark the halving only on an axis that reaches it
+            fig.add_vline(x=halving.timestamp() * 1000, line_dash="dot",
+                          line_color="firebrick", annotation_text="halving 840,000", row="all", col=1)
+        fig.update_xaxes(range=[lo, hi], dtick="M1", tickformat="%b %Y")
     fig.update_yaxes(title_text="realization [reported/expected]", row=1, col=1)
     fig.update_yaxes(title_text="BTC per month [BTC]", row=2, col=1)
     fig.update_xaxes(title_text="month [UTC]", row=2, col=1)

@@ -89,7 +89,7 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "status": status}, status_code=status)
 
 
-def create_app(db_path: str | Path, token: str | None = None) -> FastAPI:
+def create_app(db_path: str | Path, token: str | None = None, precompute: bool = True) -> FastAPI:
     """Build the dashboard application.
 
     Parameters
@@ -99,18 +99,27 @@ def create_app(db_path: str | Path, token: str | None = None) -> FastAPI:
     token : str, optional
         Access token required on every request (Bearer header or ``?token=``); ``None`` means
         no token (loopback use).
+    precompute : bool
+        At start-up, compute the default panels in a background thread
+        (:func:`hashdesk.web.api.default_jobs`), so their first load is a cache hit.
 
     Returns
     -------
     fastapi.FastAPI
     """
     from hashdesk.web import api, pages
+    from hashdesk.web.work import Panels
 
     pool = DeskPool(Path(db_path))
+    panels = Panels()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if precompute:
+            threading.Thread(target=panels.warm, args=(api.default_jobs(pool.get),),
+                             name="hashdesk-precompute", daemon=True).start()
         yield
+        panels.shutdown()
         pool.close()
 
     app = FastAPI(
@@ -123,13 +132,17 @@ def create_app(db_path: str | Path, token: str | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.pool = pool
-    app.state.panel_cache = api.PanelCache()
+    app.state.panels = panels
+    app.state.store_facts = api.store_facts(pool.get())
     app.state.token = token
     app.state.templates = Jinja2Templates(directory=str(_HERE / "templates"))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return _error(exc.status_code, str(exc.detail))
+        resp = _error(exc.status_code, str(exc.detail))
+        for k, v in (exc.headers or {}).items():  # e.g. Allow on a 405
+            resp.headers[k] = v
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
@@ -173,7 +186,9 @@ class GuardMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if scope["method"] not in ("GET", "HEAD"):
-            return await _error(405, "read-only: only GET and HEAD are allowed")(scope, receive, send)
+            resp = _error(405, "read-only: only GET and HEAD are allowed")
+            resp.headers["Allow"] = "GET, HEAD"
+            return await resp(scope, receive, send)
         if self.token is not None and not self._authorised(scope):
             return await _error(401, "missing or wrong token (Authorization: Bearer … or ?token=…)")(
                 scope, receive, send)
