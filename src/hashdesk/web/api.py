@@ -22,9 +22,17 @@ router = APIRouter(prefix="/api/v1", tags=["api"])
 #: Month shown when a request gives none (the reference bundle's showcase month).
 DEFAULT_MONTH = "2024-01"
 #: Earliest / latest dates accepted anywhere [UTC].
-MIN_DATE, MAX_DATE = date(2009, 1, 3), date(2140, 12, 31)
+MIN_DATE, MAX_DATE = date(2009, 1, 1), date(2140, 12, 31)
 #: Longest market window a request may ask for [days].
 MAX_SPAN_DAYS = 3 * 366
+#: A UTC date in 2009..2140 (the schema states the server's bounds, so the two agree).
+DATE_PATTERN = r"^(2009|20[1-9][0-9]|21[0-3][0-9]|2140)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
+def DateParam(description: str):  # noqa: N802 - reads like the Annotated types it builds
+    """A ``date`` query parameter bounded to 2009-01-01 .. 2140-12-31 in the schema and the server."""
+    return Query(description=f"{description}; 2009-01-01 to 2140-12-31",
+                 json_schema_extra={"pattern": DATE_PATTERN})
 
 MonthParam = Annotated[
     str,
@@ -147,14 +155,24 @@ def _month(text: str) -> Month:
 
 
 def _period(start: date, end: date) -> tuple[date, date]:
+    """Check a period: both ends in 2009..2140, ``end`` not before ``start`` (422 otherwise)."""
     for name, d in (("start", start), ("end", end)):
         if not MIN_DATE <= d <= MAX_DATE:
             raise HTTPException(422, f"{name}: must be within {MIN_DATE}..{MAX_DATE}, got {d}")
     if end < start:
         raise HTTPException(422, f"end ({end}) is before start ({start})")
-    if (end - start).days > MAX_SPAN_DAYS:
+    if (end - start).days >= MAX_SPAN_DAYS:
         raise HTTPException(422, f"period longer than {MAX_SPAN_DAYS} days")
     return start, end
+
+
+def period_from_days(start: date, days: int) -> tuple[date, date]:
+    """``start`` and ``days`` → the period's first and last day; the last is capped at
+    :data:`MAX_DATE` (a period running past it only has no data there)."""
+    from datetime import timedelta
+
+    _period(start, start)
+    return start, min(start + timedelta(days=days - 1), MAX_DATE)
 
 
 def _tickers(text: str | None) -> tuple[str, ...] | None:
@@ -219,7 +237,8 @@ async def network(request: Request, month: MonthParam = DEFAULT_MONTH) -> Respon
                         lambda: _out(S.network_section(_desk(request), m.start, m.end)))
 
 
-@router.get("/brief", response_model=BriefOut, summary="The monthly brief (all sections)", responses=_BUSY)
+@router.get("/brief", response_model=BriefOut, summary="The monthly brief (all sections)",
+            responses={**_BUSY, 404: {"model": ErrorOut, "description": "no data for the month (says what exists)"}})
 async def brief(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
     m = _month(month)
     return await _panel(request, "brief", ("brief", str(m)), lambda: build_brief_json(_desk(request), m),
@@ -227,16 +246,27 @@ async def brief(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response
 
 
 def build_brief_json(desk, m: Month) -> dict[str, Any]:
-    """The brief's JSON with figures (what ``/api/v1/brief`` returns)."""
-    from hashdesk.report.brief import brief_to_dict, build_brief
+    """The brief's JSON with figures (what ``/api/v1/brief`` returns); NotFound (404) for a month
+    the store has no network state for."""
+    from hashdesk.report.brief import BriefError, brief_to_dict, build_brief
+    from hashdesk.web.work import NotFound
 
-    return brief_to_dict(build_brief(desk, m), include_figures=True)
+    try:
+        return brief_to_dict(build_brief(desk, m), include_figures=True)
+    except BriefError as exc:
+        raise NotFound(str(exc)) from None
 
 
 #: Most scenarios one request may run (keeps a request under a few seconds).
 MAX_SCENARIOS = 5000
 #: Longest scenario horizon a request may ask for [months].
 MAX_HORIZON_MONTHS = 36
+
+
+def _profile_enum() -> dict[str, Any]:
+    """The schema's list of profile names (the example files), so schema and server agree."""
+    names = sorted(p.stem for p in S.example_files("profiles"))
+    return {"enum": names} if names else {}
 
 
 def _profile(name: str | None):
@@ -253,13 +283,14 @@ def _profile(name: str | None):
             responses=_BUSY)
 async def markets(
     request: Request,
-    start: Annotated[date, Query(description="first return date (UTC)")] = date(2024, 1, 1),
-    end: Annotated[date, Query(description="last return date (UTC, inclusive)")] = date(2024, 1, 31),
+    start: Annotated[date, DateParam("first day of the period (UTC)")] = date(2024, 1, 1),
+    days: Annotated[int, Query(ge=1, le=MAX_SPAN_DAYS,
+                               description="length of the period [days], the start included")] = 31,
     tickers: TickerList = None,
     window: Annotated[int, Query(ge=5, le=120, description="decoupling window [exchange days]")] = 20,
     k: Annotated[float, Query(ge=0.5, le=5.0, description="decoupling band [sigmas]")] = 2.0,
 ) -> Response:
-    s, e = _period(start, end)
+    s, e = period_from_days(start, days)
     names = _tickers(tickers)
     return await _panel(request, "panel", ("markets", s, e, names, window, float(k)),
                         lambda: _out(S.markets_section(_desk(request), s, e, names, window=window, k=k)))
@@ -284,11 +315,12 @@ async def hpc(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
             responses=_BUSY)
 async def scenarios(
     request: Request,
-    at: Annotated[date, Query(description="start state at the end of this UTC day")] = date(2024, 1, 31),
+    at: Annotated[date, DateParam("start state at the end of this UTC day")] = date(2024, 1, 31),
     horizon_months: Annotated[int, Query(ge=1, le=MAX_HORIZON_MONTHS)] = 12,
     scenarios: Annotated[int, Query(ge=100, le=MAX_SCENARIOS)] = 1000,
     seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
-    profile: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,64}$", description="example profile name")] = "hosted_1ehs",
+    profile: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,64}$", description="example profile name",
+                                         json_schema_extra=_profile_enum())] = "hosted_1ehs",
     price_model: Annotated[str, Query(pattern=r"^(bootstrap|gbm)$")] = "bootstrap",
 ) -> Response:
     _period(at, at)

@@ -52,6 +52,10 @@ LIMITS: dict[str, Limit] = {
 DISCONNECT_POLL_S = 0.25
 
 
+class NotFound(Exception):
+    """A computation found nothing to answer with (404, with the message); never cached."""
+
+
 class Busy(Exception):
     """The route class is at its limit (answered with 503 and ``Retry-After``)."""
 
@@ -222,6 +226,8 @@ class Panels:
             body = waiting.result()
         except (asyncio.CancelledError, CancelledError):
             return busy_response(Busy(route, self.pools[route].limit.retry_after_s))
+        except NotFound as exc:
+            return JSONResponse({"error": str(exc), "status": 404}, status_code=404)
         return Response(body, media_type="application/json", headers={"X-Hashdesk-Cache": "miss"})
 
     def warm(self, jobs: Iterable[tuple[str, Hashable, Callable[[], dict[str, Any]], type[BaseModel], Any]]) -> None:
