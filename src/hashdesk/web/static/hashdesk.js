@@ -158,10 +158,11 @@
       var p = window.Plotly.newPlot(div, f.plotly.data || [], layout,
         { responsive: true, displaylogo: false });
       var done = function () { addTools(div, holder); div.setAttribute("data-drawn", "1"); };
-      if (p && p.then) p.then(done); else done();
+      pending.push(p && p.then ? p.then(done) : Promise.resolve(done()));
     }
     return div;
   }
+  var pending = [];
 
   /* -- narrative, progress bars ------------------------------------------------------------ */
 
@@ -236,9 +237,23 @@
     return box;
   }
 
+  /* Draw sections; resolves when every chart is drawn (then the panel says data-drawn="1"). */
   function renderSections(sections, parent) {
     parent.innerHTML = "";
+    parent.removeAttribute("data-drawn");
+    pending = [];
     sections.forEach(function (s) { renderSection(s, parent); });
+    return Promise.all(pending).then(function () {
+      parent.setAttribute("data-drawn", "1");
+      mark("hd:drawn");
+    });
+  }
+
+  /* performance marks (read by the browser tests): hd:fetch, hd:data, hd:drawn */
+  function mark(name) {
+    if (window.performance && performance.mark) {
+      try { performance.clearMarks(name); performance.mark(name); } catch (e) { /* old browsers */ }
+    }
   }
 
   /* Dashboard: carry ?token= from the page URL to API calls. */
@@ -258,8 +273,20 @@
     window.history.replaceState(null, "", window.location.pathname + "?" + pageParams.toString());
     target.setAttribute("data-state", "loading");
     target.innerHTML = "<p class='muted'>loading…</p>";
-    return fetch(withToken(apiPath + (qs ? "?" + qs : "")), { headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
+    mark("hd:fetch");
+    var url = withToken(apiPath + (qs ? "?" + qs : ""));
+    /* a busy server answers 503 with Retry-After: wait and ask again (at most 5 times) */
+    function get(tries) {
+      return fetch(url, { headers: { "Accept": "application/json" } }).then(function (r) {
+        var wait = parseInt(r.headers.get("Retry-After") || "", 10);
+        if (r.status === 503 && tries < 5 && wait >= 0) {
+          target.innerHTML = "<p class='muted'>the server is busy; retrying in " + wait + " s…</p>";
+          return new Promise(function (ok) { setTimeout(ok, 1000 * wait); }).then(function () { return get(tries + 1); });
+        }
+        return r.json().then(function (j) { return { ok: r.ok, body: j }; });
+      });
+    }
+    return get(0)
       .then(function (res) {
         if (!res.ok) {
           target.innerHTML = "";
@@ -267,9 +294,11 @@
           target.setAttribute("data-state", "error");
           return;
         }
+        mark("hd:data");
         var sections = res.body.sections || [res.body];
-        renderSections(sections, target);
+        var drawn = renderSections(sections, target);
         target.setAttribute("data-state", "ready");
+        return drawn;
       })
       .catch(function (e) {
         target.innerHTML = "";
