@@ -7,7 +7,6 @@ limits); a period with no data gives a 200 with ``status: "no_data"`` and the li
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from hashdesk.report import sections as S
 from hashdesk.report.model import Month, Section, section_to_dict
+from hashdesk.web.work import Job
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -143,10 +143,6 @@ _BUSY: dict[int | str, dict[str, Any]] = {
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _desk(request: Request):
-    return request.app.state.pool.get()
-
-
 def _month(text: str) -> Month:
     try:
         return Month.parse(text)
@@ -186,10 +182,35 @@ def _out(section: Section) -> dict[str, Any]:
     return section_to_dict(section, include_figures=True)
 
 
-def _panel(request: Request, route: str, key: tuple, build: Callable[[], dict[str, Any]], model=None,
-           also=None):
+def _panel(request: Request, route: str, key: tuple, job: Job, model=None, also=None):
     """Answer a panel from the cache or its route's bounded pool (:class:`hashdesk.web.work.Panels`)."""
-    return request.app.state.panels.respond(request, route, key, build, model or SectionOut, also=also)
+    return request.app.state.panels.respond(request, route, key, job, model or SectionOut, also=also)
+
+
+# -- the computations (module-level, so a worker process can run them: func(desk, **kwargs)) ----
+
+
+def network_json(desk, month: str) -> dict[str, Any]:
+    m = Month.parse(month)
+    return _out(S.network_section(desk, m.start, m.end))
+
+
+def miners_json(desk, month: str) -> dict[str, Any]:
+    return _out(S.miners_section(desk, Month.parse(month)))
+
+
+def hpc_json(desk, month: str) -> dict[str, Any]:
+    m = Month.parse(month)
+    return _out(S.hpc_section(desk, m.start, m.end))
+
+
+def markets_json(desk, start: date, end: date, tickers, window: int, k: float) -> dict[str, Any]:
+    return _out(S.markets_section(desk, start, end, tickers, window=window, k=k))
+
+
+def scenarios_json(desk, at: date, horizon_months: int, scenarios: int, seed: int, profile: str | None,
+                   price_model: str) -> dict[str, Any]:
+    return _out(S.scenarios_section(desk, at, horizon_months, scenarios, seed, _profile(profile), price_model))
 
 
 def brief_panels(raw: dict[str, Any]) -> list[tuple[str, tuple, bytes]]:
@@ -233,15 +254,14 @@ def store_facts(desk) -> dict[str, Any]:
             responses=_BUSY)
 async def network(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
     m = _month(month)
-    return await _panel(request, "panel", ("network", str(m)),
-                        lambda: _out(S.network_section(_desk(request), m.start, m.end)))
+    return await _panel(request, "panel", ("network", str(m)), Job(network_json, {"month": str(m)}))
 
 
 @router.get("/brief", response_model=BriefOut, summary="The monthly brief (all sections)",
             responses={**_BUSY, 404: {"model": ErrorOut, "description": "no data for the month (says what exists)"}})
 async def brief(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
     m = _month(month)
-    return await _panel(request, "brief", ("brief", str(m)), lambda: build_brief_json(_desk(request), m),
+    return await _panel(request, "brief", ("brief", str(m)), Job(build_brief_json, {"m": m}),
                         BriefOut, also=brief_panels)
 
 
@@ -293,22 +313,21 @@ async def markets(
     s, e = period_from_days(start, days)
     names = _tickers(tickers)
     return await _panel(request, "panel", ("markets", s, e, names, window, float(k)),
-                        lambda: _out(S.markets_section(_desk(request), s, e, names, window=window, k=k)))
+                        Job(markets_json, {"start": s, "end": e, "tickers": names, "window": window, "k": k}))
 
 
 @router.get("/miners", response_model=SectionOut, summary="Miners panel: production, unit economics, halving",
             responses=_BUSY)
 async def miners(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
     m = _month(month)
-    return await _panel(request, "panel", ("miners", str(m)), lambda: _out(S.miners_section(_desk(request), m)))
+    return await _panel(request, "panel", ("miners", str(m)), Job(miners_json, {"month": str(m)}))
 
 
 @router.get("/hpc", response_model=SectionOut, summary="AI/HPC panel: cohorts and sum of the parts",
             responses=_BUSY)
 async def hpc(request: Request, month: MonthParam = DEFAULT_MONTH) -> Response:
     m = _month(month)
-    return await _panel(request, "panel", ("hpc", str(m)),
-                        lambda: _out(S.hpc_section(_desk(request), m.start, m.end)))
+    return await _panel(request, "panel", ("hpc", str(m)), Job(hpc_json, {"month": str(m)}))
 
 
 @router.get("/scenarios", response_model=SectionOut, summary="Scenarios panel: Monte Carlo fan chart",
@@ -324,10 +343,10 @@ async def scenarios(
     price_model: Annotated[str, Query(pattern=r"^(bootstrap|gbm)$")] = "bootstrap",
 ) -> Response:
     _period(at, at)
-    prof = _profile(profile)
-    return await _panel(request, "scenarios", ("scenarios", at, horizon_months, scenarios, seed, profile, price_model),
-                        lambda: _out(S.scenarios_section(_desk(request), at, horizon_months, scenarios, seed,
-                                                         prof, price_model)))
+    _profile(profile)  # 422 here for an unknown name
+    args = {"at": at, "horizon_months": horizon_months, "scenarios": scenarios, "seed": seed, "profile": profile,
+            "price_model": price_model}
+    return await _panel(request, "scenarios", ("scenarios", *args.values()), Job(scenarios_json, args))
 
 
 @router.get("/profiles", response_model=list[str], summary="Example miner profiles usable by /scenarios")
@@ -335,15 +354,14 @@ async def profiles() -> list[str]:
     return sorted(p.stem for p in S.example_files("profiles"))
 
 
-def default_jobs(desk_for: Callable[[], Any]) -> list[tuple]:
+def default_jobs() -> list[tuple]:
     """The panels precomputed at start-up: the default month's brief (which also fills the
     network, markets, miners and AI/HPC panels) and the default scenarios panel, as
     :meth:`hashdesk.web.work.Panels.warm` jobs."""
     m = Month.parse(DEFAULT_MONTH)
-    at = date(2024, 1, 31)
-    prof = _profile("hosted_1ehs")
+    args = {"at": date(2024, 1, 31), "horizon_months": 12, "scenarios": 1000, "seed": 0, "profile": "hosted_1ehs",
+            "price_model": "bootstrap"}
     return [
-        ("brief", ("brief", str(m)), lambda: build_brief_json(desk_for(), m), BriefOut, brief_panels),
-        ("scenarios", ("scenarios", at, 12, 1000, 0, "hosted_1ehs", "bootstrap"),
-         lambda: _out(S.scenarios_section(desk_for(), at, 12, 1000, 0, prof, "bootstrap")), SectionOut, None),
+        ("brief", ("brief", str(m)), Job(build_brief_json, {"m": m}), BriefOut, brief_panels),
+        ("scenarios", ("scenarios", *args.values()), Job(scenarios_json, args), SectionOut, None),
     ]

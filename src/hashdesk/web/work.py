@@ -12,6 +12,11 @@ random seeds can only evict scenario answers, never the network or brief panels.
 requests for one key share one computation. A client that goes away before its computation
 starts cancels it (a computation already running finishes and is cached).
 
+With ``processes=True`` (the server's setting) each pool's computations run in worker processes
+(spawned, each with its own read-only :class:`~hashdesk.desk.Desk` on the store), so a Monte
+Carlo run never holds the server's GIL: the event loop stays free for health, pages and cache
+hits. Work is then given as a :class:`Job` (a module-level function and its arguments).
+
 The store is held read-only for the server's life (DuckDB's lock keeps writers out), so a
 cached panel cannot go stale while the server runs.
 """
@@ -22,8 +27,8 @@ import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request, Response
@@ -50,6 +55,17 @@ LIMITS: dict[str, Limit] = {
 }
 #: How often a waiting request checks whether its client went away [s].
 DISCONNECT_POLL_S = 0.25
+#: The computing routes' paths and their route class (for the early 503, before routing).
+ROUTE_OF_PATH: dict[str, str] = {
+    "/api/v1/scenarios": "scenarios",
+    "/api/v1/brief": "brief",
+    "/api/v1/network": "panel",
+    "/api/v1/miners": "panel",
+    "/api/v1/markets": "panel",
+    "/api/v1/hpc": "panel",
+}
+#: Raw query strings remembered with their cache key, for the early 503's cache check.
+RAW_KEYS = 4096
 
 
 class NotFound(Exception):
@@ -73,12 +89,74 @@ def busy_response(exc: Busy) -> JSONResponse:
     )
 
 
-class Pool:
-    """``workers`` threads with at most ``workers + queue`` requests in flight."""
+@dataclass(frozen=True)
+class Job:
+    """A computation that can run in another process: ``func(desk, **kwargs) -> dict`` (JSON)."""
 
-    def __init__(self, name: str, limit: Limit):
+    func: Callable[..., dict[str, Any]]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+#: How a worker finds its desk: set per process by :func:`_init_process`, or by the app in
+#: thread mode (:meth:`Panels.__init__` ``desk_for``).
+_DESK_FOR: Callable[[], Any] | None = None
+
+
+#: CPU priority given to worker processes (``os.nice`` increment): the server's own process,
+#: which answers health, pages and cache hits, wins the CPU over a Monte Carlo run.
+WORKER_NICE = 10
+
+
+def _init_process(db_path: str) -> None:
+    """Worker-process initializer: lower CPU priority, one read-only desk on the store."""
+    global _DESK_FOR
+    import os
+
+    from hashdesk.desk import Desk
+
+    try:
+        os.nice(WORKER_NICE)
+    except (AttributeError, OSError):  # no nice on this platform: run at normal priority
+        pass
+
+    desk = Desk(db_path)
+    _DESK_FOR = lambda: desk  # noqa: E731
+
+
+def _ping() -> int:
+    import os
+
+    return os.getpid()
+
+
+def execute(build: Job | Callable[[], dict[str, Any]], model: type[BaseModel],
+            also: Callable[[dict[str, Any]], Iterable[tuple[str, Hashable, bytes]]] | None,
+            desk_for: Callable[[], Any] | None = None) -> tuple[bytes, list]:
+    """Run a computation and render it: ``(body, extra answers)`` (in a worker thread or process)."""
+    if isinstance(build, Job):
+        get = desk_for or _DESK_FOR
+        if get is None:
+            raise RuntimeError("no desk for this worker (Panels needs desk_for in thread mode)")
+        raw = build.func(get(), **build.kwargs)
+    else:
+        raw = build()
+    body = model.model_validate(raw).model_dump_json().encode()
+    return body, list(also(raw)) if also is not None else []
+
+
+class Pool:
+    """``workers`` threads (or processes) with at most ``workers + queue`` requests in flight."""
+
+    def __init__(self, name: str, limit: Limit, db_path: str | None = None):
         self.name, self.limit = name, limit
-        self.executor = ThreadPoolExecutor(limit.workers, thread_name_prefix=f"hashdesk-{name}")
+        self.processes = db_path is not None
+        if self.processes:
+            import multiprocessing
+
+            self.executor = ProcessPoolExecutor(limit.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=_init_process, initargs=(str(db_path),))
+        else:
+            self.executor = ThreadPoolExecutor(limit.workers, thread_name_prefix=f"hashdesk-{name}")
         self._lock = threading.Lock()
         self.in_flight = 0
         self.rejected = 0
@@ -102,12 +180,17 @@ class Pool:
 class Panels:
     """Rendered panel JSON by key: pinned precomputed answers, bounded LRUs, shared computations."""
 
-    def __init__(self, limits: dict[str, Limit] | None = None):
-        self.pools = {name: Pool(name, lim) for name, lim in (limits or LIMITS).items()}
+    def __init__(self, limits: dict[str, Limit] | None = None, *, processes_db: str | None = None,
+                 desk_for: Callable[[], Any] | None = None):
+        """``processes_db``: run each pool in worker processes on this store (read-only);
+        else threads, which get their desk from ``desk_for``."""
+        self.desk_for = desk_for
+        self.pools = {name: Pool(name, lim, processes_db) for name, lim in (limits or LIMITS).items()}
         self._pinned: dict[Hashable, bytes] = {}
         self._lru: dict[str, OrderedDict[Hashable, bytes]] = {name: OrderedDict() for name in self.pools}
         self._running: dict[Hashable, Future] = {}
         self._waiters: dict[Hashable, int] = {}
+        self._raw: OrderedDict[tuple[str, bytes], Hashable] = OrderedDict()
         self._lock = threading.Lock()
         self.warm_total = 0
         self.warm_done = 0
@@ -148,10 +231,11 @@ class Panels:
 
     # -- computing --------------------------------------------------------------------------
 
-    def _start(self, route: str, key: Hashable, build: Callable[[], dict[str, Any]],
+    def _start(self, route: str, key: Hashable, build: Job | Callable[[], dict[str, Any]],
                model: type[BaseModel], pin: bool = False,
                also: Callable[[dict[str, Any]], Iterable[tuple[str, Hashable, bytes]]] | None = None) -> Future:
-        """The running computation for ``key``, started in ``route``'s pool if none is (Busy when full)."""
+        """The running computation for ``key``, started in ``route``'s pool if none is (Busy when
+        full). Its result is ``(body, extras)``; both are cached when it completes."""
         with self._lock:
             fut = self._running.get(key)
             if fut is not None:
@@ -160,34 +244,71 @@ class Panels:
         if not pool.try_acquire():
             raise Busy(route, pool.limit.retry_after_s)
 
-        def run() -> bytes:
-            raw = build()
-            body = model.model_validate(raw).model_dump_json().encode()
-            self.put(route, key, body, pin=pin)
-            if also is not None:
-                for r, k, b in also(raw):
-                    self.put(r, k, b, pin=pin)
-            return body
-
         def done(f: Future) -> None:
             pool.release()
+            if not f.cancelled() and f.exception() is None:
+                body, extras = f.result()
+                self.put(route, key, body, pin=pin)
+                for r, k, b in extras:
+                    self.put(r, k, b, pin=pin)
             with self._lock:
                 if self._running.get(key) is f:
                     del self._running[key]
-            if not f.cancelled():
-                f.exception()  # retrieved here, so an unawaited failure is not logged as lost
 
         with self._lock:
             fut = self._running.get(key)
             if fut is not None:  # another request started it meanwhile
                 pool.release()
                 return fut
-            fut = pool.executor.submit(run)
+            try:
+                if pool.processes:
+                    if not isinstance(build, Job):
+                        raise TypeError("a worker process needs a Job, not a closure")
+                    fut = pool.executor.submit(execute, build, model, also)
+                else:
+                    fut = pool.executor.submit(execute, build, model, also, self.desk_for)
+            except BaseException:
+                pool.release()
+                raise
             self._running[key] = fut
         fut.add_done_callback(done)
         return fut
 
-    async def respond(self, request: Request, route: str, key: Hashable, build: Callable[[], dict[str, Any]],
+    def prestart(self) -> None:
+        """Start the worker processes now (their imports take a second or two), not on first use."""
+        for pool in self.pools.values():
+            if pool.processes:
+                for _ in range(pool.limit.workers):
+                    pool.executor.submit(_ping)
+
+    def early_busy(self, path: str, raw_query: bytes) -> Busy | None:
+        """Before any routing or validation: Busy when ``path``'s pool is full and this exact
+        query is neither cached nor being computed (so a flood of new keys costs the server
+        almost nothing per request); None to handle the request normally."""
+        route = ROUTE_OF_PATH.get(path)
+        if route is None:
+            return None
+        pool = self.pools[route]
+        if pool.in_flight < pool.limit.workers + pool.limit.queue:
+            return None
+        with self._lock:
+            key = self._raw.get((path, raw_query))
+        if key is not None and (self.get(key) is not None or key in self._running):
+            return None
+        with pool._lock:
+            pool.rejected += 1
+        return Busy(route, pool.limit.retry_after_s)
+
+    def _remember(self, request: Request, key: Hashable) -> None:
+        raw = (request.url.path, request.scope.get("query_string", b""))
+        with self._lock:
+            self._raw[raw] = key
+            self._raw.move_to_end(raw)
+            while len(self._raw) > RAW_KEYS:
+                self._raw.popitem(last=False)
+
+    async def respond(self, request: Request, route: str, key: Hashable,
+                      build: Job | Callable[[], dict[str, Any]],
                       model: type[BaseModel],
                       also: Callable[[dict[str, Any]], Iterable[tuple[str, Hashable, bytes]]] | None = None,
                       ) -> Response:
@@ -198,9 +319,11 @@ class Panels:
         """
         hit = self.get(key)
         if hit is not None:
+            self._remember(request, key)
             return Response(hit, media_type="application/json", headers={"X-Hashdesk-Cache": "hit"})
         try:
             fut = self._start(route, key, build, model, also=also)
+            self._remember(request, key)
         except Busy as exc:
             return busy_response(exc)
         with self._lock:
@@ -223,14 +346,14 @@ class Panels:
                 if not self._waiters[key]:
                     del self._waiters[key]
         try:
-            body = waiting.result()
+            body = waiting.result()[0]
         except (asyncio.CancelledError, CancelledError):
             return busy_response(Busy(route, self.pools[route].limit.retry_after_s))
         except NotFound as exc:
             return JSONResponse({"error": str(exc), "status": 404}, status_code=404)
         return Response(body, media_type="application/json", headers={"X-Hashdesk-Cache": "miss"})
 
-    def warm(self, jobs: Iterable[tuple[str, Hashable, Callable[[], dict[str, Any]], type[BaseModel], Any]]) -> None:
+    def warm(self, jobs: Iterable[tuple[str, Hashable, Any, type[BaseModel], Any]]) -> None:
         """Precompute and pin ``(route, key, build, model, also)`` jobs one after another (blocking).
 
         Meant for a background thread at start-up; waits for a free slot instead of failing,
@@ -252,13 +375,15 @@ class Panels:
                 except RuntimeError:  # the pools were shut down: the server is stopping
                     return
                 try:
-                    body = fut.result()
+                    body, extras = fut.result()
                 except CancelledError:
                     continue
                 except Exception as exc:  # noqa: BLE001 - a failed warm-up leaves the panel to compute on demand
                     self.warm_error = f"{key}: {type(exc).__name__}: {exc}"
                     break
                 self.put(route, key, body, pin=True)  # a request may have started it unpinned
+                for r, k, b in extras:
+                    self.put(r, k, b, pin=True)
                 break
             self.warm_done += 1
 
