@@ -28,7 +28,11 @@ class _Request:
     """The part of a Starlette request :meth:`Panels.respond` uses: whether the client left."""
 
     def __init__(self, gone: bool = False):
+        from types import SimpleNamespace
+
         self.gone = gone
+        self.url = SimpleNamespace(path="/api/v1/test")
+        self.scope = {"query_string": b""}
 
     async def is_disconnected(self) -> bool:
         return self.gone
