@@ -172,3 +172,34 @@ def test_surf_50_clients_on_uncached_scenarios(live):
     assert health and all(code == 200 for code, _ in health)
     # health was answered while every scenarios slot was taken: it does not wait behind them
     assert any(p["in_flight"] == p["limit"] for _, p in health), health[:5]
+
+
+def test_surf_early_503_before_routing_unless_cached():
+    """A full pool: a new query is refused before any routing; a remembered cached one passes."""
+    from types import SimpleNamespace
+
+    panels = Panels({"scenarios": Limit(1, 0, 4, 3)})
+    gate = threading.Event()
+
+    def req(q: bytes) -> _Request:
+        r = _Request()
+        r.url, r.scope = SimpleNamespace(path="/api/v1/scenarios"), {"query_string": q}
+        return r
+
+    async def run():
+        done = await panels.respond(req(b"seed=1"), "scenarios", ("s", 1), lambda: {"n": 1}, _Out)
+        busy = asyncio.create_task(panels.respond(req(b"seed=2"), "scenarios", ("s", 2),
+                                                  lambda: (gate.wait(10), {"n": 2})[1], _Out))
+        await asyncio.sleep(0.05)
+        early_new = panels.early_busy("/api/v1/scenarios", b"seed=3")
+        early_cached = panels.early_busy("/api/v1/scenarios", b"seed=1")
+        other_route = panels.early_busy("/api/v1/health", b"")
+        gate.set()
+        await busy
+        return done, early_new, early_cached, other_route
+
+    done, early_new, early_cached, other_route = asyncio.run(run())
+    assert done.status_code == 200
+    assert early_new is not None and early_new.retry_after_s == 3
+    assert early_cached is None and other_route is None
+    assert panels.early_busy("/api/v1/scenarios", b"seed=3") is None  # the pool is free again

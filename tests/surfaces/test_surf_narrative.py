@@ -209,3 +209,53 @@ def test_surf_cli_pdf_needs_out(bundle_db_path):
 
     r = CliRunner().invoke(app, ["--db", str(bundle_db_path), "brief", "--month", "2024-01", "--format", "pdf"])
     assert r.exit_code == 2 and "--out" in r.output
+
+
+# -- tearsheet views ----------------------------------------------------------------------------
+
+
+def test_surf_monthly_returns_hand_values():
+    import pandas as pd
+
+    from hashdesk.report.tearsheet import monthly_returns
+
+    idx = pd.to_datetime(["2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02"])
+    r = pd.DataFrame({"A": [0.10, -0.10, 0.05, float("nan")], "B": [float("nan")] * 2 + [0.0, 0.02]}, idx)
+    out = monthly_returns(r)
+    assert list(out.index) == ["2024-01", "2024-02"]
+    assert out.loc["2024-01", "A"] == pytest.approx(1.1 * 0.9 - 1)  # -1%
+    assert out.loc["2024-02", "A"] == pytest.approx(0.05)
+    assert out.loc["2024-02", "B"] == pytest.approx(0.02) and out["B"].isna().tolist() == [True, False]
+
+
+def test_surf_underwater_bottom_is_max_drawdown():
+    import pandas as pd
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from hashdesk.market.risk import max_drawdown
+    from hashdesk.report.tearsheet import underwater
+
+    @given(st.lists(st.floats(-0.5, 0.5), min_size=1, max_size=60))
+    @settings(max_examples=60, deadline=None)
+    def check(rs):
+        s = pd.Series(rs, index=pd.date_range("2024-01-01", periods=len(rs)))
+        u = underwater(s)
+        assert (u <= 1e-15).all()
+        assert u.min() == pytest.approx(max_drawdown(s.to_numpy()), abs=1e-12)
+
+    check()
+    s = pd.Series([0.10, -0.20, 0.05], index=pd.date_range("2024-01-01", periods=3))
+    assert underwater(s).round(6).tolist() == [0.0, -0.2, -0.16]  # 1.1 → 0.88 → 0.924 vs peak 1.1
+
+
+def test_surf_tearsheet_views_in_markets(jan):
+    mk = jan.section("markets")
+    figs = {f.key: f.figure for f in mk.figures}
+    assert {"underwater", "monthly_returns", "rolling_beta"} <= set(figs)
+    heat = figs["monthly_returns"].data[0]
+    row = list(heat.y).index("BTC-USD")
+    col = list(heat.x).index("2024-01")
+    assert heat.z[row][col] == pytest.approx(100 * mk.metric("btc_return").value)  # one BTC return
+    mara = next(r for r in mk.table("returns").records() if r["ticker"] == "MARA")["return"]
+    assert heat.z[list(heat.y).index("MARA")][col] == pytest.approx(100 * mara, abs=1e-9)

@@ -308,6 +308,7 @@ def markets_section(
         if focus is not None:
             figs.append(figure("decoupling_wgmi", "WGMI decoupling from its BTC beta",
                                decoupling_figure(focus.path.loc[hist0:t1], focus.episodes, "WGMI", k)))
+        figs += tearsheet_figures(inputs, hist, measured, end, warnings)
         dec = table_from_records(
             "decoupling", f"Decoupling episodes overlapping the period (trailing {window}-day residual beyond ±{k:g}σ)",
             episodes,
@@ -325,6 +326,57 @@ def markets_section(
         )
 
     return guarded("markets", "Markets", build)
+
+
+#: Rolling window of the tearsheet's beta chart [exchange days].
+ROLLING_BETA_DAYS = 60
+#: Months of the tearsheet's monthly returns heatmap.
+HEATMAP_MONTHS = 12
+
+
+def tearsheet_figures(inputs, hist, measured: Sequence[str], end: date, warnings: list[str]) -> list:
+    """Tearsheet views over the trailing year: underwater drawdown (WGMI and BTC), monthly
+    returns (BTC's own months from :func:`btc_period_record`), rolling beta vs BTC.
+
+    ``hist`` is :func:`hashdesk.market.summary.panel_returns` over the trailing year; the rolling
+    beta is :func:`hashdesk.market.risk.rolling_beta_correlation` (:data:`ROLLING_BETA_DAYS`).
+    """
+    import pandas as pd
+
+    from hashdesk.market.charts import monthly_returns_figure, rolling_figure, underwater_figure
+    from hashdesk.market.returns import BTC, MarketDataError
+    from hashdesk.market.risk import rolling_beta_correlation
+    from hashdesk.report.tearsheet import monthly_returns, underwater
+
+    figs = []
+    lead = [t for t in ("WGMI", "MARA") if t in hist.returns]
+    under = {t: underwater(hist.returns[t].dropna()) for t in [BTC, *lead]}
+    figs.append(figure("underwater", "Drawdown from peak, trailing year",
+                       underwater_figure(under, f"Drawdown from peak, {hist.returns.index[0].date()} to {end} (UTC)")))
+    months = monthly_returns(hist.returns[[t for t in measured if t in hist.returns]])
+    months = months.iloc[-HEATMAP_MONTHS:]
+    btc = {}
+    for mth in months.index:
+        p = pd.Period(mth, "M")
+        try:
+            btc[mth] = btc_period_record(inputs, p.start_time.date(), min(p.end_time.date(), end))["return"]
+        except (MarketDataError, LookupError, ValueError) as exc:
+            warnings.append(f"BTC return {mth}: {exc}")
+            btc[mth] = float("nan")
+    months.insert(0, BTC, pd.Series(btc))
+    figs.append(figure("monthly_returns", "Monthly returns",
+                       monthly_returns_figure(months, "Monthly returns [%] (BTC: its own UTC months; "
+                                                      "equities: exchange days)")))
+    rolling = {}
+    for t in lead:
+        try:
+            rolling[t] = rolling_beta_correlation(hist.returns[t], hist.returns[BTC], ROLLING_BETA_DAYS)
+        except MarketDataError as exc:
+            warnings.append(f"rolling beta {t}: {exc}")
+    if rolling:
+        figs.append(figure("rolling_beta", f"Rolling {ROLLING_BETA_DAYS}-day beta vs BTC",
+                           rolling_figure(rolling, ROLLING_BETA_DAYS, BTC)))
+    return figs
 
 
 # -- miners -----------------------------------------------------------------------------------
