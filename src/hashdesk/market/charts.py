@@ -47,8 +47,9 @@ def rolling_figure(rolling: dict[str, pd.DataFrame], window: int, benchmark: str
         fig.add_scatter(x=df.index, y=df["beta"], mode="lines", name=name, legendgroup=name, row=1, col=1)
         fig.add_scatter(x=df.index, y=df["correlation"], mode="lines", name=name, legendgroup=name,
                         showlegend=False, row=2, col=1)
-    fig.update_yaxes(title_text=f"beta vs {benchmark} [1]", row=1, col=1)
-    fig.update_yaxes(title_text=f"correlation with {benchmark} [1]", row=2, col=1)
+    # short axis titles: two stacked panels leave each about 150 px of height
+    fig.update_yaxes(title_text="beta [1]", row=1, col=1)
+    fig.update_yaxes(title_text="correlation [1]", row=2, col=1)
     fig.update_xaxes(title_text="date (UTC)", row=2, col=1)
     fig.update_layout(title=f"Rolling {window}-period beta and correlation vs {benchmark}", hovermode="x unified")
     return styled(fig)
