@@ -259,3 +259,16 @@ def test_surf_tearsheet_views_in_markets(jan):
     assert heat.z[row][col] == pytest.approx(100 * mk.metric("btc_return").value)  # one BTC return
     mara = next(r for r in mk.table("returns").records() if r["ticker"] == "MARA")["return"]
     assert heat.z[list(heat.y).index("MARA")][col] == pytest.approx(100 * mara, abs=1e-9)
+
+
+def test_surf_figures_html_for_chart_files():
+    """The page ``--chart`` can write: one compressed plotly.js, the theme, offline."""
+    import pandas as pd
+
+    from hashdesk.market.charts import cumulative_returns_figure
+    from hashdesk.report.html import figures_html
+
+    idx = pd.date_range("2024-01-01", periods=3)
+    html = figures_html(cumulative_returns_figure({"MARA": pd.Series([0.0, 0.1, 0.2], idx)}), "MARA")
+    assert html.count('id="plotly-js-gzip"') == 1 and "<script src=" not in html and "<link" not in html
+    assert len(html.encode()) < 2_300_000 and '"theme":"hashdesk"' in html

@@ -125,3 +125,54 @@ def render_html(brief: Brief) -> str:
         hashdesk_js=_inline_script(static_text("hashdesk.js")),
         data_json=_inline_script(json.dumps(data, separators=(",", ":"))),
     )
+
+
+_FIGURES_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>{css}</style></head>
+<body><main><h1>{title}</h1><div id="panel" data-state="loading"></div></main>
+<script id="figures" type="application/json">{data}</script>
+<script id="plotly-js-gzip" type="application/octet-stream">{plotly}</script>
+<script>{js}</script>
+<script>
+(function () {{
+  var target = document.getElementById("panel");
+  var data = JSON.parse(document.getElementById("figures").textContent);
+  var bin = atob(document.getElementById("plotly-js-gzip").textContent.trim());
+  var bytes = new Uint8Array(bin.length);
+  for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text().then(function (code) {{
+    var s = document.createElement("script"); s.textContent = code; document.head.appendChild(s);
+    HD.renderSections([{{key: "charts", title: "", status: "ok", note: "", metrics: [], tables: [], sources: [],
+                         figures: data}}], target);
+    target.setAttribute("data-state", "ready");
+  }});
+}})();
+</script></body></html>
+"""
+
+
+def figures_html(figures, title: str = "hashdesk chart") -> str:
+    """One offline HTML page with Plotly figures, plotly.js inlined once (compressed, as in the
+    brief), drawn by the dashboard's renderer with its range and log-scale tools.
+
+    Meant for ``--chart FILE``: about 2 MB instead of 4.8 MB per file.
+
+    Parameters
+    ----------
+    figures : plotly Figure or sequence of them
+    title : str
+    """
+    import plotly.graph_objects as go
+    from markupsafe import escape
+
+    from hashdesk.theme import styled
+
+    figs = [figures] if isinstance(figures, go.Figure) else list(figures)
+    data = [{"key": f"chart-{i}", "title": "", "plotly": json.loads(styled(f).to_json())}
+            for i, f in enumerate(figs)]
+    return _FIGURES_PAGE.format(
+        title=escape(title), css=static_text("hashdesk.css"), plotly=plotly_js_gzip_b64(),
+        js=static_text("hashdesk.js").replace("</script", "<\\/script"),
+        data=json.dumps(data, separators=(",", ":")).replace("</script", "<\\/script"),
+    )
