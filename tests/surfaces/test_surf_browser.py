@@ -250,7 +250,8 @@ def test_surf_browser_html_brief_opens_with_narrative_and_one_theme(bundle_desk,
     assert refs and all(page.locator(r).count() == 1 for r in refs), refs
     themes = page.eval_on_selector_all(".js-plotly-plot", """els => els.map(e => JSON.stringify({
         theme: (e._fullLayout.template.layout.meta || {}).theme, font: e._fullLayout.font.family,
-        colorway: e._fullLayout.colorway, grid: e._fullLayout.xaxis.gridcolor}))""")
+        colorway: e._fullLayout.colorway, paper: e._fullLayout.paper_bgcolor,
+        template: JSON.stringify(e._fullLayout.template.layout.xaxis)}))""")
     assert len(themes) >= 6 and len(set(themes)) == 1, set(themes)
     assert json.loads(themes[0])["theme"] == "hashdesk"
     page.screenshot(path=str(ARTIFACTS / "brief-2024-01-top.png"), full_page=False)
