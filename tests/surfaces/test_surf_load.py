@@ -203,3 +203,35 @@ def test_surf_early_503_before_routing_unless_cached():
     assert early_new is not None and early_new.retry_after_s == 3
     assert early_cached is None and other_route is None
     assert panels.early_busy("/api/v1/scenarios", b"seed=3") is None  # the pool is free again
+
+
+def test_surf_worker_process_death_is_survived(bundle_db_path):
+    """A worker process that dies: the requests it held get 503, later ones a fresh pool."""
+    import os
+    import signal
+
+    from hashdesk.web.api import SectionOut, network_json
+    from hashdesk.web.work import Job
+
+    panels = Panels({"panel": Limit(1, 0, 4, 1)}, processes_db=str(bundle_db_path))
+    try:
+        pid = panels.pools["panel"].submit(os.getpid).result(timeout=120)
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(1.0)
+
+        async def ask():
+            return await panels.respond(_Request(), "panel", ("network", "2024-01"),
+                                        Job(network_json, {"month": "2024-01"}), SectionOut)
+
+        outcomes = []
+        for _ in range(3):
+            try:
+                outcomes.append(asyncio.run(ask()).status_code)
+            except Exception as exc:  # noqa: BLE001 - the dead worker's BrokenProcessPool
+                outcomes.append(type(exc).__name__)
+            if outcomes[-1] == 200:
+                break
+        assert outcomes[-1] == 200 and set(outcomes[:-1]) <= {503}, outcomes
+        assert panels.pools["panel"].in_flight == 0
+    finally:
+        panels.shutdown()

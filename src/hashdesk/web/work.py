@@ -27,7 +27,13 @@ import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import (
+    BrokenExecutor,
+    CancelledError,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,17 +155,31 @@ class Pool:
 
     def __init__(self, name: str, limit: Limit, db_path: str | None = None):
         self.name, self.limit = name, limit
+        self.db_path = db_path
         self.processes = db_path is not None
-        if self.processes:
-            import multiprocessing
-
-            self.executor = ProcessPoolExecutor(limit.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                initializer=_init_process, initargs=(str(db_path),))
-        else:
-            self.executor = ThreadPoolExecutor(limit.workers, thread_name_prefix=f"hashdesk-{name}")
+        self.executor = self._executor()
         self._lock = threading.Lock()
         self.in_flight = 0
         self.rejected = 0
+
+    def _executor(self):
+        if self.processes:
+            import multiprocessing
+
+            return ProcessPoolExecutor(self.limit.workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_init_process, initargs=(str(self.db_path),))
+        return ThreadPoolExecutor(self.limit.workers, thread_name_prefix=f"hashdesk-{self.name}")
+
+    def submit(self, fn, *args) -> Future:
+        """Submit to the pool; a process pool whose worker died (broken) is replaced first."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.executor.submit(fn, *args)
+        except BrokenProcessPool:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = self._executor()
+            return self.executor.submit(fn, *args)
 
     def try_acquire(self) -> bool:
         with self._lock:
@@ -264,9 +284,9 @@ class Panels:
                 if pool.processes:
                     if not isinstance(build, Job):
                         raise TypeError("a worker process needs a Job, not a closure")
-                    fut = pool.executor.submit(execute, build, model, also)
+                    fut = pool.submit(execute, build, model, also)
                 else:
-                    fut = pool.executor.submit(execute, build, model, also, self.desk_for)
+                    fut = pool.submit(execute, build, model, also, self.desk_for)
             except BaseException:
                 pool.release()
                 raise
@@ -279,7 +299,7 @@ class Panels:
         for pool in self.pools.values():
             if pool.processes:
                 for _ in range(pool.limit.workers):
-                    pool.executor.submit(_ping)
+                    pool.submit(_ping)
 
     def early_busy(self, path: str, raw_query: bytes) -> Busy | None:
         """Before any routing or validation: Busy when ``path``'s pool is full and this exact
@@ -351,6 +371,8 @@ class Panels:
             return busy_response(Busy(route, self.pools[route].limit.retry_after_s))
         except NotFound as exc:
             return JSONResponse({"error": str(exc), "status": 404}, status_code=404)
+        except BrokenExecutor:  # its worker process died (the pool is replaced on next use)
+            return busy_response(Busy(route, self.pools[route].limit.retry_after_s))
         return Response(body, media_type="application/json", headers={"X-Hashdesk-Cache": "miss"})
 
     def warm(self, jobs: Iterable[tuple[str, Hashable, Any, type[BaseModel], Any]]) -> None:
