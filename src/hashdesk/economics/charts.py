@@ -70,7 +70,7 @@ def hashprice_figure(table: pd.DataFrame, title: str | None = None) -> go.Figure
         legend={"orientation": "h", "y": -0.15},
     )
     fig.update_yaxes(title_text="hashprice [USD/PH/day]", secondary_y=False)
-    fig.update_yaxes(title_text="hashprice [BTC/PH/day]", secondary_y=True)
+    fig.update_yaxes(title_text="hashprice [BTC/PH/day]", secondary_y=True, tickformat=".5f")
     return styled(fig)
 
 
