@@ -89,3 +89,25 @@ def test_brief_cli_end_to_end_vs_bare_imports(benchmark, bundle_db, tmp_path, ba
     print(f"\n[bench] hashdesk brief --format html end to end: {wall / base:.1f}x a bare "
           f"'import pandas, duckdb' ({wall:.2f} s vs {base:.2f} s median of 5; {verdict} the "
           f"{TARGET_S:g} s target; html {out.stat().st_size / 1e6:.1f} MB)")
+
+
+def test_brief_pdf_vs_html(benchmark, bundle_db, tmp_path, baseline_time):
+    """``save_brief(..., 'pdf')`` (headless Chromium prints the HTML brief) vs writing the HTML
+    file of the same built brief; sizes of both files printed."""
+    import shutil
+
+    from hashdesk.desk import Desk
+    from hashdesk.report.brief import build_brief, save_brief
+    from hashdesk.store import Store
+
+    if shutil.which("chromium") is None:
+        pytest.skip("chromium not installed")
+    with Store(bundle_db, read_only=True) as store:
+        brief = build_brief(Desk(con=store.con), MONTH)
+    html, pdf = tmp_path / "b.html", tmp_path / "b.pdf"
+    save_brief(brief, html, "html")  # warm the plotly.js cache
+    benchmark.pedantic(lambda: save_brief(brief, pdf, "pdf"), rounds=3, iterations=1)
+    base = baseline_time(lambda: save_brief(brief, html, "html"), repeat=3)
+    ours = benchmark.stats.stats.median
+    print(f"\n[bench] PDF brief {MONTH}: {ours / base:.0f}x writing its HTML ({ours:.2f} s vs {base:.3f} s); "
+          f"html {html.stat().st_size / 1e6:.2f} MB, pdf {pdf.stat().st_size / 1e6:.2f} MB")

@@ -74,7 +74,12 @@ def test_surf_html_is_self_contained(jan_brief):
     assert html.startswith("<!DOCTYPE html>")
     # everything inlined: no external script, stylesheet or font
     assert "<script src=" not in html and "<link" not in html and "@import" not in html
-    assert "plotly.js v" in html  # the library itself is in the file
+    # the library itself is in the file, once, gzip-compressed and base64-encoded
+    import base64
+    import gzip
+
+    packed = html.split('<script id="plotly-js-gzip" type="application/octet-stream">', 1)[1].split("</script>", 1)[0]
+    assert "plotly.js v" in gzip.decompress(base64.b64decode(packed)).decode()[:2000]
     data = html.split('<script id="brief-data" type="application/json">', 1)[1].split("</script>", 1)[0]
     payload = json.loads(data)
     assert payload["month"] == "2024-01"

@@ -5,10 +5,12 @@ Screenshots land in ``test-artifacts/`` (git-ignored). Skipped when chromium is 
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -88,7 +90,7 @@ def _charts_with_data(pg) -> list[int]:
 
 
 def _wait_ready(pg) -> None:
-    pg.wait_for_selector("#panel[data-state='ready']", timeout=30_000)
+    pg.wait_for_selector("#panel[data-state='ready'][data-drawn='1']", timeout=60_000)
 
 
 def _check_page(pg, name: str) -> dict:
@@ -148,3 +150,108 @@ def test_surf_browser_html_brief(bundle_desk, page, tmp_path):
     info = _check_page(page, "html brief")
     assert {s[0] for s in info["sections"]} >= {"section-network"}
     page.screenshot(path=str(ARTIFACTS / "brief-2024-01.png"), full_page=True)
+
+
+def _wait_precomputed(base: str) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 600
+    while httpx.get(f"{base}/api/v1/health", timeout=30).json()["work"]["precompute"]["state"] != "done":
+        if time.monotonic() > deadline:
+            pytest.fail("the dashboard's precompute did not finish")
+        time.sleep(0.5)
+
+
+def test_surf_browser_dashboard_first_load_per_panel(server, browser):
+    """Each page's first load in a fresh browser: its panel comes from the precomputed cache
+    (``X-Hashdesk-Cache: hit``). The times are recorded (test-artifacts/dashboard-first-load.json)
+    and printed, not asserted; ``benchmarks/bench_web.py`` has the figures."""
+    from hashdesk.web.pages import PAGES
+
+    _wait_precomputed(server)
+    ARTIFACTS.mkdir(exist_ok=True)
+    times = {}
+    for p in PAGES:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        pg = ctx.new_page()
+        cache = {}
+        pg.on("response", lambda r, cache=cache: cache.__setitem__(
+            r.url.split("?")[0], r.headers.get("x-hashdesk-cache")) if "/api/v1/" in r.url else None)
+        pg.goto(f"{server}/{p.key}")
+        _wait_ready(pg)
+        got = pg.evaluate("""() => {
+            const api = performance.getEntriesByType('resource').find(e => e.name.includes('/api/v1/'));
+            const m = n => (performance.getEntriesByName(n)[0] || {}).startTime;
+            return {api_ms: api.duration, fetch_to_drawn_ms: m('hd:drawn') - m('hd:fetch'),
+                    page_to_drawn_ms: m('hd:drawn')};
+        }""")
+        assert cache.get(f"{server}{p.api}") == "hit", (p.key, cache)
+        times[p.key] = {k: round(v, 1) for k, v in got.items()}
+        ctx.close()
+    (ARTIFACTS / "dashboard-first-load.json").write_text(json.dumps(times, indent=2))
+    print("\nfirst load per panel [ms]:", json.dumps(times))
+
+
+def _chart_state(pg, key: str) -> dict:
+    return pg.eval_on_selector(f".chart[data-key='{key}']", """gd => ({
+        range: gd._fullLayout.xaxis.range.slice(), yType: gd._fullLayout.yaxis.type,
+        pressed: gd.dataset.range, scale: gd.dataset.yscale})""")
+
+
+def _days(rng) -> float:
+    a, b = (date.fromisoformat(str(x)[:10]) for x in rng)
+    return (b - a).days
+
+
+def test_surf_browser_range_buttons_and_log_scale(server, page):
+    page.goto(f"{server}/network?month=2024-01")
+    _wait_ready(page)
+    key = "hashrate_difficulty"
+    full = _chart_state(page, key)
+    assert full["pressed"] == "All" and _days(full["range"]) > 100  # the month and 90 days before
+    tools = page.locator(f"figure.chartbox[data-key='{key}'] .chart-tools")
+    tools.locator("button[data-range='1M']").click()
+    page.wait_for_function(f"() => document.querySelector(\".chart[data-key='{key}']\").dataset.range === '1M'")
+    one = _chart_state(page, key)
+    assert 28 <= _days(one["range"]) <= 31 and one["range"][1][:10] == full["range"][1][:10]
+    assert tools.locator("button[data-range='1M']").get_attribute("aria-pressed") == "true"
+    tools.locator("button[data-range='3M']").click()
+    page.wait_for_function(f"() => document.querySelector(\".chart[data-key='{key}']\").dataset.range === '3M'")
+    assert 89 <= _days(_chart_state(page, key)["range"]) <= 92
+    tools.locator("button[data-range='All']").click()
+    page.wait_for_function(f"() => document.querySelector(\".chart[data-key='{key}']\").dataset.range === 'All'")
+    assert _days(_chart_state(page, key)["range"]) == _days(full["range"])
+    # log scale: hashrate is positive, so the chart offers it
+    tools.locator("input[name=log]").check()
+    page.wait_for_function(f"() => document.querySelector(\".chart[data-key='{key}']\").dataset.yscale === 'log'")
+    assert _chart_state(page, key)["yType"] == "log"
+    tools.locator("input[name=log]").uncheck()
+    page.wait_for_function(f"() => document.querySelector(\".chart[data-key='{key}']\").dataset.yscale === 'linear'")
+    # the epoch's progress bar with the projected retarget and its interval
+    bar = page.locator(".progress[data-key='epoch']")
+    assert bar.locator(".pbar").get_attribute("aria-valuenow") == "1748"
+    assert "projected 2024-02-02" in bar.inner_text() and "90%" in bar.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "page-network-range-1m.png"), full_page=False)
+
+
+def test_surf_browser_html_brief_opens_with_narrative_and_one_theme(bundle_desk, page, tmp_path):
+    from hashdesk.report.brief import write_brief
+
+    out = tmp_path / "brief-2024-01.html"
+    write_brief(bundle_desk, "2024-01", out, "html")
+    page.goto(out.as_uri())
+    _wait_ready(page)
+    first = page.eval_on_selector("#panel section.section", "e => e.id")
+    assert first == "section-narrative"
+    sentences = page.eval_on_selector_all("#section-narrative li.sentence", "els => els.map(e => e.innerText)")
+    assert len(sentences) >= 6 and "WGMI fell 26.6% while BTC rose 0.9%" in sentences[0]
+    # every reference in the narrative points at an element of the brief
+    refs = page.eval_on_selector_all("#section-narrative a.ref", "els => els.map(a => a.getAttribute('href'))")
+    assert refs and all(page.locator(r).count() == 1 for r in refs), refs
+    themes = page.eval_on_selector_all(".js-plotly-plot", """els => els.map(e => JSON.stringify({
+        theme: (e._fullLayout.template.layout.meta || {}).theme, font: e._fullLayout.font.family,
+        colorway: e._fullLayout.colorway, paper: e._fullLayout.paper_bgcolor,
+        template: JSON.stringify(e._fullLayout.template.layout.xaxis)}))""")
+    assert len(themes) >= 6 and len(set(themes)) == 1, set(themes)
+    assert json.loads(themes[0])["theme"] == "hashdesk"
+    page.screenshot(path=str(ARTIFACTS / "brief-2024-01-top.png"), full_page=False)

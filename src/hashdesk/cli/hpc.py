@@ -350,7 +350,9 @@ def scorecard(
         None, help="Tickers [default: every company in the facts], or company TOML files (user files)."),
     at: str = typer.Option(None, "--at", help="Facts public by the end of this UTC day [default: latest]."),
     detail: bool = typer.Option(False, "--detail", help="Show every criterion's inputs with date and source."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Due-diligence scorecard (0–100) from the sourced facts: each input with its date and source;
     a missing fact leaves its criterion unscored. Company TOML files are scored as given."""
@@ -376,19 +378,23 @@ def scorecard(
         fail(f"no company facts public by {day}: run `hashdesk ingest` (the facts ship with hashdesk)")
     summary = facts_scorecard_summary(card)
     if fmt == OutputFormat.json:
-        print_json({"as_of": day, "summary": summary, "detail": card})
+        emit({"as_of": day, "summary": summary, "detail": card}, fmt)
         return
-    print_table(summary.drop(columns=["company"]).round(1),
-                title=f"due-diligence scorecard from the facts public by {day} [score 0-100; — = unscored]")
+    if fmt != OutputFormat.table and detail:
+        emit(card, fmt, what="every criterion of every company")
+        return
+    emit(summary.drop(columns=["company"]).round(1), fmt,
+         title=f"due-diligence scorecard from the facts public by {day} [score 0-100; — = unscored]",
+         what="one row per company")
     if detail:
         for tk, g in card.groupby("ticker", sort=False):
-            print_table(g, title=f"{tk}: criteria (weights renormalised over the scored ones)",
-                        columns=["criterion", "value", "unit", "score_0_100", "weight", "reason"])
+            emit(g, fmt, title=f"{tk}: criteria (weights renormalised over the scored ones)",
+                 columns=["criterion", "value", "unit", "score_0_100", "weight", "reason"])
             ins = [{"criterion": r["criterion"], **i} for _, r in g.iterrows() for i in r["inputs"]]
             if ins:
-                print_table(ins, title=f"{tk}: inputs with date and source",
-                            columns=["criterion", "input", "value", "unit", "as_of", "public_date", "age_days",
-                                     "source_url"])
+                emit(ins, fmt, title=f"{tk}: inputs with date and source",
+                     columns=["criterion", "input", "value", "unit", "as_of", "public_date", "age_days",
+                              "source_url"])
 
 
 @hpc_app.command("deals")

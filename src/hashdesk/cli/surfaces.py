@@ -20,12 +20,14 @@ class BriefFormat(StrEnum):
     terminal = "terminal"
     html = "html"
     json = "json"
+    pdf = "pdf"
 
 
 def brief(
     ctx: typer.Context,
     month: str = typer.Option(..., "--month", help="UTC calendar month, YYYY-MM."),
-    fmt: BriefFormat = typer.Option(BriefFormat.terminal, "--format", help="terminal, html or json."),
+    fmt: BriefFormat = typer.Option(BriefFormat.terminal, "--format",
+                                    help="terminal, html, json or pdf (pdf needs --out and Chromium)."),
     out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout."),
     claims: Path = typer.Option(None, "--claims", help="Claims YAML to check in the Claims section."),
 ) -> None:
@@ -43,6 +45,15 @@ def brief(
         fail(str(exc))
     if claims is not None and not claims.is_file():
         fail(f"--claims: no such file {claims}")
+    if fmt == BriefFormat.pdf:
+        from hashdesk.report.pdf import PdfError, find_chromium
+
+        if out is None:
+            fail("--format pdf writes a file: give --out FILE.pdf")
+        try:
+            find_chromium()
+        except PdfError as exc:
+            fail(str(exc))
     desk = desk_from_ctx(ctx)
     try:
         b = build_brief(desk, m, claims)
@@ -52,14 +63,17 @@ def brief(
         from hashdesk.report.terminal import print_brief
 
         print_brief(b, console)
+    elif out is None:
+        typer.echo(render_brief(b, fmt))
     else:
-        text = render_brief(b, fmt)
-        if out is None:
-            typer.echo(text)
-        else:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
-            err_console.print(f"wrote {fmt.value} brief for {m} to {out} ({len(text):,} bytes)")
+        from hashdesk.report.brief import save_brief
+        from hashdesk.report.pdf import PdfError
+
+        try:
+            size = save_brief(b, out, fmt)
+        except PdfError as exc:
+            fail(str(exc))
+        err_console.print(f"wrote {fmt.value} brief for {m} to {out} ({size:,} bytes)")
     err_console.print(f"[dim]brief built in {time.perf_counter() - t0:.2f} s[/]")
 
 

@@ -10,6 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from hashdesk.theme import styled
+
 #: Halving blocks and the UTC date of their header time (DESIGN.md §2; block 840,000 has header
 #: time 1,713,571,767 = 2024-04-20 00:09:27 UTC).
 HALVING_DATES: dict[int, str] = {
@@ -68,8 +70,8 @@ def hashprice_figure(table: pd.DataFrame, title: str | None = None) -> go.Figure
         legend={"orientation": "h", "y": -0.15},
     )
     fig.update_yaxes(title_text="hashprice [USD/PH/day]", secondary_y=False)
-    fig.update_yaxes(title_text="hashprice [BTC/PH/day]", secondary_y=True)
-    return fig
+    fig.update_yaxes(title_text="hashprice [BTC/PH/day]", secondary_y=True, tickformat=".5f")
+    return styled(fig)
 
 
 def stress_figure(result) -> go.Figure:
@@ -116,4 +118,4 @@ def stress_figure(result) -> go.Figure:
                f"BTC/block, subsidy {net['subsidy_btc_per_block']:g} BTC"),
         legend={"orientation": "h", "y": -0.2},
     )
-    return fig
+    return styled(fig)
