@@ -159,6 +159,12 @@ class Desk:
                                       live_end=block_days_live_end(sel, t, synced)) if len(sel) else None
             daily = network_economics_daily(cm, epochs, mempool, bdays, prices) \
                 if len(cm) or (bdays is not None and len(bdays)) else pd.DataFrame(columns=["date"])
+            if len(daily):  # days whose blocks mix two subsidy eras (Coin Metrics' 2024-04-19)
+                from hashdesk.chain.consensus import HALVING_INTERVAL
+                from hashdesk.economics.halving import mixed_subsidy_days
+
+                hv = blocks[blocks["height"] % HALVING_INTERVAL == 0]
+                daily = mixed_subsidy_days(daily, dict(zip(hv.height, hv.time, strict=True)))
             self._inputs[t] = NetworkInputs(t, blocks, epochs, daily, prices, mempool, synced)
             while len(self._inputs) > self.CACHE_TIMES:
                 old_t, _ = self._inputs.popitem(last=False)
@@ -392,6 +398,14 @@ class Desk:
         m_to = _month(end)
         t = month_bounds(m_to)[1] if m_to else self.data_end_unix
         rows = production_rows(self.reader(t), as_list(tickers), m_from, m_to)
+        if pool_models is None:  # pool fees stated in the company facts public by then
+            from hashdesk.data.companies import company_facts
+            from hashdesk.economics.production import pool_models_from_facts
+
+            comp = company_facts(self.reader(t))["companies"]
+            if len(comp) and "pool_fee" in comp:
+                comp = comp.assign(pool_fee_source=comp["source_url"])
+                pool_models = pool_models_from_facts(comp[comp["pool_fee"].notna()])
         months = sorted(rows.month.unique())
         s0, _ = month_bounds(months[0])
         _, s1 = month_bounds(months[-1])
@@ -796,6 +810,316 @@ class Desk:
                 "fees_btc_per_block", "hashprice_usd_per_ph_day", "hashprice_btc_per_ph_day",
                 "hashprice_usd_per_th_day", "hashprice_btc_per_th_day", "missing"]
         return self.daily(start, end)[cols]
+
+    # -- issue 12: HPC from facts ----------------------------------------------------------------
+    def _facts_day(self, at: AtLike) -> date:
+        """The UTC day whose end is ``at`` (facts public by then are visible)."""
+        return pd.Timestamp(self.at_unix(at) - 1, unit="s").date()
+
+    def hpc_contract_sites(self, ticker: str, at: AtLike, contract_id: str | None = None, assumptions=None):
+        """A company's HPC/AI contracts announced by ``at``, each as a site to value, from the facts
+        public by then (:func:`hashdesk.hpc.sites.site_from_contract`).
+
+        Returns
+        -------
+        (list of ContractSite, list of dict)
+            The sites, and the contracts that cannot be valued with the reason.
+
+        Raises
+        ------
+        FactsError
+            The ticker is not in the facts; or no contract (or not ``contract_id``) is announced by
+            ``at`` — the message names the announcement date of the first later one.
+        """
+        from hashdesk.hpc.contracts import ContractError
+        from hashdesk.hpc.sites import FactsError, site_from_contract
+
+        ticker = ticker.upper()
+        day = self._facts_day(at)
+        facts = self.company_facts(day)
+        comp = facts["companies"]
+        if not len(comp) or not (comp["ticker"] == ticker).any():
+            known = ", ".join(sorted(comp["ticker"])) if len(comp) else "none: run `hashdesk ingest`"
+            raise FactsError(f"{ticker}: not in the company facts (known: {known})")
+        cc = facts["company_hpc_contracts"]
+        cc = cc[(cc["ticker"] == ticker) & (cc["announced"] <= day)] if len(cc) else cc
+        if contract_id is not None:
+            cc = cc[cc["contract_id"] == contract_id] if len(cc) else cc
+        if not len(cc):
+            every = self.company_facts(None)["company_hpc_contracts"]
+            later = every[every["ticker"] == ticker] if len(every) else every
+            if contract_id is not None:
+                later = later[later["contract_id"] == contract_id] if len(later) else later
+            later = later[later["announced"] > day].sort_values("announced") if len(later) else later
+            what = f"contract {contract_id!r}" if contract_id else "HPC/AI contract"
+            if len(later):
+                first = later.iloc[0]
+                raise FactsError(
+                    f"{ticker}: no {what} announced by {day}; {first['contract_id']} ({first['tenant']}) was "
+                    f"announced on {first['announced']}: value it on or after {first['announced']}")
+            ids = sorted(every.loc[every["ticker"] == ticker, "contract_id"]) if len(every) else []
+            raise FactsError(f"{ticker}: no {what} in the facts" + (f" (known: {', '.join(ids)})" if ids else ""))
+        sites, skipped = [], []
+        for _, row in cc.sort_values(["announced", "contract_id"]).iterrows():
+            try:
+                sites.append(site_from_contract(row, facts, day, assumptions))
+            except (FactsError, ContractError) as exc:
+                if contract_id is not None:
+                    raise
+                skipped.append({"contract_id": row["contract_id"], "tenant": row["tenant"],
+                                "announced": str(row["announced"]), "reason": str(exc)})
+        return sites, skipped
+
+    def hpc_value(self, ticker: str, at: AtLike, contract_id: str | None = None, assumptions=None,
+                  sensitivity: bool = False) -> dict[str, Any]:
+        """Value a company's HPC/AI contracts (mining vs HPC on the same power) from the facts public
+        by ``at``, at the network state as of ``at`` (:func:`hashdesk.hpc.valuation.value_site`).
+
+        Returns
+        -------
+        dict
+            ``ticker``, ``as_of``, ``network_state`` (:class:`NetworkState`), ``assumptions``
+            (:class:`~hashdesk.hpc.sites.FactAssumptions`), ``contracts`` (per contract:
+            ``contract_id``, ``tenant``, ``site``, ``result`` (:class:`SiteValuationResult`), ``inputs``
+            (each with its date and source, or marked as an assumption), ``warnings``, and with
+            ``sensitivity`` the tornado table), ``not_valued`` (contract and reason).
+        """
+        from hashdesk.hpc.sites import FactAssumptions
+        from hashdesk.hpc.valuation import sensitivity_table, value_site
+
+        a = assumptions or FactAssumptions()
+        sites, skipped = self.hpc_contract_sites(ticker, at, contract_id, a)
+        state = self.network_state(self._facts_day(at)).require("fees_btc_per_block", "price_usd")
+        out = []
+        for cs in sites:
+            rec = {"contract_id": cs.contract_id, "tenant": cs.tenant, "site": cs.site,
+                   "result": value_site(cs.site, state), "inputs": list(cs.inputs), "warnings": list(cs.warnings)}
+            if sensitivity:
+                rec["sensitivity"] = sensitivity_table(cs.site, state)
+            out.append(rec)
+        return {"ticker": ticker.upper(), "as_of": self._facts_day(at), "network_state": state, "assumptions": a,
+                "contracts": out, "not_valued": skipped}
+
+    def hpc_company(self, ticker: str, at: AtLike, assumptions=None) -> dict[str, Any]:
+        """Sum of the parts of a company from the facts public by ``at``
+        (:func:`hashdesk.hpc.sites.company_from_facts`, :func:`hashdesk.hpc.valuation.value_company`).
+
+        The share price is the latest ``alpaca_iex`` close on or before ``at`` (a warning says how
+        old); the network state is the one as of ``at``; BTC held is the latest fact, else the
+        latest monthly production report, else 0 with a warning.
+
+        Returns
+        -------
+        dict
+            ``valuation`` (:class:`CompanyValuation`), ``company``, ``inputs``, ``contracts``
+            (per contract: ``contract_id``, ``tenant``, ``inputs``), ``not_valued``, ``warnings``,
+            ``cohort`` (the facts rule as of ``at``), ``network_state``, ``assumptions``.
+        """
+        from hashdesk.data.companies import latest_btc_held, market_inputs
+        from hashdesk.hpc.sites import FactAssumptions, company_from_facts
+        from hashdesk.hpc.valuation import value_company
+
+        a = assumptions or FactAssumptions()
+        ticker = ticker.upper()
+        day = self._facts_day(at)
+        facts = self.company_facts(day)
+        built = company_from_facts(ticker, facts, day, a)
+        comp = built.company
+        warnings = list(built.warnings)
+        inputs = list(built.inputs)
+        reader = self.reader(self.at_unix(day))
+        if comp.btc_held is None:
+            found = latest_btc_held(reader, ticker, day)
+            if found is None:
+                warnings.append(f"{ticker}: no btc_held fact and no production report by {day}: 0 BTC used "
+                                "(give btc_held in --assumptions)")
+                comp = comp.model_copy(update={"btc_held": 0.0})
+            else:
+                comp = comp.model_copy(update={"btc_held": found[0]})
+                inputs.append({"input": "btc_held", "value": found[0], "unit": "BTC", "kind": "report",
+                               "table": "miner_production", "as_of": None, "public_date": None,
+                               "source_url": found[1]})
+        market = market_inputs(reader, comp)
+        if (day - market.price_date).days > 7:
+            warnings.append(f"share price from {market.price_date}, {(day - market.price_date).days} days before "
+                            f"{day} (the newest {ticker} close in the store)")
+        state = self.network_state(day).require("fees_btc_per_block", "price_usd")
+        val = value_company(comp, state, market)
+        cohort = self.cohorts(day)
+        row = cohort[cohort["ticker"] == ticker]
+        return {"valuation": val, "company": comp, "inputs": inputs,
+                "contracts": [{"contract_id": c.contract_id, "tenant": c.tenant, "inputs": list(c.inputs),
+                               "warnings": list(c.warnings)} for c in built.contracts],
+                "not_valued": list(built.skipped), "warnings": warnings + list(val.warnings),
+                "cohort": row.iloc[0].to_dict() if len(row) else None,
+                "network_state": state, "assumptions": a}
+
+    def _hpc_comps(self, day: date) -> pd.DataFrame:
+        """:meth:`comps` as of the end of ``day``, kept for the desk's life (cohorts, scorecard)."""
+        cache = self.__dict__.setdefault("_hpc_comps_cache", OrderedDict())
+        if day not in cache:
+            cache[day] = self.comps(day)
+            while len(cache) > self.CACHE_TIMES:
+                cache.popitem(last=False)
+        return cache[day]
+
+    def cohorts(self, at: AtLike) -> pd.DataFrame:
+        """Cohort of every company in the facts as of ``at``: contracts count from their
+        announcement (:data:`hashdesk.hpc.cohorts.FACTS_COHORT_RULE`; the same classification as
+        :meth:`comps`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ticker, cohort, hpc_contracted_mw, hpc_power_share, deployed_ehs, rule``.
+        """
+        from hashdesk.hpc.cohorts import FACTS_COHORT_RULE
+
+        c = self._hpc_comps(self._facts_day(at))
+        c = c[c["ticker"] != "median"]
+        out = c[["ticker", "cohort", "hpc_contracted_mw", "hpc_power_share", "deployed_ehs"]].reset_index(drop=True)
+        return out.assign(rule=FACTS_COHORT_RULE)
+
+    def scorecard(self, at: AtLike, tickers: Iterable[str] | str | None = None) -> pd.DataFrame:
+        """Due-diligence scorecard of the companies in the facts, as of ``at``
+        (:func:`hashdesk.hpc.scorecard.score_facts`): per company and criterion the value, score,
+        weight and every input with its date and source URL; a criterion missing a fact is
+        unscored and says why; a ``total`` row per company.
+
+        Parameters
+        ----------
+        at : date-like
+            Facts public by the end of this day; prices on or before it.
+        tickers : list or comma-separated str, optional
+            Default: every company in the facts.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :data:`hashdesk.hpc.scorecard.FACT_SCORE_COLUMNS` plus ``cohort`` and ``as_of``.
+
+        Raises
+        ------
+        FactsError
+            A requested ticker is not in the facts.
+        """
+        from hashdesk.data.companies import NETWORK_SOURCE, closes_on_or_before
+        from hashdesk.hpc.scorecard import FACT_SCORE_COLUMNS, FactsMarket, score_facts
+        from hashdesk.hpc.sites import FactsError
+
+        day = self._facts_day(at)
+        facts = self.company_facts(day)
+        known = sorted(facts["companies"]["ticker"]) if len(facts["companies"]) else []
+        want = as_list(tickers) or known
+        unknown = [t for t in want if t not in known]
+        if unknown:
+            raise FactsError(f"not in the company facts: {', '.join(unknown)} (known: {', '.join(known) or 'none'})")
+        cohorts = self.cohorts(day).set_index("ticker")
+        comps = self._hpc_comps(day).set_index("ticker")
+        t = self.at_unix(day)
+        closes = closes_on_or_before(self.reader(t), want, day).set_index("ticker")
+        prices = self.inputs(t).btc_prices
+        cards = []
+        for tk in want:
+            market = None
+            if tk in closes.index and len(prices):
+                last = prices.iloc[-1]
+                market = FactsMarket(float(closes.loc[tk, "close"]), pd.Timestamp(closes.loc[tk, "date"]).date(),
+                                     "store prices_daily (alpaca_iex close)", float(last["close"]),
+                                     pd.Timestamp(last["date"]).date(),
+                                     f"store prices_daily (BTC-USD, preferred source {NETWORK_SOURCE})")
+            co = None
+            if tk in cohorts.index:
+                r = cohorts.loc[tk]
+                fleet_mw = np.nan if pd.isna(comps.loc[tk, "deployed_ehs"]) else 0.0
+                co = {"hpc_contracted_mw": float(r["hpc_contracted_mw"]), "hpc_power_share": float(r["hpc_power_share"]),
+                      "cohort": r["cohort"], "fleet_mw": fleet_mw}
+            card = score_facts(tk, facts, day, market, co)
+            cards.append(card.assign(cohort=co["cohort"] if co else None, as_of=day.isoformat()))
+        if not cards:
+            return pd.DataFrame(columns=[*FACT_SCORE_COLUMNS, "cohort", "as_of"])
+        return pd.concat(cards, ignore_index=True)
+
+
+    # -- issue 13: stress / shocks / production ---------------------------------------------------
+    # Added methods only; the methods above keep their behaviour.
+
+    def shocks_mine_or_curtail(self, start: AtLike, end: AtLike, miner, params=None,
+                               source: str = "coinmetrics", power_prices=None,
+                               power_basis: str = "resale", dr_usd: float | None = None,
+                               dr_basis: str = "curtailment"):
+        """Shocks between two UTC days with, for each, the mine-or-curtail decision of ``miner``
+        (:func:`hashdesk.economics.shocks.mine_or_curtail`), as of the end of ``end``.
+
+        Parameters
+        ----------
+        start, end : date or str
+        miner : MinerSpec
+            From :meth:`miner`: its online hashrate, power price, hosting, pool fee and credits.
+        params : ShockParams, optional
+        source : {"coinmetrics", "mempool.space"}
+        power_prices : pandas.Series, optional
+            Hourly prices [USD/kWh] (:func:`hashdesk.economics.shocks.read_power_prices`);
+            default the profile's fixed price.
+        power_basis, dr_basis : str
+            See :data:`hashdesk.economics.shocks.POWER_BASES` / :data:`~hashdesk.economics.shocks.DR_BASES`.
+        dr_usd : float, optional
+            Credits over each shock [USD]; default the profile's annual credits pro rata.
+
+        Returns
+        -------
+        (ShockReport, list of CurtailDecision)
+            The report of :meth:`shocks` for the miner (its effects carry the windfall against
+            the counterfactual retarget) and one decision per shock whose days the store covers;
+            a shock it cannot value is named in the report's notes.
+        """
+        from dataclasses import replace
+
+        from hashdesk.economics.production import ProductionError
+        from hashdesk.economics.shocks import ShockError, mine_or_curtail
+
+        rep = self.shocks(start, end, params, source=source, miner=miner)
+        t = day_end_unix(pd.Timestamp(end).date())
+        daily = self.inputs(t).daily
+        prices = {d: float(p) for d, p in zip(daily["date"], daily["price_usd"], strict=True)
+                  if p is not None and np.isfinite(p)}
+        epochs, _ = self.epoch_starts(t)
+        known = epochs.dropna(subset=["start_unix"]).sort_values("first_height")
+        by_start = {e.start: e for e in rep.effects}
+        decisions, notes = [], list(rep.notes)
+        for x in rep.shocks:
+            eff = by_start.get(x.start)
+            ne_btc = eff.windfall_vs_counterfactual_btc if eff is not None else None
+            ne_px = None
+            if eff is not None and eff.epoch_after is not None:
+                e = known[known.epoch >= eff.epoch_after].head(2)
+                if len(e) == 2:
+                    a_day = pd.Timestamp(int(e.start_unix.iloc[0]), unit="s").date()
+                    b_day = pd.Timestamp(int(e.start_unix.iloc[1]) - 1, unit="s").date()
+                    sel = [v for d, v in prices.items() if a_day <= d <= b_day]
+                    ne_px = float(np.mean(sel)) if sel else None
+            try:
+                network = self.network_schedule(t, day_end_unix(x.start) - DAY_S, day_end_unix(x.end))
+                decisions.append(mine_or_curtail(
+                    miner, x, network, prices, power_prices, power_basis, dr_usd, dr_basis,
+                    ne_btc, ne_px))
+            except (ProductionError, ShockError) as exc:
+                notes.append(f"shock {x.start}..{x.end}: no mine-or-curtail valuation: {exc}")
+        return replace(rep, notes=tuple(notes)), decisions
+
+    def daily_subsidy_flags(self, start: AtLike | None = None, end: AtLike | None = None) -> pd.DataFrame:
+        """The daily series between two UTC days with the halving-day attribution flags
+        (:func:`hashdesk.economics.halving.mixed_subsidy_days`: ``mixed_subsidy``,
+        ``blocks_new_era``, ``subsidy_note``), header times of halving blocks from the blocks
+        known as of the end of ``end``."""
+        from hashdesk.chain.consensus import HALVING_INTERVAL
+        from hashdesk.economics.halving import mixed_subsidy_days
+
+        table = self.daily(start, end)
+        t = day_end_unix(pd.Timestamp(end).date()) if end is not None else self.data_end_unix
+        b = self.inputs(t).blocks
+        hv = b[(b["height"] % HALVING_INTERVAL == 0) & (b["height"] > 0)]
+        return mixed_subsidy_days(table, dict(zip(hv.height.astype(int), hv.time.astype(int), strict=True)))
 
 
 def open(path: str | Path | None = None, *, max_stale_s: int = DEFAULT_MAX_STALE_S) -> Desk:  # noqa: A001

@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from hashdesk.chain.consensus import HALVING_INTERVAL, RETARGET_INTERVAL
 from hashdesk.chain.hashrate import daily_hashrate, epoch_hashrate
+from hashdesk.theme import styled
 from hashdesk.times import parse_at
 from hashdesk.units import HS_PER_EHS
 
@@ -173,9 +174,9 @@ def hashrate_difficulty_figure(
     fig.update_yaxes(title_text="hashrate [EH/s]", type="log" if log_h else "linear",
                      secondary_y=False)
     fig.update_yaxes(title_text="difficulty [-]", type="log" if log_d else "linear",
-                     secondary_y=True)
+                     secondary_y=True, tickformat="~s")  # 71T, not 71,060,000,000,000
     fig.update_xaxes(title_text="date [UTC]")
     span = f"{x_lo:%Y-%m-%d} … {x_hi:%Y-%m-%d}"
     fig.update_layout(title=f"Bitcoin hashrate and difficulty, {span}", hovermode="x unified",
                       legend={"orientation": "h", "y": -0.15})
-    return fig
+    return styled(fig)

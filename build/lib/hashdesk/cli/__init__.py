@@ -38,7 +38,7 @@ def _root(
         None,
         "--db",
         envvar="HASHDESK_DB",
-        help="DuckDB store path [default: XDG data dir/hashdesk/hashdesk.duckdb].",
+        help="DuckDB store path \\[default: XDG data dir/hashdesk/hashdesk.duckdb].",
     ),
 ) -> None:
     ctx.obj = {"db": db}

@@ -12,9 +12,10 @@ from hashdesk.cli._common import (
     desk_from_ctx,
     emit,
     fail,
+    format_option,
+    out_option,
     parse_date,
-    print_kv,
-    print_table,
+    wide_option,
     write_chart,
 )
 
@@ -36,13 +37,19 @@ HASHRATE_NOTE = (
 
 def economics(
     ctx: typer.Context,
-    at: str = typer.Option(None, "--at", help="One UTC day, YYYY-MM-DD [default: latest day]."),
+    at: str = typer.Option(None, "--at", help="One UTC day, YYYY-MM-DD \\[default: latest day]."),
     start: str = typer.Option(None, "--from", help="First UTC day of a range, YYYY-MM-DD."),
     end: str = typer.Option(None, "--to", help="Last UTC day of a range, YYYY-MM-DD."),
     chart: Path = typer.Option(None, "--chart", help="Write hashprice over time (HTML) to FILE."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
-    """Daily network economics: blocks, subsidy, fees, price, difficulty, hashprice [USD|BTC/PH/day]."""
+    """Daily network economics: blocks, subsidy, fees, price, difficulty, hashprice [USD|BTC/PH/day].
+
+    With --from/--to, csv and parquet export the daily series (a date column, units in the column
+    names); with --at, the day and the network state as one row (dotted keys).
+    """
     from hashdesk.cli.network import state_rows
     from hashdesk.economics.hashprice import row_record
     from hashdesk.economics.state import NetworkDataError
@@ -55,25 +62,28 @@ def economics(
     try:
         if start or end:
             table = desk.daily(start, end)
-            records = [row_record(r) for _, r in table.iterrows()]
             if fmt == OutputFormat.json:
-                emit(records, fmt)
+                emit([row_record(r) for _, r in table.iterrows()], fmt)
             else:
-                rows = [{k: (",".join(v) if k == "missing" else v) for k, v in r.items() if k in RANGE_COLUMNS}
-                        for r in records]
-                print_table(rows, title=f"network economics {table['date'].min()} .. {table['date'].max()}")
+                cols = [c for c in RANGE_COLUMNS if c != "missing" or table["missing"].astype(bool).any()]
+                emit(table, fmt, title=f"network economics {table['date'].min()} .. {table['date'].max()}",
+                     columns=cols, what="the daily series")
+                if "mixed_subsidy" in table:
+                    for d, note in zip(table["date"][table["mixed_subsidy"].astype(bool)],
+                                       table["subsidy_note"][table["mixed_subsidy"].astype(bool)], strict=True):
+                        typer.echo(f"note {d}: {note}", err=True)
         else:
             day = at or str(desk.daily().dropna(subset=["hashprice_usd_per_ph_day"])["date"].iloc[-1])
             table = desk.daily(day, day)
             rec = row_record(table.iloc[-1])
             rec["hashrate_note"] = HASHRATE_NOTE
             state = desk.network_state(day).to_dict()
-            if fmt == OutputFormat.json:
-                emit({**rec, "network_state": state}, fmt)
+            if fmt != OutputFormat.table:
+                emit({**rec, "network_state": state}, fmt, what="the day and the network state (one row)")
             else:
                 rec["missing"] = ", ".join(rec["missing"]) or "none"
                 emit(rec, fmt, title=f"network economics of the UTC day {rec['date']}")
-                print_kv(state_rows(state), title=f"network state at {state['at']} (spot)")
+                emit(state_rows(state), fmt, title=f"network state at {state['at']} (spot)")
     except NetworkDataError as exc:
         fail(str(exc))
     if chart is not None:
@@ -84,8 +94,14 @@ def economics(
 
 #: Columns of the stress epoch path shown in table format (JSON has all).
 EPOCH_COLUMNS = [
-    "epoch", "difficulty", "difficulty_change_pct", "hashprice_usd_per_ph_day", "share_under_water",
-    "online_hashrate_ehs", "start_day", "days",
+    "epoch", "first_height", "last_height", "subsidy_btc_per_block", "difficulty",
+    "difficulty_change_pct", "hashprice_usd_per_ph_day", "share_under_water", "online_hashrate_ehs",
+    "start_day", "days",
+]
+#: Columns of the cost-curve tiers shown in table format (JSON has every source in full).
+CURVE_COLUMNS = [
+    "segment", "hashrate_share", "efficiency_j_per_th", "power_usd_per_kwh",
+    "breakeven_hashprice_usd_per_ph_day", "status", "source",
 ]
 #: The April 2024 halving day (block 840,000); the comparison windows leave this day out.
 HALVING_2024 = "2024-04-20"
@@ -109,7 +125,7 @@ def _metric_rows(df) -> list[dict]:
 def profile(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Miner profile TOML (see examples/profiles/)."),
-    at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day [default: latest]."),
+    at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day \\[default: latest]."),
     window: int = typer.Option(1, "--window", min=1, help="Days of the daily series averaged, ending at --at "
                                "(1 = the network state's spot hashprice)."),
     halving: bool = typer.Option(
@@ -117,7 +133,9 @@ def profile(
         help="Side by side: N days before vs after the April 2024 halving (N = --window, 30 when 1).",
     ),
     asics: list[Path] = typer.Option(None, "--asics", help="Extra ASIC catalogue (CSV/TOML); repeatable."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Unit economics of a miner profile: cost per BTC, margins, breakeven hashprice / power / BTC price."""
     import pandas as pd
@@ -134,15 +152,16 @@ def profile(
             days = window if window > 1 else 30
             table = desk.daily(None, (h + pd.Timedelta(days=days)).date())
             res = {}
-            for label, lo, hi in (("before_halving", h - pd.Timedelta(days=days), h - pd.Timedelta(days=1)),
+            # the window before ends on 04-18: Coin Metrics' 04-19 already carries blocks 840,000-840,003
+            for label, lo, hi in (("before_halving", h - pd.Timedelta(days=days + 1), h - pd.Timedelta(days=2)),
                                   ("after_halving", h + pd.Timedelta(days=1), h + pd.Timedelta(days=days))):
                 w = network_window(table, lo, hi)
                 res[label] = unit_economics(miner, w.hashprice_btc_per_th_day, w.price_usd, str(w.start), str(w.end))
             if fmt == OutputFormat.json:
                 emit({"profile": miner.name, **res}, fmt)
             else:
-                print_table(_metric_rows(side_by_side(res)),
-                            title=f"{miner.name}: {days} days before vs after the {HALVING_2024} halving")
+                emit(_metric_rows(side_by_side(res)), fmt, row_kinds_from="metric",
+                     title=f"{miner.name}: {days} days before vs after the {HALVING_2024} halving")
             return
         if at is None:
             at = str(desk.daily().dropna(subset=["hashprice_usd_per_ph_day"])["date"].iloc[-1])
@@ -150,28 +169,39 @@ def profile(
         ue, state = desk.unit_economics(miner, at, window)
     except (NetworkDataError, ValueError) as exc:
         fail(str(exc))
-    out = {"profile": miner.name, **ue.__dict__}
+    rec = {"profile": miner.name, **ue.__dict__}
     if fmt == OutputFormat.json:
-        emit({**out, "network_state": state.to_dict()}, fmt)
+        emit({**rec, "network_state": state.to_dict()}, fmt)
     else:
-        emit(out, fmt, title=f"{miner.name}: unit economics {ue.start} .. {ue.end}")
+        emit(rec, fmt, title=f"{miner.name}: unit economics {ue.start} .. {ue.end}")
 
 
 def stress(
     ctx: typer.Context,
     price: float = typer.Option(..., "--price", help="BTC price [USD/BTC]."),
     fees: float = typer.Option(..., "--fees", help="Fees per block [BTC]."),
-    at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day [default: latest]."),
+    at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day \\[default: latest]."),
     profile_file: Path = typer.Option(None, "--profile", help="Miner profile to stress across the halving."),
     asics: list[Path] = typer.Option(None, "--asics", help="Extra ASIC catalogue (CSV/TOML); repeatable."),
-    curve_file: Path = typer.Option(None, "--curve", help="Network cost curve CSV [default: shipped curve]."),
-    halving: bool = typer.Option(False, "--halving", help="Apply the next halving's subsidy to the network."),
+    curve_file: Path = typer.Option(None, "--curve", help="Network cost curve CSV \\[default: the shipped, "
+                                    "sourced curve; the output names every tier's source]."),
+    halving: bool = typer.Option(False, "--halving", help="Apply the next halving to the network, at its height."),
+    halving_at: str = typer.Option("height", "--halving-at",
+                                   help="height: the cut comes when the simulated chain reaches the halving "
+                                        "height; now: every remaining block halved (what-if, for comparison)."),
     epochs: int = typer.Option(4, "--epochs", min=1, max=52, help="Epochs in the difficulty path."),
-    hashrate_ehs: float = typer.Option(None, "--hashrate-ehs", help="Pre-shock hashrate [EH/s] [default: 14-day mean]."),
+    hashrate_ehs: float = typer.Option(None, "--hashrate-ehs",
+                                       help="Pre-shock hashrate [EH/s] \\[default: the network state's 7-day hashrate]."),
     chart: Path = typer.Option(None, "--chart", help="Write the cost curve and difficulty path (HTML) to FILE."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
-    """Halving / price stress: hashrate under water, capitulation, difficulty response, miner margins."""
+    """Halving / price stress: hashrate under water, capitulation, difficulty response, miner margins.
+
+    csv and parquet export the difficulty response (one row per epoch and subsidy segment).
+    """
+    from hashdesk.cli._common import console
     from hashdesk.economics.halving import StressInputError, read_cost_curve, stress_test
     from hashdesk.economics.modelchain import side_by_side
     from hashdesk.economics.state import NetworkDataError
@@ -183,7 +213,8 @@ def stress(
             at = str(desk.daily().dropna(subset=["hashprice_usd_per_ph_day"])["date"].iloc[-1])
         parse_date(at, "--at")
         state = desk.network_state(at)
-        res = stress_test(state, price, fees, read_cost_curve(curve_file), halving, epochs, hashrate_ehs, spec)
+        res = stress_test(state, price, fees, read_cost_curve(curve_file), halving, epochs, hashrate_ehs, spec,
+                          halving_at=halving_at)
     except (StressInputError, NetworkDataError) as exc:
         fail(str(exc))
     miner = None
@@ -192,15 +223,26 @@ def stress(
                  "subsidy_after_btc": res.miner.subsidy_after_btc,
                  "before": res.miner.before, "after": res.miner.after}
     if fmt == OutputFormat.json:
-        emit({"network": res.network, "epochs": res.epochs, "miner": miner,
+        emit({"network": res.network, "epochs": res.epochs, "cost_curve": res.cost_curve, "miner": miner,
               "network_state": state.to_dict()}, fmt)
     else:
-        emit(res.network, fmt, title="network at the stress inputs")
-        print_table(res.epochs, columns=EPOCH_COLUMNS,
-                    title="difficulty response (exact retarget rule on simulated timestamps)")
+        from rich.markup import escape
+
+        emit(res.network, fmt, title="network at the stress inputs", primary=False)
+        emit(res.epochs, fmt, columns=EPOCH_COLUMNS if fmt == OutputFormat.table else None,
+             title="difficulty response (exact retarget rule on simulated timestamps; one row per epoch and subsidy)",
+             what="the difficulty response (one row per epoch and subsidy segment)")
+        cc = res.cost_curve
+        emit(cc["tiers"], fmt, columns=CURVE_COLUMNS if fmt == OutputFormat.table else None, primary=False,
+             title=f"network cost curve: {cc['origin']} (mean {cc['mean_efficiency_j_per_th']:.1f} J/TH)",
+             what="the cost curve's tiers")
+        if fmt == OutputFormat.table:
+            console.print(f"[bold yellow]cost curve:[/] [yellow]{escape(cc['caveat'])}[/]")
+            console.print("[dim]each tier's efficiency and power-price source: --format json (cost_curve.tiers)[/]")
         if res.miner is not None:
-            print_table(
+            emit(
                 _metric_rows(side_by_side({"current_subsidy": res.miner.before, "after_halving": res.miner.after})),
+                fmt, row_kinds_from="metric", primary=False,
                 title=f"{spec.name} across the halving (difficulty, price and fees held)",
             )
     if chart is not None:

@@ -5,14 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from hashdesk.cli._common import OutputFormat, console, emit, fail, store_from_ctx
+from hashdesk.cli._common import (
+    OutputFormat,
+    console,
+    emit,
+    fail,
+    format_option,
+    out_option,
+    store_from_ctx,
+    wide_option,
+)
 from hashdesk.config import DATA_ENV, BundleMissingError, require_data_dir
 
 
 def ingest_with_progress(store, data_dir: Path, facts: list[Path] | None = None):
     """Run :func:`hashdesk.store.ingest.ingest_bundle` behind a Rich progress bar."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     from hashdesk.store.ingest import ingest_bundle
 
     files = [p for p in data_dir.rglob("*") if p.is_file() and p.suffix in (".csv", ".json", ".txt")]
@@ -53,6 +63,8 @@ def ingest(
         report = ingest_with_progress(store, data_dir, facts)
     except IngestError as exc:
         fail(f"nothing was written. {exc}")
+    finally:
+        store.close()
     rows = [
         {"file": f.source, "rows_read": f.rows_read, "rows_added": f.rows_added} for f in report.files
     ]
@@ -64,12 +76,22 @@ def ingest(
 
 
 def info(
-    ctx: typer.Context, fmt: OutputFormat = typer.Option(OutputFormat.table, "--format")
+    ctx: typer.Context,
+    fmt: OutputFormat = format_option(),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
-    """Show the store's location, schema version and table sizes."""
+    """Show the store's location, schema version (its latest applied migration, as
+    ``/api/v1/health`` reports it) and the rows in each table."""
     store = store_from_ctx(ctx)
-    rec = {"store": str(store.path), "schema_version": store.schema_version(), **store.table_counts()}
-    emit(rec, fmt, title="hashdesk store")
+    try:
+        counts = store.table_counts()
+        counts.pop("schema_version", None)  # the migrations' own table: its rows are not the version
+        rec = {"store": str(store.path), "schema_version": store.schema_version(), **counts}
+    finally:
+        store.close()
+    emit(rec, fmt, title="hashdesk store", kinds=dict.fromkeys(counts, "int"),
+         what="the store (one row: schema version and rows per table)")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,20 +5,40 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from hashdesk.cli._common import (
     OutputFormat,
+    check_range,
     console,
     desk_from_ctx,
     emit,
     err_console,
     fail,
+    format_option,
+    out_option,
     parse_date,
+    wide_option,
     write_chart,
 )
-from hashdesk.market.returns import BTC, Frequency, MarketDataError
+
+#: Bitcoin's ticker in the store (``hashdesk.market.returns.BTC``; kept here so that building the
+#: CLI does not import pandas).
+BTC = "BTC-USD"
+
+
+class Frequency(StrEnum):
+    """Sampling of the return series (``hashdesk.market.returns.Frequency``)."""
+
+    daily = "daily"
+    weekly = "weekly"
+
+
+def _freq(value: Frequency):
+    from hashdesk.market.returns import Frequency as DomainFrequency
+
+    return DomainFrequency(value.value)
+
 
 market_app = typer.Typer(
     help="Miners vs bitcoin: returns, risk, decoupling, events, factors, cohorts.",
@@ -41,8 +61,33 @@ class NonOperating(StrEnum):
     warn = "warn"
 
 
-def _date(value: str | None, option: str) -> pd.Timestamp:
+def _date(value: str | None, option: str):
+    import pandas as pd
+
     return pd.Timestamp(parse_date(value, option, required=True))
+
+
+def _range(start: str | None, end: str | None):
+    """``--from``/``--to`` as timestamps; exit 2 when missing, malformed or reversed."""
+    t0, t1 = _date(start, "--from"), _date(end, "--to")
+    check_range(t0.date(), t1.date())
+    return t0, t1
+
+
+def _market_fail(ctx, exc: Exception, tickers: list[str] | None = None) -> None:
+    """Exit 2 with a market-data error and, when the window was empty, the prices that exist."""
+    msg = str(exc)
+    if "no " in msg and ("between" in msg or "returns" in msg):
+        try:
+            from hashdesk.data.markets import price_coverage
+
+            cov = price_coverage(desk_from_ctx(ctx).reader(None), sorted({*(tickers or []), BTC}))
+            if cov:
+                have = "; ".join(f"{t} {a}..{b}" for t, (a, b) in cov.items())
+                msg += f" (prices in the store: {have})"
+        except Exception:  # noqa: BLE001 - the message is a courtesy; the error stands without it
+            pass
+    fail(msg)
 
 
 def _tickers(value: str | None) -> list[str] | None:
@@ -59,33 +104,25 @@ def _warn(lines) -> None:
         err_console.print(f"[yellow]warning:[/] {w}")
 
 
-#: Columns of the table view of ``hashdesk market`` (JSON has every field): key, label, scale.
-_TABLE = [
-    ("ticker", "ticker", 1),
-    ("return", "ret [%]", 100),
-    ("excess_return_vs_btc", "vs BTC \\[pp]", 100),
-    ("beta_btc", "β BTC", 1),
-    ("beta_btc_se", "β s.e.", 1),
-    ("r2_btc", "R²", 1),
-    ("beta_btc_adj", "β lead/lag", 1),
-    ("beta_btc_weekly", "β weekly", 1),
-    ("correlation_btc", "corr", 1),
-    ("annual_volatility", "vol [%/yr½]", 100),
-    ("max_drawdown", "maxDD [%]", 100),
-    ("sharpe", "Sharpe", 1),
-]
-
-
-def _table_rows(records: list[dict], cols: list[tuple[str, str, float]]) -> list[dict]:
-    """Scale (fractions → %) and round the chosen fields for display."""
-    out = []
-    for r in records:
-        row = {}
-        for key, label, scale in cols:
-            v = r.get(key)
-            row[label] = round(v * scale, 2) if isinstance(v, float) and v == v else v
-        out.append(row)
-    return out
+#: Columns of the table view of ``hashdesk market`` (JSON, CSV and Parquet have every field).
+_TABLE = {
+    "ticker": "ticker",
+    "return": "ret [%]",
+    "excess_return_vs_btc": "vs BTC [pp]",
+    "beta_btc": "β BTC",
+    "beta_btc_se": "β s.e.",
+    "r2_btc": "R²",
+    "beta_btc_adj": "β lead/lag",
+    "beta_btc_weekly": "β weekly",
+    "correlation_btc": "corr",
+    "annual_volatility": "vol [%/yr½]",
+    "max_drawdown": "maxDD [%]",
+    "sharpe": "Sharpe",
+}
+#: Formats of the market tables: fractions as percent, statistics with two decimals.
+_KINDS = {"return": "pct", "excess_return_vs_btc": "pct", "annual_volatility": "share",
+          "max_drawdown": "share", "size": "pct", "car": "pct", "mean_car": "pct",
+          "excess_return_vs_wgmi": "pct", "excess_return_vs_qqq": "pct"}
 
 
 @market_app.callback(invoke_without_command=True)
@@ -98,8 +135,10 @@ def market(
     frequency: Frequency = typer.Option(Frequency.daily, "--frequency", help="daily (252/yr) or weekly Fri-Fri (52/yr)."),
     source: str = typer.Option("alpaca_iex", "--source", help="Equity price source: alpaca_iex or yfinance."),
     non_operating: NonOperating = typer.Option(NonOperating.exclude, "--non-operating", help="SPAC/pre-merger days."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Write a cumulative-return chart (HTML)."),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Per ticker vs BTC over a window: return, excess return, OLS/Dimson beta, correlation, risk.
 
@@ -109,9 +148,11 @@ def market(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from hashdesk.market.returns import MarketDataError
     from hashdesk.market.summary import DEFAULT_TICKERS, market_summary
 
-    t0, t1 = _date(start, "--from"), _date(end, "--to")
+    t0, t1 = _range(start, end)
+    frequency = _freq(frequency)
     names = _tickers(tickers)
     strict = names is not None
     names = names or list(DEFAULT_TICKERS)
@@ -124,20 +165,21 @@ def market(
             non_operating=non_operating.value, strict=strict,
         )
     except MarketDataError as exc:
-        fail(str(exc))
+        _market_fail(ctx, exc, names)
     _warn(warnings)
     for r in records:
         _warn(r["warnings"])
     if chart is not None:
         _market_chart(inputs, records, t0, t1, frequency, non_operating.value, chart)
-    if fmt == OutputFormat.json:
-        emit(records, fmt)
+    if fmt != OutputFormat.table:
+        emit(records, fmt, what="one row per ticker")
         return
-    cols = list(_TABLE)
+    labels = dict(_TABLE)
     if benchmark != Benchmark.btc:
-        s = benchmark.value.lower()
-        cols += [(f"beta_{s}", f"β {benchmark.value}", 1), (f"excess_return_vs_{s}", f"vs {benchmark.value} \\[pp]", 100)]
-    emit(_table_rows(records, cols), fmt, title=f"miners vs bitcoin {t0.date()}..{t1.date()} ({frequency.value}, simple returns)")
+        b = benchmark.value.lower()
+        labels.update({f"beta_{b}": f"β {benchmark.value}", f"excess_return_vs_{b}": f"vs {benchmark.value} [pp]"})
+    emit(records, fmt, columns=list(labels), labels=labels, kinds=_KINDS,
+         title=f"miners vs bitcoin {t0.date()}..{t1.date()} ({frequency.value}, simple returns)")
 
 
 def _market_chart(inputs, records, t0, t1, frequency, non_operating, path: Path) -> None:
@@ -154,12 +196,13 @@ def _market_chart(inputs, records, t0, t1, frequency, non_operating, path: Path)
 
 
 def _inputs(ctx, tickers: list[str], t0, t1, source: str, lookback_days: int = 21):
+    from hashdesk.market.returns import MarketDataError
 
     desk = desk_from_ctx(ctx)
     try:
         return desk, desk.market_inputs(tickers, t0, t1, equity_source=source, lookback_days=lookback_days)
     except MarketDataError as exc:
-        fail(str(exc))
+        _market_fail(ctx, exc, tickers)
 
 
 @market_app.command("rolling")
@@ -172,15 +215,22 @@ def rolling(
     window: int = typer.Option(60, "--window", help="Window [exchange days, or weeks if weekly]."),
     frequency: Frequency = typer.Option(Frequency.daily, "--frequency"),
     source: str = typer.Option("alpaca_iex", "--source"),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Write the rolling beta/correlation chart (HTML)."),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
-    """Rolling beta and correlation vs a benchmark (window ends on each date)."""
+    """Rolling beta and correlation vs a benchmark (window ends on each date).
+
+    The table shows each ticker's last window and range; json, csv and parquet have every date.
+    """
     from hashdesk.market.charts import rolling_figure
+    from hashdesk.market.returns import MarketDataError
     from hashdesk.market.risk import rolling_beta_correlation
     from hashdesk.market.summary import ticker_returns
 
-    t0, t1 = _date(start, "--from"), _date(end, "--to")
+    t0, t1 = _range(start, end)
+    frequency = _freq(frequency)
     names = _tickers(tickers)
     _, inputs = _inputs(ctx, names + [benchmark.value], t0, t1, source)
     frames = {}
@@ -191,17 +241,18 @@ def rolling(
             b = ar.returns[t] if t == benchmark.value else ar.returns[benchmark.value]
             frames[t] = rolling_beta_correlation(ar.returns[t], b, window)
     except MarketDataError as exc:
-        fail(str(exc))
+        _market_fail(ctx, exc, names)
     write_chart(rolling_figure(frames, window, benchmark.value), chart)
     rows = [{"date": d.date(), "ticker": t, "beta": float(r.beta), "correlation": float(r.correlation)}
             for t, df in frames.items() for d, r in df.iterrows()]
-    if fmt == OutputFormat.json:
-        emit(rows, fmt)
+    if fmt != OutputFormat.table:
+        emit(rows, fmt, what="rolling beta and correlation (one row per date and ticker)")
     else:
-        last = [{"ticker": t, "last window end": df.index[-1].date(), "beta": round(float(df.beta.iloc[-1]), 3),
-                 "beta min": round(float(df.beta.min()), 3), "beta max": round(float(df.beta.max()), 3),
-                 "corr": round(float(df.correlation.iloc[-1]), 3)} for t, df in frames.items()]
-        emit(last, fmt, title=f"rolling {window}-period beta vs {benchmark.value} (JSON has every date)")
+        last = [{"ticker": t, "last window end": df.index[-1].date(), "beta": float(df.beta.iloc[-1]),
+                 "beta min": float(df.beta.min()), "beta max": float(df.beta.max()),
+                 "corr": float(df.correlation.iloc[-1])} for t, df in frames.items() if len(df)]
+        emit(last, fmt, kinds={"beta": "ratio", "beta min": "ratio", "beta max": "ratio", "corr": "ratio"},
+             title=f"rolling {window}-period beta vs {benchmark.value} (json/csv have every date)")
 
 
 @market_app.command("decoupling")
@@ -214,18 +265,23 @@ def decoupling(
     k: float = typer.Option(2.0, "--k", help="Band half-width [sigmas]."),
     events_file: Path = typer.Option(None, "--events-file", help="Extra user events to join (YAML or CSV)."),
     source: str = typer.Option("alpaca_iex", "--source"),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Chart of the first ticker/basket (HTML)."),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Decoupling episodes: trailing cumulative residual vs BTC beta outside a k-sigma band,
     joined to retargets, the halving, hashrate shocks and reported production months."""
+    import pandas as pd
+
     from hashdesk.market.charts import decoupling_figure
     from hashdesk.market.decoupling import decoupling_episodes, join_events
     from hashdesk.market.events import load_event_file
     from hashdesk.market.factors import basket
+    from hashdesk.market.returns import MarketDataError
     from hashdesk.market.summary import panel_returns, ticker_returns
 
-    t0, t1 = _date(start, "--from"), _date(end, "--to")
+    t0, t1 = _range(start, end)
     groups = [g.split("+") for g in _tickers(tickers)]
     desk, inputs = _inputs(ctx, sorted({m for g in groups for m in g}), t0, t1, source)
     events = desk.chain_events(t0, t1, sorted({m for g in groups for m in g}))
@@ -251,14 +307,15 @@ def decoupling(
         fail(str(exc))
     if first is not None and chart is not None:
         write_chart(decoupling_figure(first[0].path, first[0].episodes, first[0].name, k), chart)
-    if fmt == OutputFormat.json:
-        emit(rows, fmt)
+    if fmt != OutputFormat.table:
+        emit(rows, fmt, what="decoupling episodes (one row per episode)")
         return
     show = [{"ticker": r["ticker"], "start": r["start"], "end": r["end"], "dir": r["direction"],
-             "size [%]": round(100 * r["size"], 1), "peak z": round(r["peak_z"], 2),
+             "size": r["size"], "peak_z": r["peak_z"],
              "events": "; ".join(r["events"][:4]) + (f" (+{len(r['events']) - 4})" if len(r["events"]) > 4 else "")}
             for r in rows]
-    emit(show, fmt, title=f"decoupling episodes (|{window}-day residual| > {k:g}σ), {t0.date()}..{t1.date()}")
+    emit(show, fmt, labels={"size": "size [%]", "peak_z": "peak z"}, kinds={**_KINDS, "events": "text"},
+         title=f"decoupling episodes (|{window}-day residual| > {k:g}σ), {t0.date()}..{t1.date()}")
 
 
 @market_app.command("events")
@@ -274,10 +331,14 @@ def events_cmd(
     post: int = typer.Option(5, "--post", help="Days after day 0 [exchange days]."),
     estimation: int = typer.Option(120, "--estimation", help="Estimation window [exchange days]."),
     source: str = typer.Option("alpaca_iex", "--source"),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="CAR paths of the first ticker (HTML)."),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Event study: market-model (vs BTC) abnormal returns and CARs with t-statistics."""
+    import pandas as pd
+
     from hashdesk.market.charts import car_figure
     from hashdesk.market.events import (
         event_study,
@@ -286,9 +347,10 @@ def events_cmd(
         retarget_events,
         shock_events,
     )
+    from hashdesk.market.returns import MarketDataError
     from hashdesk.market.summary import ticker_returns
 
-    t0, t1 = _date(start, "--from"), _date(end, "--to")
+    t0, t1 = _range(start, end)
     names = _tickers(tickers)
     lookback = int((estimation + pre + 20) * 1.5)
     desk, inputs = _inputs(ctx, names, t0, t1, source, lookback_days=lookback)
@@ -327,8 +389,8 @@ def events_cmd(
         first = first or st
         for r in st.table.to_dict(orient="records"):
             rows.append({"ticker": t, **r})
-        summary.append({"ticker": t, "events": len(st.table), "mean CAR [%]": round(100 * st.mean_car, 2),
-                        "t (cross-section, N≥3)": round(st.mean_car_t, 2), "t (pooled)": round(st.pooled_car_t, 2)})
+        summary.append({"ticker": t, "events": len(st.table), "mean_car": st.mean_car,
+                        "mean_car_t": st.mean_car_t, "pooled_car_t": st.pooled_car_t})
     if not rows:
         fail("no event could be studied (see warnings)")
     if chart is not None and first is not None:
@@ -336,10 +398,13 @@ def events_cmd(
     if fmt == OutputFormat.json:
         emit({"events": rows, "summary": summary}, fmt)
         return
-    emit([{"ticker": r["ticker"], "event": r["event"], "day 0": r["day0"], "β": round(r["beta"], 2),
-           "CAR [%]": round(100 * r["car"], 2), "t": round(r["car_t"], 2), "p": round(r["car_p"], 3)} for r in rows],
-         fmt, title=f"event study [-{pre}, +{post}] vs BTC market model ({estimation}-day estimation)")
-    emit(summary, fmt, title="mean CAR across events")
+    emit(rows, fmt, columns=["ticker", "event", "day0", "beta", "car", "car_t", "car_p"],
+         labels={"day0": "day 0", "beta": "β", "car": "CAR [%]", "car_t": "t", "car_p": "p"}, kinds=_KINDS,
+         title=f"event study [-{pre}, +{post}] vs BTC market model ({estimation}-day estimation)",
+         what="the events (one row per ticker and event)")
+    emit(summary, fmt, labels={"mean_car": "mean CAR [%]", "mean_car_t": "t (cross-section, N≥3)",
+                               "pooled_car_t": "t (pooled)"}, kinds=_KINDS,
+         title="mean CAR across events", primary=False)
 
 
 @market_app.command("factors")
@@ -351,15 +416,21 @@ def factors_cmd(
     ai_factor: str = typer.Option("QQQ", "--ai-factor", help="AI/tech factor: a ticker, or a '+' basket."),
     window: int = typer.Option(60, "--window", help="Rolling window [exchange days]."),
     source: str = typer.Option("alpaca_iex", "--source"),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Rolling exposures of the first ticker (HTML)."),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Two-factor regression on BTC and an AI/tech factor, whole window and rolling."""
+    import pandas as pd
+
+    from hashdesk.fmt import fmt_value
     from hashdesk.market.charts import factor_figure
     from hashdesk.market.factors import basket, factor_regression
+    from hashdesk.market.returns import MarketDataError
     from hashdesk.market.summary import ticker_returns
 
-    t0, t1 = _date(start, "--from"), _date(end, "--to")
+    t0, t1 = _range(start, end)
     names = _tickers(tickers)
     ai = _tickers(ai_factor.replace("+", ","))
     ai_name = "ai" if len(ai) > 1 else ai[0].lower()
@@ -386,14 +457,19 @@ def factors_cmd(
         fail("no ticker could be regressed (see warnings)")
     if chart is not None and first is not None:
         write_chart(factor_figure(first.rolling, first.name, list(first.factors)), chart)
-    if fmt == OutputFormat.json:
-        emit(rows, fmt)
+    if fmt != OutputFormat.table:
+        emit(rows, fmt, what="one row per ticker")
         return
-    emit([{"ticker": r["ticker"], "β BTC": round(r["beta_btc"], 2), "s.e.": round(r["beta_btc_se"], 2),
-           f"β {ai_name.upper()}": round(r[f"beta_{ai_name}"], 2), "s.e. ": round(r[f"beta_{ai_name}_se"], 2),
-           "R²": round(r["r_squared"], 2),
-           f"β {ai_name.upper()} first→last window": f"{r.get(f'beta_{ai_name}_first_window', float('nan')):.2f}→{r.get(f'beta_{ai_name}_last_window', float('nan')):.2f}"}
-          for r in rows], fmt, title=f"two-factor regression (BTC, {ai_factor}) {t0.date()}..{t1.date()}, rolling {window}")
+    ai = ai_name.upper()
+    for r in rows:
+        r["first_last"] = (f"{fmt_value(r.get(f'beta_{ai_name}_first_window'), 'ratio')}→"
+                           f"{fmt_value(r.get(f'beta_{ai_name}_last_window'), 'ratio')}")
+    emit(rows, fmt, columns=["ticker", "beta_btc", "beta_btc_se", f"beta_{ai_name}", f"beta_{ai_name}_se",
+                             "r_squared", "first_last"],
+         labels={"beta_btc": "β BTC", "beta_btc_se": "s.e.", f"beta_{ai_name}": f"β {ai}",
+                 f"beta_{ai_name}_se": "s.e. ", "r_squared": "R²", "first_last": f"β {ai} first→last window"},
+         kinds={"first_last": "text"},
+         title=f"two-factor regression (BTC, {ai_factor}) {t0.date()}..{t1.date()}, rolling {window}")
 
 
 @market_app.command("cohorts")
@@ -403,15 +479,18 @@ def cohorts_cmd(
     end: str = typer.Option(None, "--to"),
     cohort: list[str] = typer.Option(None, "--cohort", help="NAME=T1,T2,… (repeat; default pure_play vs hpc_pivot)."),
     source: str = typer.Option("alpaca_iex", "--source"),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Cumulative cohort and spread paths (HTML)."),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Equal-weight cohorts (e.g. pure-play vs HPC-pivot), their stats vs BTC and their spread."""
     from hashdesk.market.charts import cumulative_returns_figure
     from hashdesk.market.cohorts import DEFAULT_COHORTS, cohort_analysis
+    from hashdesk.market.returns import MarketDataError
     from hashdesk.market.summary import panel_returns
 
-    t0, t1 = _date(start, "--from"), _date(end, "--to")
+    t0, t1 = _range(start, end)
     groups: dict[str, list[str]] = {}
     for c in cohort or []:
         name, _, members = c.partition("=")
@@ -425,31 +504,37 @@ def cohorts_cmd(
         ar = panel_returns(inputs, members, t0, t1)
         res = cohort_analysis(ar.returns[members], ar.returns[BTC], groups, periods_per_year=ar.periods_per_year)
     except MarketDataError as exc:
-        fail(str(exc))
+        _market_fail(ctx, exc, members)
     _warn(ar.warnings)
     if chart is not None:
         write_chart(cumulative_returns_figure({c: res.cumulative[c] for c in res.cumulative.columns},
                                                "Cohorts and spread (equal weight, rebalanced daily)"), chart)
-    if fmt == OutputFormat.json:
-        emit(res.table, fmt)
+    if fmt != OutputFormat.table:
+        emit(res.table, fmt, what="one row per cohort")
         return
-    emit([{"cohort": r["cohort"], "members": r["members"], "ret [%]": round(100 * r["return"], 1),
-           "vs BTC \\[pp]": round(100 * r["excess_return_vs_btc"], 1) if "excess_return_vs_btc" in r else None,
-           "β BTC": round(r.get("beta_btc", 1.0), 2), "corr": round(r.get("correlation_btc", 1.0), 2),
-           "vol [%/yr½]": round(100 * r["annual_volatility"], 1), "maxDD [%]": round(100 * r["max_drawdown"], 1)}
-          for r in res.table], fmt, title=f"cohorts {t0.date()}..{t1.date()}")
+    rows = [{**r, "beta_btc": r.get("beta_btc", 1.0), "correlation_btc": r.get("correlation_btc", 1.0)}
+            for r in res.table]
+    emit(rows, fmt, columns=["cohort", "members", "return", "excess_return_vs_btc", "beta_btc", "correlation_btc",
+                             "annual_volatility", "max_drawdown"],
+         labels={**_TABLE, "cohort": "cohort", "members": "members"}, kinds={**_KINDS, "members": "text"},
+         title=f"cohorts {t0.date()}..{t1.date()}")
 
 
 def check(
     ctx: typer.Context,
     claims_file: Path = typer.Argument(..., help="Claims YAML (see docs/market.md#claim-checks)."),
     source: str = typer.Option("alpaca_iex", "--source"),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
-    """Check narrative claims (YAML) against the data: supported / contradicted / not enough data."""
+    """Check narrative claims (YAML) against the data: supported / contradicted / not enough data.
+
+    csv and parquet export one row per condition (claim, verdict, condition, measured values).
+    """
     from functools import partial
 
-    from hashdesk.market.claims import ClaimError, check_claims, load_claims, results_table
+    from hashdesk.market.claims import ClaimError, check_claims, load_claims
 
     try:
         claims = load_claims(claims_file)
@@ -460,9 +545,33 @@ def check(
     if fmt == OutputFormat.json:
         emit(results, fmt)
         return
-    emit(results_table(results), fmt, title=f"claims in {claims_file}")
+    emit(_claim_rows(results, flat=fmt != OutputFormat.table), fmt, title=f"claims in {claims_file}",
+         kinds={"measured": "text"}, what="one row per claim condition")
+    if fmt == OutputFormat.table:
+        from rich.markup import escape
+
+        for r in results:
+            console.print(f"[bold]{escape(r.id)}[/]: {escape(r.text)} → [bold]{escape(r.verdict)}[/]")
+
+
+def _claim_rows(results, flat: bool) -> list[dict]:
+    """One row per condition: measured values formatted for people, or raw (``flat``) for export."""
+    from hashdesk.fmt import fmt_value, infer_kind
+
+    rows = []
     for r in results:
-        console.print(f"[bold]{r.id}[/]: {r.text} → [bold]{r.verdict}[/]")
+        for m in r.measured:
+            vals = m.get("values") or {}
+            row = {"claim": r.id, "verdict": r.verdict, "condition": m["condition"]}
+            if flat:
+                row.update({f"measured.{k}": v for k, v in vals.items()})
+                row["reason"] = m.get("reason", "")
+            else:
+                row["measured"] = ", ".join(
+                    f"{k} = {fmt_value(v, infer_kind(k), with_unit=True)}" for k, v in vals.items()
+                ) if vals else m.get("reason", "")
+            rows.append(row)
+    return rows
 
 
 def register(app: typer.Typer) -> None:

@@ -8,40 +8,44 @@ import typer
 
 from hashdesk.cli._common import (
     OutputFormat,
-    console,
+    check_range,
     desk_from_ctx,
     emit,
     fail,
+    format_option,
+    note,
+    out_option,
     parse_date,
+    wide_option,
     write_chart,
 )
 
-
-def _production_table(rec):
-    """Compact, formatted rows for the terminal (JSON keeps every field at full precision)."""
-
-    def num(v, digits):
-        return "—" if v is None or v != v else f"{v:,.{digits}f}"
-
-    return [
-        {
-            "ticker": r.ticker,
-            "month": r.month,
-            "reported [BTC]": num(r.btc_reported, 0),
-            "expected [BTC]": num(r.btc_expected, 1),
-            "realization": num(r.realization, 3),
-            "interval": "—" if r.realization_lo is None or r.realization_lo != r.realization_lo
-            else f"{r.realization_lo:.3f}–{r.realization_hi:.3f}",
-            "verdict": r.verdict,
-            "hashrate [EH/s]": num(r.hashrate_ehs, 2),
-            "kind": r.hashrate_kind,
-            "pool": r.pool_payout,
-        }
-        for r in rec.itertuples()
-    ]
+#: Columns of the production table (JSON, CSV and Parquet have every field).
+PRODUCTION_COLUMNS = ["ticker", "month", "btc_reported", "btc_expected", "realization", "interval",
+                      "verdict", "hashrate_ehs", "hashrate_kind", "measures", "pool_payout", "pool_fee_shown"]
+PRODUCTION_LABELS = {"hashrate_kind": "kind", "pool_payout": "pool", "interval": "interval (95%)",
+                     "measures": "verdict measures", "pool_fee_shown": "pool fee"}
 
 
-_SHOCK_COLUMNS = {
+def _production_view(rec):
+    """The records with the realization interval as one display column (lo–hi)."""
+    from hashdesk.economics.production import OPERATING_KINDS
+    from hashdesk.fmt import fmt_value
+
+    rows = rec.to_dict(orient="records")
+    for r in rows:
+        lo, hi = r.get("realization_lo"), r.get("realization_hi")
+        r["interval"] = "—" if lo is None or hi is None or lo != lo or hi != hi else (
+            f"{fmt_value(lo, 'ratio')}–{fmt_value(hi, 'ratio')}")
+        r["measures"] = "—" if not r.get("verdict_measures") else (
+            "luck" if r.get("hashrate_kind") in OPERATING_KINDS else "uptime + luck")
+        fee, flo, fhi = r.get("pool_fee"), r.get("pool_fee_lo"), r.get("pool_fee_hi")
+        r["pool_fee_shown"] = ("—" if fee is None or fee != fee else f"{100 * fee:g} %" if flo == fhi
+                               else f"{100 * fee:g} % ({100 * flo:g}–{100 * fhi:g})")
+    return rows
+
+
+_SHOCK_LABELS = {
     "baseline_ehs": "baseline [EH/s]",
     "trough_date": "trough day",
     "trough_ehs": "trough 3-day [EH/s]",
@@ -55,7 +59,8 @@ _SHOCK_COLUMNS = {
 
 
 def _parse_pools(specs: list[str]):
-    """``T=own`` / ``T=fpps`` / ``T=fpps:0.02`` → {ticker: PoolModel}."""
+    """``T=own`` / ``T=fpps`` / ``T=fpps:0.02`` / ``T=fpps:0.01-0.03`` → {ticker: PoolModel}
+    (a range keeps its midpoint as the fee shown and widens the interval to the range)."""
     from hashdesk.economics.production import DEFAULT_POOL_MODELS, Payout, PoolModel
 
     models = dict(DEFAULT_POOL_MODELS)
@@ -63,17 +68,21 @@ def _parse_pools(specs: list[str]):
         ticker, _, rest = spec.partition("=")
         payout, _, fee = rest.partition(":")
         try:
+            lo_s, dash, hi_s = fee.partition("-")
+            lo = float(lo_s) if fee else 0.0
+            hi = float(hi_s) if dash else lo
             models[ticker.strip().upper()] = PoolModel(
-                Payout(payout.strip().lower()), float(fee) if fee else 0.0, f"user: --pool {spec}"
+                Payout(payout.strip().lower()), (lo + hi) / 2, f"user: --pool {spec}", lo, hi,
+                f"user: --pool {spec}",
             )
         except ValueError as exc:
-            fail(f"--pool {spec!r}: expected TICKER=own|fpps[:FEE] with FEE in [0, 1) ({exc})")
+            fail(f"--pool {spec!r}: expected TICKER=own|fpps[:FEE or LO-HI] with fees in [0, 1) ({exc})")
     return models
 
 
 def production(
     ctx: typer.Context,
-    miner: list[str] = typer.Option(None, "--miner", help="Ticker (repeatable) [default: all]."),
+    miner: list[str] = typer.Option(None, "--miner", help="Ticker (repeatable) \\[default: all]."),
     month_from: str = typer.Option(None, "--from", help="First month, YYYY-MM."),
     month_to: str = typer.Option(None, "--to", help="Last month, YYYY-MM."),
     kind: str = typer.Option(
@@ -85,34 +94,49 @@ def production(
     complete: bool = typer.Option(
         False, "--complete", help="Only months with both reported BTC and a hashrate."
     ),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Write an HTML chart to this file."),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Expected vs reported monthly BTC per miner: realization, its interval and a verdict."""
     from hashdesk.data.production import ProductionDataError
     from hashdesk.economics.production import ProductionError
     from hashdesk.economics.state import NetworkDataError
 
+    check_range(month_from, month_to)
     desk = desk_from_ctx(ctx)
     try:
         rec = desk.production(miner or None, month_from, month_to, _parse_pools(pool or []), kind)
     except (ProductionError, ProductionDataError, NetworkDataError) as exc:
-        fail(str(exc))
+        msg = str(exc)
+        if "months with data" not in msg:
+            from hashdesk.data.production import months
+
+            have = months(desk.reader(None))
+            msg += f" (the store's production months: {have[0]}..{have[-1]})" if have else \
+                " (the store has no production rows: run `hashdesk ingest`)"
+        fail(msg)
     if complete:
         rec = rec.dropna(subset=["realization"]).reset_index(drop=True)
     if chart is not None:
         from hashdesk.economics.charts_production import production_figure
 
         write_chart(production_figure(rec), chart)
-    if fmt == OutputFormat.json:
-        emit(rec, fmt)
+    if fmt != OutputFormat.table:
+        emit(rec, fmt, what="expected vs reported production (one row per ticker and month)")
         return
-    emit(_production_table(rec), fmt,
+    emit(_production_view(rec), fmt, columns=PRODUCTION_COLUMNS, labels=PRODUCTION_LABELS,
+         kinds={"btc_reported": "num", "btc_expected": "num"},
          title="Expected vs reported production (interval: 95% luck × hashrate-kind band)")
-    for ticker, basis in rec.drop_duplicates("ticker")[["ticker", "pool_basis"]].itertuples(index=False):
-        console.print(f"[dim]pool {ticker}: {basis}[/]")
+    for ticker, basis, fee, fee_basis in rec.drop_duplicates("ticker")[
+            ["ticker", "pool_basis", "pool_fee_words", "pool_fee_basis"]].itertuples(index=False):
+        note(f"pool {ticker}: {basis}")
+        note(f"pool fee {ticker}: {fee} — {fee_basis}", style="yellow")
     for b in sorted(set(rec.hashrate_basis) - {""}):
-        console.print(f"[dim]hashrate: {b}[/]")
+        note(f"hashrate: {b}")
+    for m in sorted(set(rec.verdict_measures) - {""}):
+        note(f"verdict measures {m}")
 
 
 def shocks(
@@ -129,43 +153,98 @@ def shocks(
         10.0, "--miner-ehs", help="Hashrate of a miner that stayed online [EH/s]."
     ),
     profile: Path = typer.Option(
-        None, "--profile", help="Miner profile TOML (fleet hashrate and demand-response credits)."
+        None, "--profile", help="Miner profile TOML: its fleet, power price and demand-response credits; "
+                                "adds the mine-or-curtail comparison."
     ),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format"),
+    power_prices: Path = typer.Option(
+        None, "--power-prices", help="Hourly power prices CSV (date, hour [UTC, 0-23], usd_per_kwh) covering "
+                                     "the shock; default: the profile's fixed price. Needs --profile."
+    ),
+    power_basis: str = typer.Option(
+        "resale", "--power-basis", help="With --power-prices: resale (contract price paid, curtailed power "
+                                        "sold at the hour's price) or spot (the miner buys at the hour's price)."
+    ),
+    dr_usd: float = typer.Option(
+        None, "--dr-usd", help="Demand-response credits over each shock [USD] [default: the profile's "
+                               "annual credits pro rata]."
+    ),
+    dr_basis: str = typer.Option(
+        "curtailment", "--dr-basis", help="curtailment (credits only when curtailed) or availability "
+                                          "(paid whether or not the grid calls)."
+    ),
+    fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Write an HTML chart to this file."),
+    out: Path = out_option(),
+    wide: bool = wide_option(),
 ) -> None:
-    """Detect network hashrate drops and split their effect on a miner that stayed online."""
-    from rich.markup import escape
+    """Detect network hashrate drops, split their effect on a miner that stayed online, and (with
+    --profile) compare mining through the shock with curtailing.
+
+    csv and parquet export the shocks (one row per shock); the miner's split is in --format json.
+    """
+    from dataclasses import asdict
 
     from hashdesk.cli.economics import _load_miner
-    from hashdesk.economics.shocks import ShockError, ShockParams
+    from hashdesk.economics.shocks import ShockError, ShockParams, read_power_prices
 
     d0, d1 = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    check_range(d0, d1)
+    if profile is None and (power_prices is not None or dr_usd is not None):
+        fail("--power-prices and --dr-usd need --profile (the fleet whose decision they value)")
     desk = desk_from_ctx(ctx)
     spec = _load_miner(desk, profile, None) if profile is not None else None
+    decisions = []
     try:
         params = ShockParams(window_days=window_days, threshold=threshold_pct / 100,
                              efficiency_j_per_th=efficiency)
-        rep = desk.shocks(d0, d1, params, source=source, miner_ehs=miner_ehs, miner=spec)
+        if spec is None:
+            rep = desk.shocks(d0, d1, params, source=source, miner_ehs=miner_ehs)
+        else:
+            prices = read_power_prices(power_prices) if power_prices is not None else None
+            rep, decisions = desk.shocks_mine_or_curtail(d0, d1, spec, params, source, prices, power_basis,
+                                                         dr_usd, dr_basis)
     except ShockError as exc:
-        fail(str(exc))
+        msg = str(exc)
+        if msg.startswith("no "):
+            from hashdesk.data.network import coverage
+
+            first, last = coverage(desk.reader(None))["network_daily"]
+            if first is not None:
+                msg += f" (the store's daily network series covers {first}..{last})"
+        fail(msg)
     if chart is not None:
         from hashdesk.economics.charts_production import shock_figure
 
         write_chart(shock_figure(rep.daily, rep.shocks_frame(), title=rep.title), chart)
     if fmt == OutputFormat.json:
-        emit(rep.to_dict(), fmt)
+        out = rep.to_dict()
+        if spec is not None:
+            out["profile"] = spec.name
+            out["mine_or_curtail"] = [{**asdict(d), "better": d.better, "rows": d.to_rows()} for d in decisions]
+        emit(out, fmt)
         return
-    emit(rep.shocks_frame().rename(columns=_SHOCK_COLUMNS), fmt, title=rep.title)
+    shocks_frame = rep.shocks_frame()
+    if shocks_frame.empty and fmt == OutputFormat.table:
+        note(f"{rep.title}: no hashrate shock found", style="yellow")
+    else:
+        emit(shocks_frame, fmt, title=rep.title, labels=_SHOCK_LABELS,
+             what="the hashrate shocks (one row per shock)")
     for effect in rep.effects:
-        rows = [{k: f"{v:.6g}" if isinstance(v, float) else v for k, v in r.items()}
-                for r in effect.to_rows()]
-        emit(rows, fmt, title=f"miner that stayed online: shock {effect.start}..{effect.end}")
-        for note in effect.notes:
-            console.print(f"[dim]{note}[/]")
-    for note in rep.notes:
-        console.print(f"[yellow]{escape(note)}[/]")
-    console.print(f"[dim]{escape(rep.method)}[/]")
+        emit(effect.to_rows(), fmt, title=f"miner that stayed online: shock {effect.start}..{effect.end}",
+             row_kinds_from="component", primary=False)
+        if fmt == OutputFormat.table:
+            for line in effect.notes:
+                note(line)
+    for dec in decisions:
+        emit(dec.to_rows(), fmt, title=f"{spec.name}: mine or curtail, {dec.start}..{dec.end} ({dec.hours} h, "
+                                       f"{dec.online_hashrate_ehs:g} EH/s online, {dec.energy_mwh:,.0f} MWh) [USD]",
+             primary=False, what="the mine-or-curtail comparison")
+        if fmt == OutputFormat.table:
+            for line in dec.notes:
+                note(line)
+    for line in rep.notes:
+        note(line, style="yellow")
+    note(rep.method)
 
 
 def register(app: typer.Typer) -> None:

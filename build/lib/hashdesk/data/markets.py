@@ -18,6 +18,17 @@ def known_tickers(reader: Reader) -> list[str]:
         "SELECT DISTINCT ticker FROM prices_daily ORDER BY ticker").fetchall()]
 
 
+def price_coverage(reader: Reader, tickers: list[str] | None = None) -> dict[str, tuple]:
+    """First and last price day of each ticker (all sources), for messages: ``{ticker: (first, last)}``."""
+    sql = "SELECT ticker, min(date), max(date) FROM prices_daily"
+    params: list = []
+    if tickers:
+        sql += f" WHERE ticker IN ({', '.join('?' for _ in tickers)})"
+        params = list(tickers)
+    return {t: (a, b) for t, a, b in reader.con.execute(sql + " GROUP BY ticker ORDER BY ticker",
+                                                         params).fetchall()}
+
+
 def load_market_inputs(
     reader: Reader,
     tickers: list[str],

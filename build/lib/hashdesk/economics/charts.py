@@ -10,6 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from hashdesk.theme import styled
+
 #: Halving blocks and the UTC date of their header time (DESIGN.md §2; block 840,000 has header
 #: time 1,713,571,767 = 2024-04-20 00:09:27 UTC).
 HALVING_DATES: dict[int, str] = {
@@ -68,8 +70,8 @@ def hashprice_figure(table: pd.DataFrame, title: str | None = None) -> go.Figure
         legend={"orientation": "h", "y": -0.15},
     )
     fig.update_yaxes(title_text="hashprice [USD/PH/day]", secondary_y=False)
-    fig.update_yaxes(title_text="hashprice [BTC/PH/day]", secondary_y=True)
-    return fig
+    fig.update_yaxes(title_text="hashprice [BTC/PH/day]", secondary_y=True, tickformat=".5f")
+    return styled(fig)
 
 
 def stress_figure(result) -> go.Figure:
@@ -100,7 +102,10 @@ def stress_figure(result) -> go.Figure:
     fig.add_annotation(x=hp, y=100, text=f"stress hashprice {hp:.1f} USD/PH/day<br>"
                        f"under water {net['share_under_water'] * 100:.1f} %",
                        showarrow=False, xanchor="left", row=1, col=1)
-    labels = [f"epoch {e}" for e in path.epoch]
+    # an epoch split by a halving appears once per subsidy segment
+    split = path.epoch.duplicated(keep=False) if "subsidy_btc_per_block" in path else path.epoch.map(lambda _: False)
+    labels = [f"epoch {e} ({sub:g} BTC)" if dup else f"epoch {e}"
+              for e, sub, dup in zip(path.epoch, path.get("subsidy_btc_per_block", path.epoch), split, strict=True)]
     fig.add_trace(go.Bar(x=labels, y=path.difficulty / 1e12, name="difficulty [T]"), row=1, col=2)
     fig.add_trace(go.Scatter(x=labels, y=path.hashprice_usd_per_ph_day, name="hashprice [USD/PH/day]",
                              mode="lines+markers"), row=1, col=2, secondary_y=True)
@@ -113,4 +118,4 @@ def stress_figure(result) -> go.Figure:
                f"BTC/block, subsidy {net['subsidy_btc_per_block']:g} BTC"),
         legend={"orientation": "h", "y": -0.2},
     )
-    return fig
+    return styled(fig)

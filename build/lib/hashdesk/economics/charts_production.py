@@ -10,6 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from hashdesk.theme import styled
+
 _VERDICT_SYMBOL = {"beat": "triangle-up", "in line": "circle", "miss": "triangle-down"}
 
 
@@ -25,7 +27,8 @@ def production_figure(records: pd.DataFrame) -> go.Figure:
     -------
     plotly.graph_objects.Figure
         Top: realization [reported / expected] per ticker with error bars spanning the interval
-        and a marker per verdict (▲ beat, ● in line, ▼ miss). Bottom: reported and expected BTC
+        and a marker per verdict (▲ beat, ● in line, ▼ miss); the hover names the pool fee
+        assumed and what the verdict measures. Bottom: reported and expected BTC
         per month [BTC].
     """
     fig = make_subplots(
@@ -43,11 +46,12 @@ def production_figure(records: pd.DataFrame) -> go.Figure:
                 error_y={"type": "data", "symmetric": False,
                          "array": g.realization_hi - g.realization,
                          "arrayminus": g.realization - g.realization_lo},
-                customdata=g[["verdict", "hashrate_kind", "hashrate_ehs", "pool_payout"]].to_numpy(),
+                customdata=g.reindex(columns=["verdict", "hashrate_kind", "hashrate_ehs", "pool_payout",
+                                              "pool_fee_words", "verdict_measures"]).to_numpy(),
                 hovertemplate=(
                     "%{x|%Y-%m} realization %{y:.3f}<br>%{customdata[0]}; "
-                    "%{customdata[1]} %{customdata[2]:.2f} EH/s; pool %{customdata[3]}<extra>"
-                    + ticker + "</extra>"
+                    "%{customdata[1]} %{customdata[2]:.2f} EH/s; pool %{customdata[3]}, "
+                    "fee %{customdata[4]}<br>measures %{customdata[5]}<extra>" + ticker + "</extra>"
                 ),
             ),
             row=1, col=1,
@@ -57,18 +61,24 @@ def production_figure(records: pd.DataFrame) -> go.Figure:
         x = pd.to_datetime(g.month + "-01")
         fig.add_trace(go.Scatter(x=x, y=g.btc_reported, mode="lines+markers", name=ticker,
                                  legendgroup=ticker, showlegend=False), row=2, col=1)
-        fig.add_trace(go.Scatter(x=x, y=g.btc_expected, mode="lines", line={"dash": "dot"},
+        fig.add_trace(go.Scatter(x=x, y=g.btc_expected, mode="lines+markers", line={"dash": "dot"},
+                                 marker={"symbol": "circle-open", "size": 9},
                                  name=f"{ticker} expected", legendgroup=ticker,
                                  showlegend=False), row=2, col=1)
     fig.add_hline(y=1.0, line_dash="dash", line_color="grey", row=1, col=1)
-    fig.add_vline(x=pd.Timestamp("2024-04-20").timestamp() * 1000, line_dash="dot",
-                  line_color="firebrick", annotation_text="halving 840,000", row="all", col=1)
+    months = pd.to_datetime(records.month.dropna().unique() + "-01") if len(records) else pd.DatetimeIndex([])
+    if len(months):
+        lo, hi = months.min() - pd.Timedelta(days=20), months.max() + pd.Timedelta(days=40)
+        halving = pd.Timestamp("2024-04-20")
+        if lo <= halving <= hi:  # mark the halving only on an axis that reaches it
+            fig.add_vline(x=halving.timestamp() * 1000, line_dash="dot",
+                          line_color="firebrick", annotation_text="halving 840,000", row="all", col=1)
+        fig.update_xaxes(range=[lo, hi], dtick="M1", tickformat="%b %Y")
     fig.update_yaxes(title_text="realization [reported/expected]", row=1, col=1)
     fig.update_yaxes(title_text="BTC per month [BTC]", row=2, col=1)
     fig.update_xaxes(title_text="month [UTC]", row=2, col=1)
-    fig.update_layout(title="Miners: expected vs reported production", height=800,
-                      template="plotly_white")
-    return fig
+    fig.update_layout(title="Miners: expected vs reported production", height=800)
+    return styled(fig)
 
 
 def shock_figure(daily: pd.DataFrame, shocks: pd.DataFrame, title: str | None = None) -> go.Figure:
@@ -101,7 +111,7 @@ def shock_figure(daily: pd.DataFrame, shocks: pd.DataFrame, title: str | None = 
         fig.add_vrect(x0=pd.Timestamp(s.start), x1=pd.Timestamp(s.end) + pd.Timedelta(days=1),
                       fillcolor="firebrick", opacity=0.15, line_width=0,
                       annotation_text=f"{s.depth_pct:.0f}%", annotation_position="bottom left")
-    fig.update_layout(title=title or "Network hashrate shocks", template="plotly_white",
+    fig.update_layout(title=title or "Network hashrate shocks",
                       xaxis_title="date [UTC]", yaxis_title="hashrate [EH/s]", height=500)
-    return fig
+    return styled(fig)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hashdesk.economics.profile import MinerProfile
@@ -82,14 +83,24 @@ def validate_catalogue(df: pd.DataFrame, origin: str) -> pd.DataFrame:
     for col in ("hashrate_th", "power_w", "efficiency_j_per_th"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
     for col in ("hashrate_th", "power_w", "efficiency_j_per_th"):
-        bad = df[col].notna() & (df[col] <= 0)
+        bad = df[col].notna() & ((df[col] <= 0) | ~np.isfinite(df[col].astype(float)))
         if col == "hashrate_th":
             bad |= df[col].isna()
         if bad.any():
             i = int(bad.to_numpy().nonzero()[0][0])
             raise CatalogueError(
-                f"{origin}, row {i + 1} ({df.model.iloc[i]}), field '{col}': must be a number > 0"
+                f"{origin}, row {i + 1} ({df.model.iloc[i]}), field '{col}': must be a finite number > 0"
             )
+    eff = df["efficiency_j_per_th"].fillna(df["power_w"] / df["hashrate_th"])
+    # catalogues hold old machines too (a 2016 Antminer V9: 257 J/TH); beyond 1–2,000 J/TH a
+    # value is a unit error (W vs kW, TH vs GH)
+    odd = eff.notna() & ((eff < 1.0) | (eff > 2_000.0))
+    if odd.any():
+        i = int(odd.to_numpy().nonzero()[0][0])
+        raise CatalogueError(
+            f"{origin}, row {i + 1} ({df.model.iloc[i]}), field 'efficiency_j_per_th': {eff.iloc[i]:g} J/TH is "
+            "outside the 1–2,000 J/TH of any ASIC (a unit error?)"
+        )
     df["power_w"] = df["power_w"].fillna(df["hashrate_th"] * df["efficiency_j_per_th"])
     df["efficiency_j_per_th"] = df["efficiency_j_per_th"].fillna(df["power_w"] / df["hashrate_th"])
     if df["power_w"].isna().any():
@@ -122,9 +133,13 @@ def read_catalogue_file(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise CatalogueError(f"{path}: no such ASIC catalogue file")
+    if path.is_dir():
+        raise CatalogueError(f"{path}: is a directory, not an ASIC catalogue file")
     if path.suffix.lower() == ".toml":
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise CatalogueError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
         except tomllib.TOMLDecodeError as exc:
             raise CatalogueError(f"{path}: invalid TOML: {exc}") from exc
         rows = data.get("asic")

@@ -5,9 +5,14 @@ The network cost curve is a table of hashrate segments, each with a share of net
 an efficiency [J/TH] and a power price [USD/kWh]. A segment is *under water* when its
 power-only breakeven hashprice (efficiency × 0.024 × power price) exceeds the hashprice: it is
 assumed to switch off (capitulate) and to come back once a retarget lifts the hashprice above
-its breakeven. The default curve (``economics/data/network_cost_curve.csv``) takes efficiencies
-from spec sheets and labels its shares and power prices as illustrative assumptions; pass your
-own file to override it.
+its breakeven. The default curve (``economics/data/network_cost_curve.csv``) sources every
+tier (:data:`DEFAULT_CURVE_CAVEAT` says what it leaves out); a user file replaces it and the
+output names it.
+
+The halving enters at its height: each simulated block pays the consensus subsidy of its
+height, so the epoch containing the halving is split and the cut arrives at the simulated time
+the chain reaches it (``halving_at="now"`` keeps the older what-if that halves every remaining
+block). :func:`mixed_subsidy_days` flags the days of the daily series that mix two eras.
 
 Difficulty response: blocks come at deterministic intervals ``work / hashrate`` (the expected
 solve time), the epoch's timestamps are built from them and each retarget is
@@ -30,8 +35,10 @@ import numpy as np
 import pandas as pd
 
 from hashdesk.chain.consensus import (
+    HALVING_INTERVAL,
     RETARGET_INTERVAL,
     SATS_PER_BTC,
+    block_subsidy,
     block_work,
     difficulty,
     next_work_required,
@@ -44,6 +51,11 @@ from hashdesk.economics.state import NetworkState
 
 #: Columns of a cost-curve file.
 COST_CURVE_COLUMNS = ["segment", "hashrate_share", "efficiency_j_per_th", "power_usd_per_kwh", "source"]
+#: Optional provenance columns: where each tier's share, efficiency and power price come from,
+#: and its ``status`` (``sourced``, ``derived`` — computed from sourced figures — or ``user input``).
+PROVENANCE_COLUMNS = ["share_source", "efficiency_source", "power_source", "status"]
+#: Subsidy of the first era [BTC].
+INITIAL_SUBSIDY_BTC = 50.0
 #: Allowed deviation of the shares' sum from 1 [–].
 SHARE_SUM_TOL = 1e-6
 
@@ -55,6 +67,9 @@ class StressInputError(ValueError):
 def validate_cost_curve(df: pd.DataFrame, origin: str) -> pd.DataFrame:
     """Check a cost curve and add ``breakeven_hashprice_usd_per_ph_day``, sorted ascending.
 
+    The optional :data:`PROVENANCE_COLUMNS` are kept when present; ``attrs["origin"]`` is set
+    to ``origin``.
+
     Raises
     ------
     StressInputError
@@ -63,7 +78,7 @@ def validate_cost_curve(df: pd.DataFrame, origin: str) -> pd.DataFrame:
     missing = [c for c in COST_CURVE_COLUMNS if c not in df.columns]
     if missing:
         raise StressInputError(f"{origin}: missing column(s) {missing}")
-    df = df[COST_CURVE_COLUMNS].copy()
+    df = df[COST_CURVE_COLUMNS + [c for c in PROVENANCE_COLUMNS if c in df.columns]].copy()
     for col, lo_ok in (("hashrate_share", False), ("efficiency_j_per_th", False), ("power_usd_per_kwh", True)):
         v = pd.to_numeric(df[col], errors="coerce")
         bad = v.isna() | ((v < 0) if lo_ok else (v <= 0))
@@ -82,15 +97,30 @@ def validate_cost_curve(df: pd.DataFrame, origin: str) -> pd.DataFrame:
     )
     df = df.sort_values("breakeven_hashprice_usd_per_ph_day", kind="stable").reset_index(drop=True)
     df["cumulative_share"] = df.hashrate_share.cumsum()
+    df.attrs["origin"] = origin
     return df
 
 
+#: Origin label of the shipped curve.
+DEFAULT_CURVE_ORIGIN = "shipped default (economics/data/network_cost_curve.csv)"
+#: What the shipped curve is and is not (shown with every stress result that uses it).
+DEFAULT_CURVE_CAVEAT = (
+    "shipped curve: hashrate shares by machine from Coin Metrics' nonce fingerprinting (June "
+    "2023; the residual tier's efficiency derived so the mean is Coin Metrics' 33.6 J/TH), "
+    "efficiencies from spec sheets, and ONE power price for every tier (CCAF's survey median, "
+    "45 USD/MWh, mid-2024). The spread of power prices across miners is not public: this curve "
+    "sorts tiers by efficiency only, so capitulation driven by expensive power is not "
+    "represented. Pass --curve FILE with your own tiers to stress that."
+)
+
+
 def read_cost_curve(path: str | Path | None = None) -> pd.DataFrame:
-    """Read a cost curve CSV (:data:`COST_CURVE_COLUMNS`); the shipped default when ``path`` is None."""
+    """Read a cost curve CSV (:data:`COST_CURVE_COLUMNS`, optional :data:`PROVENANCE_COLUMNS`);
+    the shipped default when ``path`` is None (``attrs["origin"]`` says which)."""
     if path is None:
         ref = resources.files("hashdesk.economics").joinpath("data/network_cost_curve.csv")
         with resources.as_file(ref) as p:
-            return validate_cost_curve(pd.read_csv(p), "default network_cost_curve.csv")
+            return validate_cost_curve(pd.read_csv(p, comment="#"), DEFAULT_CURVE_ORIGIN)
     path = Path(path)
     if not path.exists():
         raise StressInputError(f"{path}: no such cost-curve file")
@@ -98,7 +128,58 @@ def read_cost_curve(path: str | Path | None = None) -> pd.DataFrame:
         df = pd.read_csv(path, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise StressInputError(f"{path}: cannot parse CSV: {exc}") from exc
-    return validate_cost_curve(df, str(path))
+    return validate_cost_curve(df, f"user file {path}")
+
+
+def mean_efficiency_j_per_th(curve: pd.DataFrame) -> float:
+    """Hashrate-weighted mean efficiency of a cost curve [J/TH]: ``Σ share × J/TH`` (network
+    power / network hashrate).
+
+    Examples
+    --------
+    >>> c = validate_cost_curve(pd.DataFrame({"segment": ["a", "b"], "hashrate_share": [0.25, 0.75],
+    ...     "efficiency_j_per_th": [20.0, 40.0], "power_usd_per_kwh": [0.05, 0.05], "source": "t"}), "t")
+    >>> mean_efficiency_j_per_th(c)
+    35.0
+    """
+    return float((curve.hashrate_share * curve.efficiency_j_per_th).sum())
+
+
+def cost_curve_provenance(curve: pd.DataFrame) -> dict:
+    """Where every tier of a cost curve comes from, for the output.
+
+    Returns
+    -------
+    dict
+        ``origin`` (the shipped default or ``user file PATH``), ``caveat`` (what the curve does
+        not represent), ``mean_efficiency_j_per_th`` and ``tiers``: per tier its segment, share,
+        efficiency, power price, power-only breakeven [USD/PH/day], ``status`` and the source
+        of its share, efficiency and power price (a user file's ``source`` text, named as the
+        user's, when it has no provenance columns).
+    """
+    origin = str(curve.attrs.get("origin", "unnamed curve"))
+    user = origin.startswith("user file")
+    tiers = []
+    for r in curve.itertuples(index=False):
+        row = r._asdict()
+        given = {c: row.get(c) for c in PROVENANCE_COLUMNS if isinstance(row.get(c), str) and row.get(c).strip()}
+        fallback = f"{origin}: {row['source']}" if user else str(row["source"])
+        tiers.append({
+            "segment": row["segment"],
+            "hashrate_share": float(row["hashrate_share"]),
+            "efficiency_j_per_th": float(row["efficiency_j_per_th"]),
+            "power_usd_per_kwh": float(row["power_usd_per_kwh"]),
+            "breakeven_hashprice_usd_per_ph_day": float(row["breakeven_hashprice_usd_per_ph_day"]),
+            "status": given.get("status", "user input" if user else "unstated"),
+            "source": fallback,
+            "share_source": given.get("share_source", fallback),
+            "efficiency_source": given.get("efficiency_source", fallback),
+            "power_source": given.get("power_source", fallback),
+        })
+    caveat = (DEFAULT_CURVE_CAVEAT if origin == DEFAULT_CURVE_ORIGIN else
+              f"cost curve from the {origin}: its tiers are the user's input, not hashdesk data")
+    return {"origin": origin, "caveat": caveat,
+            "mean_efficiency_j_per_th": mean_efficiency_j_per_th(curve), "tiers": tiers}
 
 
 def share_under_water(curve: pd.DataFrame, hashprice_usd_per_ph_day: float) -> float:
@@ -132,13 +213,24 @@ def check_stress_inputs(price_usd: float, fees_btc_per_block: float) -> None:
         raise StressInputError(f"fees_btc_per_block must be >= 0, got {fees_btc_per_block!r}")
 
 
+def _segments(first_height: int, constant_subsidy: int | None) -> list[tuple[int, int, int]]:
+    """``(first, last, subsidy_sats)`` runs of one subsidy inside the epoch starting at
+    ``first_height`` (one run for a constant subsidy; split at a halving height otherwise)."""
+    last = first_height + RETARGET_INTERVAL - 1
+    if constant_subsidy is not None:
+        return [(first_height, last, int(constant_subsidy))]
+    cuts = [h for h in range(first_height + 1, last + 1) if h % HALVING_INTERVAL == 0]
+    edges = [first_height, *cuts, last + 1]
+    return [(a, b - 1, block_subsidy(a)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
 def difficulty_response(
     bits: int,
     epoch: int,
     blocks_done: int,
     hashrate_ehs: float,
     curve: pd.DataFrame,
-    subsidy_sats: int,
+    subsidy_sats: int | None,
     fees_btc_per_block: float,
     price_usd: float,
     n_epochs: int = 4,
@@ -150,15 +242,18 @@ def difficulty_response(
     bits : int
         Compact target of the epoch in force.
     epoch : int
-        Its epoch number.
+        Its epoch number (its first height is ``epoch × 2016``).
     blocks_done : int
         Blocks of that epoch already mined (0–2015), found at ``hashrate_ehs``.
     hashrate_ehs : float
         Network hashrate before the shock, the capacity that can come back [EH/s].
     curve : pandas.DataFrame
         Validated cost curve (:func:`validate_cost_curve`).
-    subsidy_sats : int
-        Block subsidy during the stress [sats].
+    subsidy_sats : int or None
+        A subsidy held for every block [sats] (a what-if), or None for the consensus subsidy of
+        each block's height (:func:`hashdesk.chain.consensus.block_subsidy`): a halving then
+        takes effect at its height, reached at the simulated time, and the epoch containing it
+        is split into one segment per subsidy.
     fees_btc_per_block : float
         Fees per block [BTC].
     price_usd : float
@@ -169,10 +264,23 @@ def difficulty_response(
     Returns
     -------
     pandas.DataFrame
-        One row per epoch: ``epoch``, ``bits``, ``difficulty``, ``difficulty_change_pct``,
-        ``hashprice_usd_per_ph_day``, ``share_under_water``, ``online_hashrate_ehs``,
-        ``capitulated_ehs``, ``start_day`` (days after now when the epoch starts; negative for
-        the current one) and ``days`` (its duration; for the current epoch, the days left).
+        One row per (epoch, subsidy segment) — one row per epoch unless a halving splits it:
+        ``epoch``, ``first_height``, ``last_height`` (the segment's blocks), ``subsidy_btc_per_block``,
+        ``bits``, ``difficulty``, ``difficulty_change_pct`` (at the epoch's retarget; on every
+        segment of the epoch), ``hashprice_usd_per_ph_day``, ``hashprice_btc_per_ph_day``,
+        ``share_under_water``, ``online_hashrate_ehs``, ``capitulated_ehs``, ``start_day`` (days
+        after now when the segment's mining starts: the epoch's first block for its first
+        segment, the block before the segment's first block otherwise; negative for the current
+        epoch) and ``days`` (time until the segment's last block; for a segment under way, the
+        days left).
+
+    Notes
+    -----
+    The block at height ``h`` is found at the online hashrate ``H0 × (1 − share under water at
+    the hashprice of subsidy(h))``, so the interval before it lasts ``work / H``; the retarget
+    measures the 2015 intervals from the epoch's first to its last block
+    (:func:`hashdesk.chain.consensus.next_work_required`). Blocks already mined took
+    ``work / H0`` each.
 
     Raises
     ------
@@ -194,6 +302,12 @@ def difficulty_response(
     ([0.5, 0.0], 27.986)
     >>> round(float(r.difficulty_change_pct.iloc[1]), 2)
     -49.98
+
+    With the consensus subsidy, epoch 416 (heights 838,656–840,671) splits at 840,000:
+
+    >>> r = difficulty_response(bits, 416, 0, H, c, None, 0.0, 64_000.0, n_epochs=2)
+    >>> [(int(a), int(b), s) for a, b, s in zip(r.first_height, r.last_height, r.subsidy_btc_per_block)][:2]
+    [(838656, 839999, 6.25), (840000, 840671, 3.125)]
     """
     check_stress_inputs(price_usd, fees_btc_per_block)
     if not np.isfinite(hashrate_ehs) or hashrate_ehs <= 0:
@@ -202,43 +316,63 @@ def difficulty_response(
         raise StressInputError(f"blocks_done must be in 0..2015, got {blocks_done}")
     if n_epochs < 1:
         raise StressInputError(f"n_epochs must be >= 1, got {n_epochs}")
+    if subsidy_sats is not None and subsidy_sats < 0:
+        raise StressInputError(f"subsidy_sats must be >= 0, got {subsidy_sats!r}")
     h0 = hashrate_ehs * HS_PER_EHS
-    rows = []
-    prev_diff = None
-    n_before = max(blocks_done - 1, 0)  # measured intervals already elapsed at h0
-    t_first = -round(n_before * block_work(bits) / h0)
-    for j in range(n_epochs):
-        w = block_work(bits)
-        hp = hashprice_usd_at(bits, subsidy_sats, fees_btc_per_block, price_usd)
+
+    def online(bits_: int, subsidy: int, ep: int) -> tuple[float, float, float]:
+        hp = hashprice_usd_at(bits_, subsidy, fees_btc_per_block, price_usd)
         share = share_under_water(curve, hp)
         if share >= 1.0 - 1e-12:
             raise StressInputError(
-                f"the whole cost curve is under water at {hp:.2f} USD/PH/day (epoch {epoch + j}): "
+                f"the whole cost curve is under water at {hp:.2f} USD/PH/day (epoch {ep}): "
                 "no block would be found"
             )
-        h1 = h0 * (1.0 - share)
-        n_old = n_before if j == 0 else 0
-        span = n_old * w / h0 + (RETARGET_INTERVAL - 1 - n_old) * w / h1
-        t_last = t_first + round(span)
+        return hp, share, h0 * (1.0 - share)
+
+    rows = []
+    prev_diff = None
+    n_before = max(blocks_done - 1, 0)  # measured intervals already elapsed at h0
+    mined_last = epoch * RETARGET_INTERVAL + n_before  # highest height whose interval is history
+    t_first = -round(n_before * block_work(bits) / h0)
+    for j in range(n_epochs):
+        ep = epoch + j
+        fh = ep * RETARGET_INTERVAL
+        w = block_work(bits)
         d = difficulty(bits)
-        rows.append(
-            {
-                "epoch": epoch + j,
-                "bits": bits,
-                "difficulty": d,
-                "difficulty_change_pct": None if prev_diff is None else (d / prev_diff - 1.0) * 100.0,
-                "hashprice_usd_per_ph_day": hp,
-                "hashprice_btc_per_ph_day": hp / price_usd,
-                "share_under_water": share,
-                "online_hashrate_ehs": h1 / HS_PER_EHS,
-                "capitulated_ehs": (h0 - h1) / HS_PER_EHS,
-                "start_day": t_first / 86_400.0,
-                "days": (t_last - max(t_first, 0)) / 86_400.0,
-            }
-        )
+        span = 0.0  # seconds from the epoch's first block to the end of the current segment
+        for a, b, subsidy in _segments(fh, subsidy_sats):
+            hp, share, h1 = online(bits, subsidy, ep)
+            lo = max(a, fh + 1)  # intervals belong to the block they end with
+            n_int = b - lo + 1
+            n_old = max(0, min(b, mined_last) - lo + 1) if j == 0 else 0
+            seg_start = t_first + span
+            span += n_old * w / h0 + (n_int - n_old) * w / h1
+            seg_end = t_first + span
+            rows.append(
+                {
+                    "epoch": ep,
+                    "first_height": a,
+                    "last_height": b,
+                    "subsidy_btc_per_block": subsidy / SATS_PER_BTC,
+                    "bits": bits,
+                    "difficulty": d,
+                    "difficulty_change_pct": None if prev_diff is None else (d / prev_diff - 1.0) * 100.0,
+                    "hashprice_usd_per_ph_day": hp,
+                    "hashprice_btc_per_ph_day": hp / price_usd,
+                    "share_under_water": share,
+                    "online_hashrate_ehs": h1 / HS_PER_EHS,
+                    "capitulated_ehs": (h0 - h1) / HS_PER_EHS,
+                    "start_day": seg_start / 86_400.0,
+                    "days": max(seg_end - max(seg_start, 0.0), 0.0) / 86_400.0,
+                }
+            )
+        t_last = t_first + round(span)
         new_bits = next_work_required(bits, t_first, t_last)
         # the first block of the next epoch is found at the next epoch's online hashrate
-        hp_next = hashprice_usd_at(new_bits, subsidy_sats, fees_btc_per_block, price_usd)
+        nfh = fh + RETARGET_INTERVAL
+        sub_next = block_subsidy(nfh) if subsidy_sats is None else int(subsidy_sats)
+        hp_next = hashprice_usd_at(new_bits, sub_next, fees_btc_per_block, price_usd)
         h_next = h0 * (1.0 - min(share_under_water(curve, hp_next), 1.0 - 1e-12))
         t_first = t_last + round(block_work(new_bits) / h_next)
         prev_diff, bits = d, new_bits
@@ -302,19 +436,23 @@ def miner_halving_stress(miner: MinerSpec, state: NetworkWindow, subsidy_after_b
     )
 
 
-#: Days of Coin Metrics hashrate averaged for the pre-shock baseline [days].
-BASELINE_DAYS = 14
+#: How the halving enters the network response: at its height (reached at the simulated time),
+#: or ``now`` (every remaining block at the next era's subsidy: a what-if, and the behaviour of
+#: earlier versions, kept for comparison).
+HALVING_MODES: tuple[str, ...] = ("height", "now")
 
 
 @dataclass(frozen=True)
 class StressResult:
-    """Outcome of :func:`stress_test`: the network at the stress inputs, the epoch path and,
+    """Outcome of :func:`stress_test`: the network at the stress inputs, the difficulty path
+    (one row per epoch and subsidy segment), the cost curve with each tier's provenance and,
     when a fleet is given, the miner across the halving."""
 
     network: dict
     epochs: pd.DataFrame
     curve: pd.DataFrame
     miner: HalvingStress | None
+    cost_curve: dict | None = None
 
 
 def stress_test(
@@ -326,6 +464,7 @@ def stress_test(
     n_epochs: int = 4,
     hashrate_ehs: float | None = None,
     miner: MinerSpec | None = None,
+    halving_at: str = "height",
 ) -> StressResult:
     """Price / fee / halving stress from the network state at a time.
 
@@ -339,37 +478,68 @@ def stress_test(
     fees_btc_per_block : float
         Stress fees per block [BTC].
     curve : pandas.DataFrame
-        Validated network cost curve.
+        Validated network cost curve (:func:`read_cost_curve`; its ``attrs`` carry the origin).
     halving : bool
-        Apply the next halving's subsidy to the network response (else today's subsidy).
+        Apply the halving to the network response; else every block keeps today's subsidy.
     n_epochs : int
         Epochs in the difficulty path.
     hashrate_ehs : float, optional
         Pre-shock network hashrate [EH/s]; default the state's 7-day hashrate.
     miner : MinerSpec, optional
         A miner to stress across the halving at the stress price and fees (today's difficulty).
+    halving_at : {"height", "now"}
+        ``height`` (default): each block pays the consensus subsidy of its height, so blocks
+        below the next halving height pay today's subsidy and the cut comes when the simulated
+        chain reaches it. ``now``: every remaining block pays the next era's subsidy (a what-if
+        that treats the blocks still paying the old subsidy as halved).
 
     Returns
     -------
     StressResult
+        ``network`` holds the stress inputs and the headline figures: the subsidy of the next
+        block, ``halving_height``, ``blocks_to_halving``, ``halving_day`` (simulated days from
+        now to the halving block; None when it is not reached in the path), the hashprice and
+        share under water now and after the halving, and the next retarget's change.
     """
-    from hashdesk.chain.consensus import block_subsidy, next_halving_height
+    from hashdesk.chain.consensus import next_halving_height
 
     check_stress_inputs(price_usd, fees_btc_per_block)
+    if halving_at not in HALVING_MODES:
+        raise StressInputError(f"halving_at must be one of {', '.join(HALVING_MODES)}, got {halving_at!r}")
     bits, epoch, height = state.bits, state.epoch, state.tip_height
     if hashrate_ehs is None:
         if state.hashrate_ehs_7d is None:
             raise StressInputError(f"no 7-day hashrate known at {state.at}: pass --hashrate-ehs")
         hashrate_ehs = float(state.hashrate_ehs_7d)
+    h_halving = next_halving_height(height)
     subsidy_now = block_subsidy(height + 1)
-    subsidy_next = block_subsidy(next_halving_height(height))
-    subsidy = subsidy_next if halving else subsidy_now
+    subsidy_next = block_subsidy(h_halving)
+    if not halving:
+        path_subsidy: int | None = subsidy_now
+    elif halving_at == "now":
+        path_subsidy = subsidy_next
+    else:
+        path_subsidy = None
     blocks_done = state.blocks_mined_in_epoch
     path = difficulty_response(
-        bits, epoch, blocks_done, hashrate_ehs, curve, subsidy,
+        bits, epoch, blocks_done, hashrate_ehs, curve, path_subsidy,
         fees_btc_per_block, price_usd, n_epochs,
     )
     first = path.iloc[0]
+    later = path[path.epoch > epoch]
+    after = path[path.first_height >= h_halving] if halving and halving_at == "height" else path
+    reach = path[path.first_height == h_halving]
+    halving_day = None  # days from now until mining at the new subsidy starts
+    if halving and halving_at == "height" and len(reach):
+        halving_day = float(reach.start_day.iloc[0])
+    elif halving and halving_at == "now":
+        halving_day = 0.0
+    if halving and halving_at == "height":
+        applied = f"at height {h_halving:,} (reached at the simulated time)"
+    elif halving:
+        applied = "now: every remaining block at the next era's subsidy (what-if)"
+    else:
+        applied = f"no: every block at today's subsidy (the halving at height {h_halving:,} not applied)"
     network = {
         "at": state.at,
         "height": height,
@@ -380,13 +550,23 @@ def stress_test(
         "hashrate_before_ehs": hashrate_ehs,
         "price_usd": price_usd,
         "fees_btc_per_block": fees_btc_per_block,
-        "subsidy_btc_per_block": subsidy / SATS_PER_BTC,
+        "subsidy_btc_per_block": float(first.subsidy_btc_per_block),
         "halving_applied": halving,
+        "halving_at": applied,
+        "halving_height": h_halving,
+        "blocks_to_halving": h_halving - height,
+        "subsidy_after_halving_btc_per_block": subsidy_next / SATS_PER_BTC,
+        "halving_day": halving_day,
         "hashprice_usd_per_ph_day": float(first.hashprice_usd_per_ph_day),
         "hashprice_btc_per_ph_day": float(first.hashprice_btc_per_ph_day),
         "share_under_water": float(first.share_under_water),
         "capitulation_ehs": float(first.capitulated_ehs),
-        "difficulty_change_next_pct": float(path.difficulty_change_pct.iloc[1]) if len(path) > 1 else None,
+        "hashprice_after_halving_usd_per_ph_day": (float(after.hashprice_usd_per_ph_day.iloc[0])
+                                                   if halving and len(after) else None),
+        "share_under_water_after_halving": (float(after.share_under_water.iloc[0])
+                                            if halving and len(after) else None),
+        "difficulty_change_next_pct": (float(later.difficulty_change_pct.iloc[0])
+                                       if len(later) else None),
     }
     result = None
     if miner is not None:
@@ -398,4 +578,93 @@ def stress_test(
             subsidy_btc_per_block=subsidy_now / SATS_PER_BTC, fees_btc_per_block=fees_btc_per_block,
         )
         result = miner_halving_stress(miner, window, subsidy_next / SATS_PER_BTC)
-    return StressResult(network=network, epochs=path, curve=curve, miner=result)
+    return StressResult(network=network, epochs=path, curve=curve, miner=result,
+                        cost_curve=cost_curve_provenance(curve))
+
+
+# -- halving-day attribution in the daily series -------------------------------------------------
+
+#: Columns added by :func:`mixed_subsidy_days`.
+MIXED_SUBSIDY_COLUMNS: tuple[str, ...] = ("mixed_subsidy", "blocks_new_era", "subsidy_note")
+
+
+def mixed_subsidy_days(daily: pd.DataFrame, halving_times: dict[int, int] | None = None) -> pd.DataFrame:
+    """Flag the days of a daily series whose blocks mix two subsidy eras.
+
+    A day is flagged (``mixed_subsidy``) when its realised subsidy per block is not one era's
+    value (``50 / 2^k`` BTC) or when its blocks, as the series attributes them (heights
+    ``height_last − blocks + 1 … height_last``), include a halving height. Coin Metrics assigns
+    blocks to days by its own rule, not by header time: its 2024-04-19 carries blocks
+    840,000–840,003, whose header times fall on 2024-04-20, and their fees (block 840,000 alone
+    paid about 37.6 BTC of fees), so that day's hashprice is not a clean pre-halving figure.
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        The daily series (:func:`hashdesk.economics.hashprice.network_economics_daily`):
+        ``date``, ``blocks``, ``subsidy_btc_per_block``, ``height_last``.
+    halving_times : dict of int to int, optional
+        Halving height → header time [unix s] (from the blocks known), quoted in the note.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``daily`` with :data:`MIXED_SUBSIDY_COLUMNS`: ``mixed_subsidy`` (bool),
+        ``blocks_new_era`` (blocks of the day at the later era's subsidy, from the realised mean:
+        ``n × (s_old − s) / (s_old − s_new)``; NaN when the day is not mixed) and
+        ``subsidy_note`` (words; "" when not mixed).
+
+    References
+    ----------
+    .. [1] Bitcoin Core ``GetBlockSubsidy`` (eras of 210,000 blocks).
+    .. [2] Coin Metrics, ``IssTotNtv`` / ``BlkCnt`` (blocks attributed to UTC days by Coin Metrics).
+
+    Examples
+    --------
+    151 blocks with a mean subsidy of 931.25 / 151 BTC: 147 at 6.25 and 4 at 3.125.
+
+    >>> d = pd.DataFrame({"date": ["2024-04-18", "2024-04-19"], "blocks": [145, 151],
+    ...                   "subsidy_btc_per_block": [6.25, 931.25 / 151], "height_last": [839852, 840003]})
+    >>> out = mixed_subsidy_days(d)
+    >>> out.mixed_subsidy.tolist(), round(float(out.blocks_new_era.iloc[1]), 9)
+    ([False, True], 4.0)
+    """
+    out = daily.copy()
+    n = pd.to_numeric(out["blocks"], errors="coerce").to_numpy(dtype=float)
+    s = pd.to_numeric(out["subsidy_btc_per_block"], errors="coerce").to_numpy(dtype=float)
+    hl = pd.to_numeric(out["height_last"], errors="coerce").to_numpy(dtype=float)
+    eras = np.array([INITIAL_SUBSIDY_BTC / 2**k for k in range(34)])
+    mixed = np.zeros(len(out), dtype=bool)
+    new_era = np.full(len(out), np.nan)
+    notes = [""] * len(out)
+    halving_times = dict(halving_times or {})
+    for i in range(len(out)):
+        off_era = bool(np.isfinite(s[i])) and not np.isclose(eras, s[i], rtol=0, atol=1e-9).any()
+        touched: list[int] = []
+        if np.isfinite(hl[i]) and np.isfinite(n[i]) and n[i] > 0:
+            lo, hi = int(hl[i]) - int(n[i]) + 1, int(hl[i])
+            first = -(-max(lo, 1) // HALVING_INTERVAL) * HALVING_INTERVAL
+            touched = list(range(first, hi + 1, HALVING_INTERVAL))
+        if not (off_era or touched):
+            continue
+        mixed[i] = True
+        parts = []
+        if off_era and np.isfinite(n[i]):
+            s_old = float(eras[eras > s[i]].min())
+            s_new = s_old / 2
+            k = n[i] * (s_old - s[i]) / (s_old - s_new)
+            new_era[i] = k
+            parts.append(f"realised subsidy {s[i]:.6f} BTC/block is no one era's value: "
+                         f"{n[i] - k:.0f} blocks at {s_old:g} and {k:.0f} at {s_new:g} BTC")
+        for h in touched:
+            words = f"halving block {h:,} is attributed to this day"
+            if h in halving_times:
+                t = pd.Timestamp(halving_times[h], unit="s")
+                words += f" (header time {t:%Y-%m-%d %H:%M:%S} UTC)"
+            parts.append(words)
+        parts.append("its fees and hashprice mix both eras")
+        notes[i] = "; ".join(parts)
+    out["mixed_subsidy"] = mixed
+    out["blocks_new_era"] = new_era
+    out["subsidy_note"] = notes
+    return out

@@ -18,7 +18,12 @@ Realization is ``reported / expected``. Its interval under the hypothesis "the m
 its expected rate" combines block-finding luck (Poisson on the expected blocks when the miner
 mines on its own pool; none when an FPPS pool absorbs it) with the uncertainty of the hashrate
 kind. A month *beats* when realization lies above the interval, *misses* below it, and is *in
-line* inside it.
+line* inside it. The pool fee of each company is stated (:data:`DEFAULT_POOL_MODELS`, with its
+source); where it is not public the interval allows the range of public FPPS fees
+(:data:`UNSTATED_POOL_FEE_RANGE`), so a verdict does not hinge on an unstated fee. A verdict is
+about luck and pool terms only when the hashrate is an operating one
+(:data:`OPERATING_KINDS`); against deployed or energized capacity it measures uptime and
+curtailment as well, and the record says so (``verdict_measures``).
 
 References
 ----------
@@ -98,21 +103,76 @@ class PoolModel:
     payout : Payout
         ``fpps`` (luck absorbed by the pool) or ``own`` (the miner bears it).
     pool_fee : float
-        Pool fee share deducted from the expected reward [0–1]; 0 unless configured.
+        Pool fee share of the reward [0–1]: the stated (or default) value shown in the output.
     basis : str
-        Why this model applies: a public statement, or "assumption".
+        Why this payout model applies: a public statement, or "assumption".
+    pool_fee_lo, pool_fee_hi : float or None
+        The range of fees the interval allows for [0–1]; None = ``pool_fee`` (a known fee). An
+        unstated fee carries the range of public FPPS fees, so the verdict holds for any fee in it.
+    fee_basis : str
+        Where the fee comes from ("" = the same as ``basis``).
     """
 
     payout: Payout = Payout.fpps
     pool_fee: float = 0.0
     basis: str = "assumption: default FPPS (pool absorbs luck); no public statement used"
+    pool_fee_lo: float | None = None
+    pool_fee_hi: float | None = None
+    fee_basis: str = ""
 
     def __post_init__(self) -> None:
-        if not 0 <= self.pool_fee < 1:
-            raise ProductionError(f"pool_fee must be in [0, 1), got {self.pool_fee}")
+        for name in ("pool_fee", "pool_fee_lo", "pool_fee_hi"):
+            v = getattr(self, name)
+            if v is not None and not 0 <= v < 1:
+                raise ProductionError(f"{name} must be in [0, 1), got {v}")
+        if not self.fee_range[0] <= self.pool_fee <= self.fee_range[1]:
+            raise ProductionError(f"pool_fee {self.pool_fee} outside its range {self.fee_range}")
+
+    @property
+    def fee_range(self) -> tuple[float, float]:
+        """``(lowest, highest)`` fee the interval allows for [0–1]."""
+        lo = self.pool_fee if self.pool_fee_lo is None else self.pool_fee_lo
+        hi = self.pool_fee if self.pool_fee_hi is None else self.pool_fee_hi
+        return lo, hi
+
+    @property
+    def fee_words(self) -> str:
+        """The fee as shown: ``2 % (default; interval allows 0–4 %)`` or ``0.5 %``."""
+        lo, hi = self.fee_range
+        if lo == hi:
+            return f"{100 * self.pool_fee:g} %"
+        return f"{100 * self.pool_fee:g} % (not public; interval allows {100 * lo:g}–{100 * hi:g} %)"
 
 
-#: Per-ticker pool models. Only MARA departs from the FPPS default, with its basis stated.
+#: Public FPPS pool fees, for the default fee band of a miner whose fee is not public: Luxor
+#: ~0.7 %, Braiins 2 %, AntPool 2.5 %, F2Pool / ViaBTC / Binance Pool 4 %; Foundry USA (where
+#: most listed US miners mine) tiered and undisclosed. Source: spark.money, "Bitcoin Mining Pool
+#: Comparison" (snapshot of early 2026; fees change),
+#: https://www.spark.money/tools/bitcoin-mining-pool-comparison
+PUBLIC_FPPS_FEES_SOURCE: str = (
+    "public FPPS fees 0.7–4 % (Luxor ~0.7 %, Braiins 2 %, AntPool 2.5 %, F2Pool/ViaBTC/Binance 4 %; "
+    "Foundry USA tiered, undisclosed): https://www.spark.money/tools/bitcoin-mining-pool-comparison "
+    "(early-2026 snapshot)"
+)
+#: Default fee of a miner whose fee is not public, and the range the interval allows [0–1]:
+#: the midpoint of 0 (own pool or a negotiated zero) and the highest public FPPS fee (4 %).
+UNSTATED_POOL_FEE: float = 0.02
+UNSTATED_POOL_FEE_RANGE: tuple[float, float] = (0.0, 0.04)
+
+
+def unstated_fee_model(basis: str) -> PoolModel:
+    """FPPS with the fee not public: :data:`UNSTATED_POOL_FEE` shown, the interval allowing
+    :data:`UNSTATED_POOL_FEE_RANGE` (stated in ``fee_basis``)."""
+    lo, hi = UNSTATED_POOL_FEE_RANGE
+    return PoolModel(Payout.fpps, UNSTATED_POOL_FEE, basis, lo, hi,
+                     f"fee not public: default {100 * UNSTATED_POOL_FEE:g} %, interval allows "
+                     f"{100 * lo:g}–{100 * hi:g} % ({PUBLIC_FPPS_FEES_SOURCE})")
+
+
+#: Per-ticker pool models, each with its basis. Payout and fee are sourced where public; no
+#: listed miner in the bundle publishes its pool fee, so every FPPS miner carries the default fee
+#: band. The company facts dataset (``facts/companies.csv``, column ``pool_fee``) can replace
+#: these through :func:`pool_models_from_facts`.
 DEFAULT_POOL_MODELS: Mapping[str, PoolModel] = {
     "MARA": PoolModel(
         Payout.own,
@@ -120,8 +180,90 @@ DEFAULT_POOL_MODELS: Mapping[str, PoolModel] = {
         "MARA mines on its own pool (MARA Pool); its 2024 monthly updates count 'blocks won' "
         "(bundle notes 2024-07: 201, 2024-09: 207). Applied to every month: for 2023, while "
         "the move to its own pool was under way, this is an assumption.",
+        fee_basis="own pool: no pool fee is paid (the pool's running cost is not a fee on BTC)",
     ),
+    "CLSK": unstated_fee_model(
+        "CleanSpark moved its whole hashrate to Foundry USA Pool (FPPS) in 2021: "
+        "http://crypto500.news/nasdaq-listed-cleanspark-moves-full-mining-power-to-foundry-pool ; "
+        "assumed unchanged"),
+    **{t: unstated_fee_model(f"assumption: FPPS (pool absorbs luck); no public statement of {t}'s "
+                             "pool or payout found")
+       for t in ("RIOT", "BITF", "HUT", "IREN", "WULF", "CIFR", "BTDR")},
 }
+
+
+def default_pool_model(ticker: str) -> PoolModel:
+    """The pool model of a ticker: :data:`DEFAULT_POOL_MODELS`, else FPPS with the unstated fee."""
+    return DEFAULT_POOL_MODELS.get(ticker) or unstated_fee_model(
+        f"assumption: FPPS (pool absorbs luck); no public statement of {ticker}'s pool found")
+
+
+def pool_models_from_facts(facts: pd.DataFrame,
+                           base: Mapping[str, PoolModel] | None = None) -> dict[str, PoolModel]:
+    """Pool models with the fees of a company facts table (the hook for ``facts/companies.csv``).
+
+    Parameters
+    ----------
+    facts : pandas.DataFrame
+        ``ticker`` and ``pool_fee`` [0–1] (NaN: not known), optional ``pool_payout``
+        (``fpps``/``own``) and ``pool_fee_source`` (or ``source``).
+    base : mapping, optional
+        Models to start from (default :data:`DEFAULT_POOL_MODELS`).
+
+    Returns
+    -------
+    dict
+        Ticker → :class:`PoolModel`; a ticker with a stated fee gets that fee with no band and
+        its source as ``fee_basis``.
+
+    Raises
+    ------
+    ProductionError
+        For a fee outside [0, 1) or an unknown payout, naming the ticker.
+
+    Examples
+    --------
+    >>> m = pool_models_from_facts(pd.DataFrame({"ticker": ["RIOT"], "pool_fee": [0.015],
+    ...                                          "pool_fee_source": ["10-K 2024"]}))
+    >>> m["RIOT"].fee_range, m["RIOT"].fee_basis, m["CLSK"].fee_range
+    ((0.015, 0.015), '10-K 2024', (0.0, 0.04))
+    """
+    out = dict(DEFAULT_POOL_MODELS if base is None else base)
+    if "ticker" not in facts.columns or "pool_fee" not in facts.columns:
+        raise ProductionError("company facts: need columns ticker and pool_fee")
+    src_col = "pool_fee_source" if "pool_fee_source" in facts.columns else (
+        "source" if "source" in facts.columns else None)
+    for _, r in facts.iterrows():
+        fee = pd.to_numeric(pd.Series([r["pool_fee"]]), errors="coerce").iloc[0]
+        if pd.isna(fee):
+            continue
+        ticker = str(r["ticker"]).strip().upper()
+        prev = out.get(ticker) or default_pool_model(ticker)
+        payout = prev.payout
+        if "pool_payout" in facts.columns and isinstance(r["pool_payout"], str) and r["pool_payout"].strip():
+            try:
+                payout = Payout(r["pool_payout"].strip().lower())
+            except ValueError as exc:
+                raise ProductionError(f"company facts, {ticker}: pool_payout {r['pool_payout']!r} "
+                                      "is not fpps or own") from exc
+        if not 0 <= float(fee) < 1:
+            raise ProductionError(f"company facts, {ticker}: pool_fee must be in [0, 1), got {fee}")
+        source = str(r[src_col]) if src_col and isinstance(r[src_col], str) else "company facts"
+        out[ticker] = PoolModel(payout, float(fee), prev.basis, fee_basis=source)
+    return out
+
+
+#: What a verdict measures, by the hashrate kind it is computed against.
+VERDICT_MEASURES: Mapping[str, str] = {
+    "average_operating": "luck and pool terms (against the operating hashrate)",
+    "operational": "luck and pool terms (against a month-end operating hashrate)",
+    "deployed": "uptime and curtailment as well as luck: against deployed capacity, not operating hashrate",
+    "energized": "uptime and curtailment as well as luck: against energized capacity, not operating hashrate",
+    "installed": "uptime and curtailment as well as luck: against installed capacity, not operating hashrate",
+    "unknown": "unclear: the hashrate kind is not stated, so uptime may be included",
+}
+#: Kinds that measure operating hashrate (a verdict against them is about luck and pool terms).
+OPERATING_KINDS: frozenset[str] = frozenset({"average_operating", "operational"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -396,7 +538,8 @@ def realization_interval(
     pool : PoolModel
         ``own``: reported BTC ∝ N ~ Poisson(λ), so the luck interval is the central ``level``
         Poisson quantiles over λ; ``fpps``: the pool pays the expectation, the luck interval
-        is the point 1. Both are scaled by ``1 − pool_fee``.
+        is the point 1. The low bound is scaled by ``1 − highest fee`` and the high bound by
+        ``1 − lowest fee`` of :attr:`PoolModel.fee_range` (both by ``1 − pool_fee`` for a known fee).
     kind_band : float
         Relative uncertainty ``u`` of the hashrate kind [fraction]: the true hashrate lies in
         ``H·(1 ± u)``, widening the interval to ``[lo·(1−u), hi·(1+u)]``.
@@ -432,8 +575,8 @@ def realization_interval(
         hi = poisson_quantile(1 - tail, expected_blocks_n) / expected_blocks_n
     else:
         lo = hi = 1.0
-    keep = 1.0 - pool.pool_fee
-    return lo * keep * (1 - kind_band), hi * keep * (1 + kind_band)
+    fee_lo, fee_hi = pool.fee_range
+    return lo * (1.0 - fee_hi) * (1 - kind_band), hi * (1.0 - fee_lo) * (1 + kind_band)
 
 
 def classify(realization: float, interval: tuple[float, float]) -> Verdict:
@@ -629,9 +772,14 @@ def production_records(
         One row per ticker-month: ticker, month, btc_reported, btc_expected, realization,
         realization_lo, realization_hi, verdict, hashrate_ehs (as used), hashrate_reported_ehs,
         hashrate_kind, hashrate_basis, kind_band_pct, expected_blocks, pool_payout, pool_basis,
-        conflict, demand_response_usd.
+        pool_fee (stated or default) with pool_fee_lo / pool_fee_hi (the range the interval
+        allows), pool_fee_basis, pool_fee_words, verdict_measures (what the verdict measures:
+        luck and pool terms against an operating hashrate, uptime as well against capacity),
+        operating_hashrate_reported, conflict, demand_response_usd.
     """
     models = dict(DEFAULT_POOL_MODELS if pool_models is None else pool_models)
+    have_operating = {(t, m) for t, m, k in zip(rows.ticker, rows.month, rows.hashrate_kind, strict=True)
+                      if k in OPERATING_KINDS} if len(rows) else set()
     if kind is not None and kind not in KIND_PREFERENCE:
         raise ProductionError(f"kind {kind!r} is not one of {', '.join(KIND_PREFERENCE)}")
     d = dedupe_production(rows)
@@ -642,7 +790,8 @@ def production_records(
         if kind is not None:
             g = g[g.hashrate_kind == kind]
         first = d[(d.ticker == ticker) & (d.month == month)].iloc[0]
-        pool = models.get(ticker, PoolModel())
+        pool = models.get(ticker) or default_pool_model(ticker)
+        fee_lo, fee_hi = pool.fee_range
         rec = {
             "ticker": ticker, "month": month, "btc_reported": first.btc_reported,
             "btc_expected": None, "realization": None, "realization_lo": None,
@@ -650,6 +799,9 @@ def production_records(
             "hashrate_ehs": None, "hashrate_reported_ehs": None, "hashrate_kind": kind or "",
             "hashrate_basis": "", "kind_band_pct": None, "expected_blocks": None,
             "pool_payout": pool.payout.value, "pool_basis": pool.basis,
+            "pool_fee": pool.pool_fee, "pool_fee_lo": fee_lo, "pool_fee_hi": fee_hi,
+            "pool_fee_basis": pool.fee_basis or pool.basis, "pool_fee_words": pool.fee_words,
+            "verdict_measures": "", "operating_hashrate_reported": (ticker, month) in have_operating,
             "conflict": bool(first.btc_conflict), "demand_response_usd": first.demand_response_usd,
         }
         if not g.empty:
@@ -665,7 +817,10 @@ def production_records(
                 hashrate_kind=row.hashrate_kind, hashrate_basis=basis,
                 kind_band_pct=100 * band, expected_blocks=exp.blocks,
                 conflict=bool(first.btc_conflict or row.hashrate_conflict),
+                verdict_measures=VERDICT_MEASURES.get(row.hashrate_kind, ""),
             )
+            if row.hashrate_kind not in OPERATING_KINDS and not rec["operating_hashrate_reported"]:
+                rec["verdict_measures"] += " (no operating hashrate reported for this month)"
             if first.btc_reported is None or not np.isfinite(first.btc_reported):
                 rec["verdict"] = Verdict.no_btc.value
             else:
@@ -678,7 +833,9 @@ def production_records(
 
 
 __all__ = [
-    "DEFAULT_POOL_MODELS", "KIND_PREFERENCE", "ExpectedProduction", "NetworkSchedule", "Payout",
+    "DEFAULT_POOL_MODELS", "KIND_PREFERENCE", "OPERATING_KINDS", "UNSTATED_POOL_FEE",
+    "UNSTATED_POOL_FEE_RANGE", "VERDICT_MEASURES", "default_pool_model", "pool_models_from_facts",
+    "unstated_fee_model", "ExpectedProduction", "NetworkSchedule", "Payout",
     "PoolModel", "ProductionError", "Verdict", "build_schedule", "classify", "dedupe_production",
     "effective_hashrate", "expected_production", "month_bounds", "poisson_quantile", "production_records",
     "realization_interval", "rounding_ehs",

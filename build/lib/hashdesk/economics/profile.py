@@ -17,6 +17,14 @@ class ProfileError(ValueError):
     """A profile file that cannot be read or does not validate (message names the field)."""
 
 
+#: Plausible fleet efficiency [J/TH]: from the best 2025 machines (~9.5) to 2013-era ASICs (~200).
+EFFICIENCY_RANGE_J_PER_TH: tuple[float, float] = (5.0, 200.0)
+#: A single miner's fleet cannot exceed the whole network (~1,000 EH/s in 2025) [EH/s].
+MAX_FLEET_EHS: float = 2_000.0
+#: Largest plausible yearly cash cost or credit [USD/year].
+MAX_USD_PER_YEAR: float = 1e11
+
+
 class ContractType(StrEnum):
     """Power contract kind."""
 
@@ -36,12 +44,12 @@ class PoolPayout(StrEnum):
 class FleetEntry(BaseModel):
     """One fleet line: either ``model`` + ``units`` (from the ASIC catalogue) or hashrate + J/TH."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     model: str | None = Field(None, description="ASIC model name in the catalogue")
-    units: int | None = Field(None, gt=0, description="number of machines")
-    hashrate_ehs: float | None = Field(None, gt=0, description="fleet hashrate [EH/s]")
-    efficiency_j_per_th: float | None = Field(None, gt=0, description="fleet efficiency [J/TH]")
+    units: int | None = Field(None, gt=0, le=10_000_000, description="number of machines")
+    hashrate_ehs: float | None = Field(None, gt=0, le=MAX_FLEET_EHS, description="fleet hashrate [EH/s]")
+    efficiency_j_per_th: float | None = Field(None, gt=0, le=10_000, description="fleet efficiency [J/TH]")
 
     @model_validator(mode="after")
     def _one_way(self) -> FleetEntry:
@@ -59,34 +67,55 @@ class FleetEntry(BaseModel):
 class PowerContract(BaseModel):
     """Power price and contract terms."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     price_usd_per_kwh: float = Field(..., gt=0, lt=2, description="all-in power price [USD/kWh]")
     contract: ContractType = ContractType.fixed
-    index_adder_usd_per_kwh: float = Field(0.0, ge=0, description="adder over the index [USD/kWh]")
+    index_adder_usd_per_kwh: float = Field(0.0, ge=0, lt=2, description="adder over the index [USD/kWh]")
     curtail_above_usd_per_kwh: float | None = Field(
         None, gt=0, description="curtail when the spot price exceeds this [USD/kWh]"
     )
     demand_response_usd_per_year: float = Field(
-        0.0, ge=0, description="demand-response / curtailment credits [USD/year]"
+        0.0, ge=0, le=MAX_USD_PER_YEAR, description="demand-response / curtailment credits [USD/year]"
     )
 
 
 class MinerProfile(BaseModel):
-    """A miner: fleet, uptime, power, hosting and pool terms."""
+    """A miner: fleet, uptime, power, hosting and pool terms.
 
-    model_config = ConfigDict(extra="forbid")
+    Physical inputs are checked for plausibility: a fleet line's efficiency must lie in
+    :data:`EFFICIENCY_RANGE_J_PER_TH` (5–200 J/TH) unless ``unusual_efficiency_ok = true`` says
+    the user means it; a fleet cannot exceed :data:`MAX_FLEET_EHS`; no value may be NaN or inf.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str
     ticker: str | None = None
     fleet: list[FleetEntry] = Field(..., min_length=1)
     uptime: float = Field(0.95, gt=0, le=1, description="share of time hashing [0–1]")
     power: PowerContract
-    hosting_usd_per_kwh: float = Field(0.0, ge=0, description="hosting fee on energy [USD/kWh]")
+    hosting_usd_per_kwh: float = Field(0.0, ge=0, lt=2, description="hosting fee on energy [USD/kWh]")
     pool_fee: float = Field(0.0, ge=0, lt=1, description="pool fee share of revenue [0–1]")
     pool_payout: PoolPayout = PoolPayout.fpps
-    other_cash_cost_usd_per_year: float = Field(0.0, ge=0, description="site opex [USD/year]")
+    other_cash_cost_usd_per_year: float = Field(0.0, ge=0, le=MAX_USD_PER_YEAR, description="site opex [USD/year]")
     source: str | None = Field(None, description="where the figures come from")
+    unusual_efficiency_ok: bool = Field(
+        False, description="accept fleet efficiencies outside 5–200 J/TH (the user says so)")
+
+    @model_validator(mode="after")
+    def _plausible(self) -> MinerProfile:
+        lo, hi = EFFICIENCY_RANGE_J_PER_TH
+        for i, e in enumerate(self.fleet):
+            eff = e.efficiency_j_per_th
+            if eff is not None and not self.unusual_efficiency_ok and not lo <= eff <= hi:
+                raise ValueError(
+                    f"fleet[{i}].efficiency_j_per_th: {eff:g} J/TH is outside the plausible {lo:g}–{hi:g} "
+                    "J/TH (set unusual_efficiency_ok = true if you mean it)")
+        total = sum(e.hashrate_ehs or 0.0 for e in self.fleet)
+        if total > MAX_FLEET_EHS:
+            raise ValueError(f"fleet: {total:g} EH/s in all exceeds {MAX_FLEET_EHS:g} EH/s (twice the network)")
+        return self
 
 
 def load_profile(path: str | Path) -> MinerProfile:
@@ -98,10 +127,16 @@ def load_profile(path: str | Path) -> MinerProfile:
         Naming the file and the failing field(s).
     """
     path = Path(path)
+    if path.is_dir():
+        raise ProfileError(f"{path}: is a directory, not a profile file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ProfileError(f"{path}: no such profile file") from exc
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: invalid TOML: {exc}") from exc
     try:

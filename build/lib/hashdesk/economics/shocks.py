@@ -382,7 +382,14 @@ class ShockEffect:
         Duration of the epoch after the retarget [days].
     windfall_btc : float or None
         The miner's extra expected BTC over the epoch after, from the lower difficulty alone
-        (same fees) [BTC].
+        (same fees), against *no difficulty change* [BTC].
+    windfall_vs_counterfactual_btc : float or None
+        The same against the counterfactual retarget (the change without the shock's lost
+        hours): ``E_after × (1 − work_after / work_counterfactual)`` [BTC]. It accrues to every
+        hash mined in the epoch after, whether its owner curtailed in the storm or not: it is
+        not the gain from staying online.
+    counterfactual_bits : int or None
+        Compact target of the counterfactual retarget.
     demand_response_usd : float or None
         Profile's annual demand-response credits pro-rated over the shock days [USD]; None when
         the profile has none.
@@ -411,6 +418,8 @@ class ShockEffect:
     demand_response_usd: float | None
     btc_forgone_if_curtailed: float
     notes: tuple[str, ...] = field(default=())
+    windfall_vs_counterfactual_btc: float | None = None
+    counterfactual_bits: int | None = None
 
     def to_rows(self) -> list[dict]:
         """The split as (component, before, during/after, change %) rows for a table."""
@@ -452,8 +461,14 @@ class ShockEffect:
                 row(f"expected BTC per PH/day, epoch {self.epoch_during} → {self.epoch_after} "
                     "[BTC/PH/day]", self.btc_per_ph_day_epoch_during,
                     self.btc_per_ph_day_epoch_after, "with each epoch's realised fees"),
-                row(f"miner windfall over epoch {self.epoch_after} [BTC]", None, self.windfall_btc,
-                    f"{self.epoch_after_days:.2f} days at the lower difficulty, same fees"),
+                row(f"next-epoch effect: miner windfall over epoch {self.epoch_after} vs the "
+                    "counterfactual retarget [BTC]", None, self.windfall_vs_counterfactual_btc,
+                    f"{self.epoch_after_days:.2f} days at the actual vs the counterfactual "
+                    f"({self.counterfactual_change_pct:+.2f}%) difficulty, same fees; accrues to every "
+                    "miner hashing in that epoch, curtailed in the storm or not"
+                    if self.counterfactual_change_pct is not None else ""),
+                row("  the same vs no difficulty change [BTC]", None, self.windfall_btc,
+                    "assumes difficulty would otherwise have stayed flat"),
             ]
         rows.append(row("demand-response credits, pro-rated [USD]", None, self.demand_response_usd,
                         "profile annual credits × shock days / 365" if self.demand_response_usd
@@ -559,7 +574,8 @@ def shock_effect(
     -----
     Windfall = ``E_after × (1 − work_after / work_during)``: the miner's expected BTC over the
     epoch after the retarget minus what the same hashes would have earned at the old difficulty
-    with the same fees. Counterfactual retarget: the shock's shortfall ``Σ (baseline − daily)``
+    with the same fees; against the counterfactual retarget,
+    ``E_after × (1 − work_after / work_counterfactual)``. Counterfactual retarget: the shock's shortfall ``Σ (baseline − daily)``
     [EH/s·day] inside the ending epoch would have done its work ``shortfall/baseline`` days
     sooner; the measured span is shortened by that and the exact rule re-applied.
     """
@@ -578,7 +594,7 @@ def shock_effect(
         ["retarget_height", "epoch_during", "epoch_after", "retarget_change_pct",
          "counterfactual_change_pct", "btc_per_ph_day_epoch_during", "btc_per_ph_day_epoch_after",
          "blocks_per_ph_day_epoch_during", "blocks_per_ph_day_epoch_after", "epoch_after_days",
-         "windfall_btc"]
+         "windfall_btc", "windfall_vs_counterfactual_btc", "counterfactual_bits"]
     )
     if not cur.empty and len(nxt) >= 2:
         e0, e1, e2 = cur.iloc[-1], nxt.iloc[0], nxt.iloc[1]
@@ -601,6 +617,15 @@ def shock_effect(
             sig_short = shock.shortfall_eh_days * len(in_epoch) / shock.days
             lost_s = int(round(sig_short / shock.baseline_ehs * SECONDS_PER_DAY))
             cf_bits = next_work_required(int(e0.bits), first_t, last_t - lost_s)
+            w_cf = block_work(cf_bits)
+            fields.update(
+                windfall_vs_counterfactual_btc=miner_after * (1 - w1 / w_cf),
+                counterfactual_bits=int(cf_bits),
+            )
+            notes.append(
+                f"the next-epoch effect accrues to every hash in epoch {int(e1.epoch)}: a miner that "
+                "curtailed in the storm and came back gets the same windfall per PH"
+            )
             fields.update(
                 retarget_height=h, epoch_during=int(e0.epoch), epoch_after=int(e1.epoch),
                 retarget_change_pct=100 * (difficulty(int(e1.bits)) / difficulty(int(e0.bits)) - 1),
@@ -626,6 +651,354 @@ def shock_effect(
         demand_response_usd=dr,
         btc_forgone_if_curtailed=during.miner_btc_per_day * shock.days,
         notes=tuple(notes), **fields,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# mine or curtail: the decision a miner faced during the shock
+
+#: How the profile's demand-response credits accrue: only when the fleet curtails (``curtailment``,
+#: the default), or for being available whether or not the grid calls (``availability``, e.g. an
+#: ERCOT ancillary-service award: then they accrue to both branches and do not move the decision).
+DR_BASES: tuple[str, ...] = ("curtailment", "availability")
+#: How a loaded power-price series enters: ``resale`` — the contract price is paid on the
+#: contracted energy in both branches and curtailed energy is sold back at the series price (a
+#: fixed-price contract with resale, Riot-style "power curtailment credits"); ``spot`` — the
+#: miner buys at the series price what it uses, and curtailing avoids that cost.
+POWER_BASES: tuple[str, ...] = ("resale", "spot")
+#: Accepted names of the price column of a power-price file.
+PRICE_COLUMNS: tuple[str, ...] = ("usd_per_kwh", "price_usd_per_kwh")
+
+
+def parse_power_prices(df: pd.DataFrame, origin: str) -> pd.Series:
+    """Validate an hourly power-price table: ``date`` (UTC day), ``hour`` (0–23, hour beginning,
+    UTC) and ``usd_per_kwh`` (or ``price_usd_per_kwh``) [USD/kWh; negative prices allowed].
+
+    Returns
+    -------
+    pandas.Series
+        Prices indexed by the hour's start [unix s], sorted.
+
+    Raises
+    ------
+    ShockError
+        Naming ``origin``, the row (1 = first data row) and the field.
+
+    Examples
+    --------
+    >>> s = parse_power_prices(pd.DataFrame({"date": ["2024-01-15", "2024-01-15"], "hour": [0, 1],
+    ...                                      "usd_per_kwh": [0.05, -0.01]}), "t")
+    >>> s.index.tolist(), s.tolist()
+    ([1705276800, 1705280400], [0.05, -0.01])
+    """
+    price_col = next((c for c in PRICE_COLUMNS if c in df.columns), None)
+    missing = [c for c in ("date", "hour") if c not in df.columns] + ([] if price_col else ["usd_per_kwh"])
+    if missing:
+        raise ShockError(f"{origin}: missing column(s) {missing} (need date, hour, usd_per_kwh)")
+    days = pd.to_datetime(df["date"], format="%Y-%m-%d", errors="coerce")
+    hours = pd.to_numeric(df["hour"], errors="coerce")
+    prices = pd.to_numeric(df[price_col], errors="coerce")
+    for name, bad in (("date", days.isna()),
+                      ("hour", hours.isna() | (hours % 1 != 0) | (hours < 0) | (hours > 23)),
+                      (price_col, prices.isna() | ~np.isfinite(prices.fillna(0.0)))):
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            raise ShockError(f"{origin}, row {i + 1}, field '{name}': {df[name].iloc[i]!r} is not "
+                             + {"date": "a YYYY-MM-DD day", "hour": "an hour 0-23"}.get(name, "a number [USD/kWh]"))
+    t = ((days - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1)).astype("int64") + hours.astype("int64") * 3600
+    dup = t.duplicated()
+    if dup.any():
+        i = int(dup.to_numpy().nonzero()[0][0])
+        raise ShockError(f"{origin}, row {i + 1}: hour {df['date'].iloc[i]} {int(hours.iloc[i]):02d}:00 given twice")
+    return pd.Series(prices.to_numpy(dtype=float), index=t.to_numpy(), name=origin).sort_index()
+
+
+def read_power_prices(path) -> pd.Series:
+    """Read an hourly power-price CSV (:func:`parse_power_prices`); errors name file/row/field."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        raise ShockError(f"{path}: no such power-price file")
+    try:
+        df = pd.read_csv(path, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ShockError(f"{path}: cannot parse CSV: {exc}") from exc
+    return parse_power_prices(df, str(path))
+
+
+@dataclass(frozen=True)
+class CurtailDecision:
+    """Mine or curtail through a shock, for one miner (money in USD over the shock's hours).
+
+    Attributes
+    ----------
+    start, end : datetime.date
+        Shock days (UTC, inclusive); the decision covers their ``hours``.
+    hours : int
+    online_hashrate_ehs : float
+        Nameplate × uptime [EH/s].
+    energy_mwh : float
+        Energy the fleet draws when mining through the shock [MWh].
+    power_prices : str
+        ``fixed <price> USD/kWh (profile)`` or the loaded file's name.
+    power_basis, dr_basis : str
+        See :data:`POWER_BASES`, :data:`DR_BASES`.
+    mine_btc, mine_revenue_usd, mine_power_cost_usd, mine_hosting_usd, mine_dr_usd, mine_usd : float
+        Mining through the shock: BTC after the pool fee, revenue (the model chain), power and
+        hosting costs, credits (``availability`` only), and net = revenue − power − hosting + DR.
+    curtail_power_credit_usd, curtail_avoided_power_usd, curtail_power_cost_usd, curtail_dr_usd, curtail_usd : float
+        Curtailing throughout: energy sold back at the series price (``resale``), the power cost
+        not incurred, the contract cost still paid (``resale``), the credits, and net = credit
+        − cost + DR.
+    best_hours_curtailed : int
+        Hours in which curtailing beats mining (hour by hour).
+    best_usd : float
+        Net of the hour-by-hour choice (credits pro rata per curtailed hour on the
+        ``curtailment`` basis).
+    breakeven_power_usd_per_kwh : float
+        Resale (or spot) price at which curtailing throughout equals mining:
+        ``(revenue − hosting − DR_if_curtailed + DR_if_mining) / energy`` [USD/kWh].
+    next_epoch_btc, next_epoch_usd : float or None
+        The shared next-epoch effect (windfall vs the counterfactual retarget) and its value at
+        ``next_epoch_price_usd``: the same in every branch.
+    next_epoch_price_usd : float or None
+        Mean BTC price over the epoch after [USD/BTC].
+    notes : tuple of str
+    """
+
+    start: date
+    end: date
+    hours: int
+    online_hashrate_ehs: float
+    energy_mwh: float
+    power_prices: str
+    power_basis: str
+    dr_basis: str
+    mine_btc: float
+    mine_revenue_usd: float
+    mine_power_cost_usd: float
+    mine_hosting_usd: float
+    mine_dr_usd: float
+    mine_usd: float
+    curtail_power_credit_usd: float
+    curtail_avoided_power_usd: float
+    curtail_power_cost_usd: float
+    curtail_dr_usd: float
+    curtail_usd: float
+    best_hours_curtailed: int
+    best_usd: float
+    breakeven_power_usd_per_kwh: float
+    next_epoch_btc: float | None
+    next_epoch_usd: float | None
+    next_epoch_price_usd: float | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def better(self) -> str:
+        """``mine`` or ``curtail`` (throughout the shock), whichever nets more."""
+        return "curtail" if self.curtail_usd > self.mine_usd else "mine"
+
+    def to_rows(self) -> list[dict]:
+        """(line, mine, curtail, hour by hour, note) rows for a table [USD unless stated]."""
+        ne = self.next_epoch_usd
+
+        def neg(x: float) -> float:
+            return -x if x else 0.0
+
+        return [
+            {"line": "BTC kept after the pool fee [BTC]", "mine": self.mine_btc, "curtail": 0.0,
+             "best hourly": None, "note": "model chain: online TH/s × BTC/TH/day of each hour"},
+            {"line": "mining revenue", "mine": self.mine_revenue_usd, "curtail": 0.0, "best hourly": None,
+             "note": "BTC × the day's price"},
+            {"line": "power bought", "mine": neg(self.mine_power_cost_usd), "curtail": neg(self.curtail_power_cost_usd),
+             "best hourly": None, "note": self.power_prices},
+            {"line": "power sold back", "mine": 0.0, "curtail": self.curtail_power_credit_usd, "best hourly": None,
+             "note": "curtailed energy × the hour's price" if self.power_basis == "resale" and
+             self.curtail_power_credit_usd else "no resale"},
+            {"line": "hosting", "mine": neg(self.mine_hosting_usd), "curtail": 0.0, "best hourly": None, "note": ""},
+            {"line": "demand-response credits", "mine": self.mine_dr_usd, "curtail": self.curtail_dr_usd,
+             "best hourly": None, "note": f"basis: {self.dr_basis}"},
+            {"line": "net during the shock", "mine": self.mine_usd, "curtail": self.curtail_usd,
+             "best hourly": self.best_usd,
+             "note": f"better throughout: {self.better}; curtailing pays above "
+                     f"{self.breakeven_power_usd_per_kwh:.4f} USD/kWh; hour by hour: "
+                     f"{self.best_hours_curtailed} of {self.hours} h curtailed"},
+            {"line": "next-epoch effect (shared)", "mine": ne, "curtail": ne, "best hourly": ne,
+             "note": (f"{self.next_epoch_btc:.4f} BTC vs the counterfactual retarget at "
+                      f"{self.next_epoch_price_usd:,.0f} USD/BTC: the same whatever the miner did"
+                      if ne is not None else "epoch after not complete in the store")},
+        ]
+
+
+def mine_or_curtail(
+    miner,
+    shock: Shock,
+    network: NetworkSchedule,
+    btc_price_by_day: dict,
+    power_prices: pd.Series | None = None,
+    power_basis: str = "resale",
+    dr_usd: float | None = None,
+    dr_basis: str = "curtailment",
+    next_epoch_btc: float | None = None,
+    next_epoch_price_usd: float | None = None,
+    chain=None,
+) -> CurtailDecision:
+    """What mining earned during a shock, what curtailing would have earned, and what both share.
+
+    Parameters
+    ----------
+    miner : hashdesk.economics.modelchain.MinerSpec
+        The fleet (online = nameplate × uptime), its power price, hosting and pool fee.
+    shock : Shock
+    network : NetworkSchedule
+        Targets, subsidy and daily fees over the shock's days.
+    btc_price_by_day : dict
+        UTC day → BTC price [USD/BTC] (the daily series' price).
+    power_prices : pandas.Series, optional
+        Hourly prices [USD/kWh] indexed by hour start [unix s] (:func:`read_power_prices`),
+        covering every hour of the shock; default: the profile's fixed price for every hour.
+    power_basis : {"resale", "spot"}
+        How the series enters (:data:`POWER_BASES`); without a series the fixed price is the
+        cost of what is used and curtailing avoids it.
+    dr_usd : float, optional
+        Demand-response credits over the shock [USD]; default the profile's annual credits ×
+        shock days / 365.
+    dr_basis : {"curtailment", "availability"}
+        :data:`DR_BASES`.
+    next_epoch_btc : float, optional
+        The shared next-epoch effect [BTC] (:attr:`ShockEffect.windfall_vs_counterfactual_btc`
+        for this miner's hashrate).
+    next_epoch_price_usd : float, optional
+        Its valuation price [USD/BTC].
+    chain : ModelChain, optional
+        The miner model chain (default :data:`hashdesk.economics.modelchain.DEFAULT_CHAIN`).
+
+    Returns
+    -------
+    CurtailDecision
+
+    Notes
+    -----
+    Each hour ``h`` of the shock: expected BTC per TH/s from the network schedule
+    (``expected_production`` over the hour: difficulty, subsidy and the day's fees), run
+    through the model chain with the fleet always on (its own curtailment rule off: this is the
+    decision being valued) and without demand-response credits (their basis decides where they
+    go); energy ``E_h`` = online TH/s × J/TH × 0.024 / 24 kWh. With price ``s_h`` (the series,
+    or the contract price ``p``):
+
+    * mine: ``revenue_h − hosting_h − E_h·c_h (+ DR_h on availability)`` with ``c_h = p``
+      (fixed, resale) or ``s_h`` (spot);
+    * curtail: ``E_h·s_h − E_h·p`` (resale) or ``0`` (fixed, spot) ``+ DR_h``.
+
+    In every case ``curtail − mine = E_h·s_h + DR_h(curtailment) − revenue_h + hosting_h``: the
+    power price at which curtailing pays is ``(revenue − hosting − DR) / E``. Other cash costs
+    are paid in both branches and left out. The next-epoch effect is added to neither: it is
+    shown beside both, since curtailing does not forfeit it (one fleet's hours barely move the
+    retarget).
+
+    Examples
+    --------
+    1 EH/s at 20 J/TH for a 1-day shock at a hashprice of 50 USD/PH/day (the price set so), power
+    5 ¢/kWh fixed: mining earns 50,000 USD for 480 MWh = 24,000 USD of power, net 26,000;
+    curtailing avoids the 24,000 and earns the 10,000 USD of credits; curtailing would pay above
+    (50,000 − 10,000) / 480,000 kWh = 0.0833 USD/kWh.
+
+    >>> from hashdesk.economics.fleet import Fleet, FleetLine
+    >>> from hashdesk.economics.modelchain import MinerSpec
+    >>> from hashdesk.economics.production import build_schedule
+    >>> bits = 0x1703D869
+    >>> net = build_schedule(pd.DataFrame({"first_height": [0], "bits": [bits], "start_unix": [0]}),
+    ...                      pd.DataFrame({"date": [pd.Timestamp("1970-01-02")], "blk_cnt": [144],
+    ...                                    "fee_tot_btc": [0.0]}))
+    >>> m = MinerSpec("x", Fleet((FleetLine("x", None, 1e6, 20_000.0, 20.0, "t"),)), 1.0, 0.05)
+    >>> sh = Shock(date(1970, 1, 2), date(1970, 1, 2), 1, 500.0, date(1970, 1, 2), 400.0, 100.0, 20.0,
+    ...            400.0, 100.0, 60_000.0, 25.0)
+    >>> hb = 86_400e12 / block_work(bits) * 50.0  # BTC per TH/s per day at this target, subsidy 50
+    >>> d = mine_or_curtail(m, sh, net, {date(1970, 1, 2): 0.05 / hb}, dr_usd=10_000.0)
+    >>> round(d.mine_revenue_usd), round(d.mine_power_cost_usd), round(d.mine_usd), round(d.curtail_usd)
+    (50000, 24000, 26000, 10000)
+    >>> round(d.breakeven_power_usd_per_kwh, 4), d.better
+    (0.0833, 'mine')
+    """
+    from hashdesk.economics.modelchain import DEFAULT_CHAIN, with_terms
+
+    if power_basis not in POWER_BASES:
+        raise ShockError(f"power_basis must be one of {', '.join(POWER_BASES)}, got {power_basis!r}")
+    if dr_basis not in DR_BASES:
+        raise ShockError(f"dr_basis must be one of {', '.join(DR_BASES)}, got {dr_basis!r}")
+    chain = chain or DEFAULT_CHAIN
+    t0, t1 = _day_unix(shock.start), _day_unix(shock.end + timedelta(days=1))
+    starts = np.arange(t0, t1, 3600, dtype=np.int64)
+    n = len(starts)
+    hb = np.empty(n)
+    px = np.empty(n)
+    for k, t in enumerate(starts):
+        hb[k] = expected_production(EHS_PER_PHS, int(t), int(t) + 3600, network).btc * 24.0 / 1000.0
+        day = pd.Timestamp(int(t), unit="s").date()
+        price = btc_price_by_day.get(day)
+        if price is None or not np.isfinite(price) or price <= 0:
+            raise ShockError(f"no BTC price for {day} (the daily series' price_usd)")
+        px[k] = float(price)
+    on = with_terms(miner, curtailable=False, demand_response_usd_per_day=0.0)
+    r = chain.run(on, hb, px, np.full(n, 1.0 / 24.0))
+    e_kwh = np.asarray(r.energy_mwh, dtype=float) * 1000.0
+    revenue = np.asarray(r.revenue_usd, dtype=float)
+    hosting = np.asarray(r.hosting_cost_usd, dtype=float)
+    p = float(miner.power_usd_per_kwh)
+    notes: list[str] = []
+    if power_prices is None:
+        s = np.full(n, p)
+        label = f"fixed {p:g} USD/kWh (profile): curtailing avoids buying the energy"
+        basis = "fixed"
+    else:
+        have = power_prices.reindex(starts)
+        if have.isna().any():
+            k = int(np.flatnonzero(have.isna().to_numpy())[0])
+            raise ShockError(f"{power_prices.name}: no price for {pd.Timestamp(int(starts[k]), unit='s'):%Y-%m-%d %H}:00 "
+                             f"UTC (the file must cover every hour of the shock {shock.start}..{shock.end})")
+        s = have.to_numpy(dtype=float)
+        label = f"{power_prices.name} ({power_basis}; mean {s.mean():.4f} USD/kWh over the shock)"
+        basis = power_basis
+    if dr_usd is None:
+        dr_usd = miner.demand_response_usd_per_day * shock.days
+        notes.append(f"demand-response credits: the profile's annual credits × {shock.days} days / 365")
+    if dr_usd < 0:
+        raise ShockError(f"demand-response credits must be >= 0, got {dr_usd}")
+    dr_h = np.full(n, float(dr_usd) / n)
+    if basis == "resale":
+        mine_power, cur_cost, cur_credit, cur_avoided = e_kwh * p, e_kwh * p, e_kwh * s, np.zeros(n)
+    elif basis == "spot":
+        mine_power, cur_cost, cur_credit, cur_avoided = e_kwh * s, np.zeros(n), np.zeros(n), e_kwh * s
+    else:
+        mine_power, cur_cost, cur_credit, cur_avoided = e_kwh * p, np.zeros(n), np.zeros(n), e_kwh * p
+    mine_dr = dr_h if dr_basis == "availability" else np.zeros(n)
+    cur_dr = dr_h
+    mine_h = revenue - hosting - mine_power + mine_dr
+    cur_h = cur_credit - cur_cost + cur_dr
+    best = np.maximum(mine_h, cur_h)
+    e_total = float(e_kwh.sum())
+    dr_moving = float(dr_usd) if dr_basis == "curtailment" else 0.0
+    ne_usd = (next_epoch_btc * next_epoch_price_usd
+              if next_epoch_btc is not None and next_epoch_price_usd is not None else None)
+    if dr_basis == "availability":
+        notes.append("credits paid for availability accrue whether or not the fleet curtails: "
+                     "they do not move the decision (but a called fleet must curtail)")
+    notes.append("other cash costs are paid in both branches and left out")
+    return CurtailDecision(
+        start=shock.start, end=shock.end, hours=n, online_hashrate_ehs=miner.online_hashrate_ths / 1e6,
+        energy_mwh=e_total / 1000.0, power_prices=label, power_basis=basis, dr_basis=dr_basis,
+        mine_btc=float(np.sum(r.btc_net)), mine_revenue_usd=float(revenue.sum()),
+        mine_power_cost_usd=float(mine_power.sum()), mine_hosting_usd=float(hosting.sum()),
+        mine_dr_usd=float(mine_dr.sum()), mine_usd=float(mine_h.sum()),
+        curtail_power_credit_usd=float(cur_credit.sum()), curtail_avoided_power_usd=float(cur_avoided.sum()),
+        curtail_power_cost_usd=float(cur_cost.sum()), curtail_dr_usd=float(cur_dr.sum()),
+        curtail_usd=float(cur_h.sum()),
+        best_hours_curtailed=int((cur_h > mine_h).sum()), best_usd=float(best.sum()),
+        breakeven_power_usd_per_kwh=((float(revenue.sum()) - float(hosting.sum()) - dr_moving) / e_total
+                                     if e_total > 0 else float("nan")),
+        next_epoch_btc=next_epoch_btc, next_epoch_usd=ne_usd, next_epoch_price_usd=next_epoch_price_usd,
+        notes=tuple(notes),
     )
 
 

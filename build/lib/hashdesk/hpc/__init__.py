@@ -1,9 +1,11 @@
 """AI/HPC pivot: sites and power contracts, mining vs HPC value per MW, sum of the parts.
 
-Modules: :mod:`~hashdesk.hpc.sites` (TOML models), :mod:`~hashdesk.hpc.valuation` (cash flows,
-NPV/IRR/payback, switch decision, sum of the parts), :mod:`~hashdesk.hpc.scorecard`,
-:mod:`~hashdesk.hpc.cohorts` and :mod:`~hashdesk.hpc.charts` (Plotly); the store reads live in
-:mod:`hashdesk.data.companies`.
+Modules: :mod:`~hashdesk.hpc.contracts` (contract cells: phases, renewal options, implied lease,
+capex split), :mod:`~hashdesk.hpc.sites` (TOML models; sites and companies from the company
+facts), :mod:`~hashdesk.hpc.valuation` (cash flows, NPV/IRR/payback, renewals, switch decision,
+sum of the parts), :mod:`~hashdesk.hpc.scorecard`, :mod:`~hashdesk.hpc.cohorts` (the one cohort
+rule), :mod:`~hashdesk.hpc.comps` and :mod:`~hashdesk.hpc.charts` (Plotly); the store reads live
+in :mod:`hashdesk.data.companies`, the joins in :class:`hashdesk.desk.Desk`.
 """
 
 from hashdesk.hpc.cohorts import COHORT_RULE, classify_cohort, cohort_table, cohort_tickers

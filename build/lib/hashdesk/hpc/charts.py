@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from hashdesk.hpc.valuation import CompanyValuation, SiteCashflows, SiteValuationResult
+from hashdesk.theme import styled
 
 
 def tornado_figure(sensitivity: pd.DataFrame, title: str | None = None) -> go.Figure:
@@ -37,7 +38,7 @@ def tornado_figure(sensitivity: pd.DataFrame, title: str | None = None) -> go.Fi
         yaxis_title="input (low / high)",
         height=120 + 40 * len(df),
     )
-    return fig
+    return styled(fig)
 
 
 def site_comparison_figure(result: SiteValuationResult, lease_range: tuple[float, float] | None = None) -> go.Figure:
@@ -62,7 +63,7 @@ def site_comparison_figure(result: SiteValuationResult, lease_range: tuple[float
         yaxis_title="value [thousand USD per gross MW-year]",
         xaxis_title="use of the site",
     )
-    return fig
+    return styled(fig)
 
 
 def cashflow_figure(cashflows: SiteCashflows, site: str) -> go.Figure:
@@ -77,7 +78,7 @@ def cashflow_figure(cashflows: SiteCashflows, site: str) -> go.Figure:
         xaxis_title="time from valuation date [years]",
         yaxis_title="cumulative cash flow [million USD]",
     )
-    return fig
+    return styled(fig)
 
 
 def sotp_figure(valuation: CompanyValuation) -> go.Figure:
@@ -108,4 +109,4 @@ def sotp_figure(valuation: CompanyValuation) -> go.Figure:
         xaxis_title="component",
         showlegend=False,
     )
-    return fig
+    return styled(fig)

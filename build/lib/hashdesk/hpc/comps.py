@@ -21,7 +21,9 @@ Definitions (each figure keeps the dated facts it came from)
   (that MW + the mining fleet's power = deployed EH/s × J/TH [MW]); 0 without a contract.
 
 Cohort (point in time): ``pure-play`` without an HPC contract announced by the date, ``hpc``
-when the HPC share of power is at least 0.5, ``hybrid`` otherwise (:data:`COMPS_COHORT_RULE`).
+when the HPC share of power is at least 0.5, ``hybrid`` otherwise (:data:`COMPS_COHORT_RULE`);
+the share, the power figures and the label come from :mod:`hashdesk.hpc.cohorts`, the one owner
+of the rule.
 
 References
 ----------
@@ -37,15 +39,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from hashdesk.hpc.cohorts import (
+    FACTS_COHORT_RULE,
+    HPC_COHORT_MIN_SHARE,
+    announced_contracts,
+    cohort_of,
+    facts_cohorts,
+    facts_hpc_share,
+    fleet_power_mw_from_facts,
+    site_power_mw_from_facts,
+)
+
 #: Fleet facts this much older (or more) give the hashrate growth [days].
 GROWTH_MIN_DAYS: int = 180
-#: HPC share of power from which a company is in the ``hpc`` cohort.
-HPC_SHARE_COHORT: float = 0.5
-#: The cohort rule, shown beside every classification.
-COMPS_COHORT_RULE: str = (
-    "pure-play: no HPC/AI contract announced by the date; hpc: HPC critical-IT MW / (HPC MW + "
-    f"mining fleet MW) >= {HPC_SHARE_COHORT:g}; hybrid otherwise (contracts dated by announcement)"
-)
+#: HPC share of power from which a company is in the ``hpc`` cohort (:mod:`hashdesk.hpc.cohorts`).
+HPC_SHARE_COHORT: float = HPC_COHORT_MIN_SHARE
+#: The cohort rule, shown beside every classification (:data:`hashdesk.hpc.cohorts.FACTS_COHORT_RULE`).
+COMPS_COHORT_RULE: str = FACTS_COHORT_RULE
 #: JSON fields the issue names, always present.
 REQUIRED_FIELDS = ("ticker", "ev_usd", "ev_per_ehs_usd", "ev_per_mw_usd", "btc_held", "hpc_power_share", "as_of")
 
@@ -162,32 +172,20 @@ def comps_table(
                          "table": "miner_production", "as_of": rep.month, "public_date": f"after {rep.month}",
                          "source_url": rep.source_url})
         # site power: the latest fact per site, energized where stated, else gross
-        mw = math.nan
-        if len(sites):
+        mw = site_power_mw_from_facts(sites, t)
+        if not math.isnan(mw):
             ss = sites[sites["ticker"] == t].sort_values(["as_of", "public_date"]).drop_duplicates("site_id", keep="last")
-            vals = ss["energized_mw"].where(ss["energized_mw"].notna(), ss["gross_mw"]).dropna()
-            if len(vals):
-                mw = float(vals.sum())
-                used += [f for _, r in ss.iterrows() if (f := _fact(f"site {r['site_id']} MW", r, "sites"))]
-        hpc_mw = 0.0
-        if len(contracts):
-            cc = contracts[(contracts["ticker"] == t) & (contracts["announced"] <= at)]
-            hpc_mw = float(cc["critical_it_mw"].fillna(0.0).sum())
-            for _, r in cc.iterrows():
-                used.append({"figure": f"HPC contract {r['contract_id']} ({r['tenant']})", "table": "hpc_contracts",
-                             "as_of": str(r["announced"]), "public_date": str(r["public_date"]),
-                             "source_url": r["source_url"]})
-        fleet_mw = ehs * float(eff_r["efficiency_j_per_th"]) if eff_r is not None and not math.isnan(ehs) else math.nan
-        if hpc_mw == 0:
-            share = 0.0
-        elif not math.isnan(fleet_mw):
-            share = hpc_mw / (hpc_mw + fleet_mw)
-        elif not math.isnan(mw) and mw > 0:
-            share = min(hpc_mw / mw, 1.0)
-        else:
-            share = math.nan
-        cohort = ("pure-play" if hpc_mw == 0 else "hpc" if share >= HPC_SHARE_COHORT else "hybrid"
-                  if not math.isnan(share) else "hybrid")
+            used += [f for _, r in ss.iterrows() if (f := _fact(f"site {r['site_id']} MW", r, "sites"))]
+        cc = announced_contracts(contracts, t, at)
+        hpc_mw = float(cc["critical_it_mw"].fillna(0.0).sum()) if len(cc) else 0.0
+        for _, r in cc.iterrows():
+            used.append({"figure": f"HPC contract {r['contract_id']} ({r['tenant']})", "table": "hpc_contracts",
+                         "as_of": str(r["announced"]), "public_date": str(r["public_date"]),
+                         "source_url": r["source_url"]})
+        fleet_mw = (fleet_power_mw_from_facts(fleet, t, None if fleet_r is not None else ehs)
+                    if not math.isnan(ehs) else math.nan)
+        share = facts_hpc_share(hpc_mw, fleet_mw, mw)
+        cohort = cohort_of(hpc_mw, share)
         prod = production.get(t)
         realized = (prod.btc_mined / prod.expected_btc_per_ehs
                     if prod and prod.expected_btc_per_ehs > 0 else math.nan)
@@ -228,15 +226,6 @@ def comps_table(
     med.update({"ticker": "median", "name": "median of the companies", "cohort": "", "as_of": at.isoformat(),
                 "facts": []})
     return pd.concat([out, pd.DataFrame([med])], ignore_index=True)
-
-
-def facts_cohorts(comps: pd.DataFrame) -> dict[str, tuple[str, ...]]:
-    """Tickers per cohort from a :func:`comps_table` (the median row left out)."""
-    out: dict[str, list[str]] = {"pure-play": [], "hybrid": [], "hpc": []}
-    for t, c in zip(comps["ticker"], comps["cohort"], strict=True):
-        if t != "median" and c in out:
-            out[c].append(t)
-    return {k: tuple(v) for k, v in out.items()}
 
 
 __all__ = ["COMPS_COHORT_RULE", "REQUIRED_FIELDS", "ProductionMonth", "ReportedHashrate", "comps_table",

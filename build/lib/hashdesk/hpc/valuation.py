@@ -35,7 +35,16 @@ from hashdesk.chain.consensus import block_subsidy
 from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day
 from hashdesk.economics.core import hashprice_btc_per_ph_day
 from hashdesk.economics.state import NetworkState
-from hashdesk.hpc.sites import CONTRACTED_HPC, Company, HpcStatus, Site, parse_site
+from hashdesk.hpc.contracts import (
+    add_months,
+    format_phases,
+    parse_phases,
+    parse_renewal_options,
+    phase_tranches,
+    renewal_exercise_probabilities,
+    renewal_terms_years,
+)
+from hashdesk.hpc.sites import CONTRACTED_HPC, Company, HpcStatus, Site, contracted_by, parse_site
 
 #: Days per year [days] (Julian year; halvings and hashprice use it).
 DAYS_PER_YEAR: float = 365.25
@@ -282,6 +291,58 @@ def mining_cashflows_usd_per_mw(
     return np.asarray(r.margin_usd, dtype=float)
 
 
+def hpc_tranche_cashflows_usd(
+    tranches: Sequence[tuple[int, float]],
+    lease_usd_per_kw_month: float,
+    term_years: float,
+    escalator_per_year: float = 0.0,
+    operator_opex_usd_per_kw_month: float = 0.0,
+    pue: float = 1.0,
+    power_usd_per_kwh: float = 0.0,
+    tenant_power_share: float = 1.0,
+    *,
+    lease_months: tuple[int, int] | None = None,
+    months: int | None = None,
+) -> np.ndarray:
+    """Monthly HPC cash flows [USD/month] of critical-IT tranches that start paying at different months.
+
+    Tranche ``(s, MW)`` pays its lease month ``j = 0, 1, …`` in grid month ``s + j`` (grid months
+    ``1..N``; ``s ≤ 0``: in service before the valuation day, its first ``1 − s`` months elapsed):
+
+    ``kW × (L × (1+esc)^(j // 12) − opex) − kW × pue × hours × USD/kWh × (1 − tenant share)``.
+
+    Parameters
+    ----------
+    tranches : sequence of (int, float)
+        ``(s, critical_it_mw)`` [grid month, MW] (:func:`hashdesk.hpc.contracts.phase_tranches`).
+    lease_usd_per_kw_month, term_years, escalator_per_year, operator_opex_usd_per_kw_month, pue,
+    power_usd_per_kwh, tenant_power_share
+        As in :func:`hpc_cashflows_usd` [USD/kW-month, years, 1/year, USD/kW-month, ratio, USD/kWh, 0-1].
+    lease_months : (int, int), optional
+        Window ``[j0, j1)`` of lease months to pay [default: the initial term, ``[0, 12·term)``];
+        a renewal is the window after it.
+    months : int, optional
+        Grid length N [default: the last month any tranche pays].
+
+    References
+    ----------
+    .. [1] DESIGN.md §3 (lease × 12,000 per MW-year); docs/hpc.md (phased energization).
+    """
+    n_lease = int(round(term_years * 12))
+    j0, j1 = lease_months if lease_months is not None else (0, n_lease)
+    if months is None:
+        months = max([int(s) - 1 + j1 for s, _ in tranches] + [0])
+    out = np.zeros(int(months))
+    j = np.arange(j0, j1)
+    power = pue * HOURS_PER_MONTH * power_usd_per_kwh * (1.0 - tenant_power_share)
+    rate = lease_usd_per_kw_month * (1.0 + escalator_per_year) ** (j // 12) - operator_opex_usd_per_kw_month - power
+    for s, mw in tranches:
+        g = int(s) + j
+        keep = (g >= 1) & (g <= months)
+        np.add.at(out, g[keep] - 1, mw * KW_PER_MW * rate[keep])
+    return out
+
+
 def hpc_cashflows_usd(
     critical_it_mw: float,
     lease_usd_per_kw_month: float,
@@ -297,19 +358,67 @@ def hpc_cashflows_usd(
 
     Months ``1..E`` (building) pay nothing; then ``round(12·term)`` lease months pay
     ``kW_IT × (lease × (1+esc)^k − opex) − kW_IT × pue × hours × USD/kWh × (1 − tenant share)``
-    in lease year ``k = 0, 1, ...``.
+    in lease year ``k = 0, 1, ...`` (one tranche starting in grid month ``E + 1``:
+    :func:`hpc_tranche_cashflows_usd`).
 
     References
     ----------
     .. [1] DESIGN.md §3 (lease × 12,000 per MW-year).
     """
-    kw_it = critical_it_mw * KW_PER_MW
-    n_lease = int(round(term_years * 12))
-    lease_year = np.arange(n_lease) // 12
-    lease = lease_usd_per_kw_month * (1.0 + escalator_per_year) ** lease_year
-    power = pue * HOURS_PER_MONTH * power_usd_per_kwh * (1.0 - tenant_power_share)
-    operating = kw_it * (lease - operator_opex_usd_per_kw_month - power)
-    return np.concatenate([np.zeros(int(months_to_energize)), operating])
+    return hpc_tranche_cashflows_usd(
+        [(int(months_to_energize) + 1, critical_it_mw)], lease_usd_per_kw_month, term_years, escalator_per_year,
+        operator_opex_usd_per_kw_month, pue, power_usd_per_kwh, tenant_power_share)
+
+
+def site_tranches(site: Site, day: dt.date) -> list[tuple[int, float]]:
+    """A site's critical-IT tranches ``(s, MW)`` on the grid of valuation day ``day``.
+
+    With ``hpc.phases``: the MW added by each phase from its month
+    (:func:`hashdesk.hpc.contracts.phase_tranches`); else all MW from grid month
+    ``months_to_energize + 1``.
+    """
+    if site.hpc.phases:
+        return phase_tranches(parse_phases(site.hpc.phases), day)
+    return [(int(site.hpc.months_to_energize) + 1, site.critical_it_mw)]
+
+
+def base_horizon_months(site: Site, day: dt.date) -> int:
+    """Months from the valuation day to the end of the last tranche's initial term [months]."""
+    n_lease = int(round(site.hpc.term_years * 12))
+    return max([int(s) - 1 + n_lease for s, _ in site_tranches(site, day)] + [0])
+
+
+def shift_phases(phases: str, months: int, day: dt.date) -> str:
+    """Phases moved by ``months`` (none earlier than the month after ``day``; colliding months merge).
+
+    Examples
+    --------
+    >>> shift_phases("2025-03:40;2025-09:100", -6, dt.date(2024, 12, 31))
+    '2025-01:40;2025-03:100'
+    """
+    first = add_months(f"{day:%Y-%m}", 1)
+    out: dict[str, float] = {}
+    for month, mw in parse_phases(phases):
+        moved = add_months(month, months)
+        if month >= first and moved < first:
+            moved = first
+        out[moved] = max(mw, out.get(moved, 0.0))
+    return format_phases(sorted(out.items()))
+
+
+def check_announced(site: Site, day: dt.date) -> None:
+    """Refuse a valuation day before the lease's announcement.
+
+    Raises
+    ------
+    ValuationError
+        Naming the site, the valuation day and the announcement day.
+    """
+    ann = site.hpc.announced
+    if ann is not None and day < ann:
+        raise ValuationError(
+            f"{site.name}: the valuation date {day} precedes the lease's announcement on {ann}: "
+            f"value it on or after {ann}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,6 +448,21 @@ class SiteValuationResult:
     decision: str
     breakeven_lease_usd_per_kw_month: float
     lease_usd_per_kw_month: float
+    hpc_build_capex_usd: float = 0.0
+    tenant_funded_capex_usd: float = 0.0
+    capex_rule: str = ""
+    capex_sunk_critical_it_mw: float = 0.0
+    phases: str | None = None
+    first_lease_month: int = 1
+    renewal_options: str | None = None
+    renewal_probability: float | None = None
+    renewal_years: float = 0.0
+    renewal_npv_usd: float = 0.0
+    renewal_npv_if_exercised_usd: float = 0.0
+    renewal_mining_npv_usd: float = 0.0
+    renewal_switch_value_usd: float = 0.0
+    switch_value_with_renewals_usd: float = 0.0
+    decision_with_renewals: str = ""
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -376,22 +500,26 @@ class SiteCashflows:
 def site_cashflows(site: Site, state: NetworkState) -> SiteCashflows:
     """Monthly cash flows of a site under mining and under HPC hosting.
 
-    The horizon is the HPC build time plus the lease term; mining runs over the same horizon
-    on the site's gross MW (no capex: the halls and machines exist).
+    The horizon runs to the last month of the initial lease term (the build, or the phased
+    ramp, included); mining runs over the same horizon on the site's gross MW (no capex: the halls
+    and machines exist). The operator's capex (build cost less what the tenant funds) is paid at
+    ``t = 0`` for the MW not yet in service on the valuation day; MW already in service are sunk.
+
+    Raises
+    ------
+    ValuationError
+        The valuation day precedes the lease's announcement, or the initial term has ended.
     """
     h, m, p, v = site.hpc, site.mining, site.power, site.valuation
-    hpc = hpc_cashflows_usd(
-        site.critical_it_mw,
-        h.lease_usd_per_kw_month,
-        h.term_years,
-        h.months_to_energize,
-        h.escalator_per_year,
-        h.operator_opex_usd_per_kw_month,
-        site.pue,
-        p.price_usd_per_kwh,
-        h.tenant_power_share,
-    )
+    day = _state_day(state)
+    check_announced(site, day)
+    tranches = site_tranches(site, day)
+    hpc = hpc_tranche_cashflows_usd(
+        tranches, h.lease_usd_per_kw_month, h.term_years, h.escalator_per_year,
+        h.operator_opex_usd_per_kw_month, site.pue, p.price_usd_per_kwh, h.tenant_power_share)
     months = len(hpc)
+    if months == 0:
+        raise ValuationError(f"{site.name}: the initial lease term ended before the valuation date {day}")
     hp = hashprice_path_usd_per_th_day(state, months, v.difficulty_growth_per_year, v.btc_price_growth_per_year)
     mining_per_mw = mining_cashflows_usd_per_mw(
         hp,
@@ -404,13 +532,93 @@ def site_cashflows(site: Site, state: NetworkState) -> SiteCashflows:
         p.demand_response_usd_per_mw_year,
         v.curtail_when_unprofitable,
     )
+    future_mw = sum(mw for s_, mw in tranches if s_ >= 1)
     return SiteCashflows(
         times_years=month_times_years(months),
         mining_usd=mining_per_mw * site.gross_mw,
         hpc_usd=hpc,
-        hpc_capex_usd=h.capex_usd_per_mw * site.critical_it_mw,
+        hpc_capex_usd=h.operator_capex_usd_per_mw * future_mw,
         hashprice_usd_per_th_day=hp,
     )
+
+
+@dataclass(frozen=True)
+class RenewalValue:
+    """Renewal options of a lease, valued apart from the initial term [USD, at the valuation day]."""
+
+    options: str | None
+    probability: float | None
+    years: float
+    npv_usd: float
+    npv_if_exercised_usd: float
+    mining_npv_usd: float
+
+    @property
+    def switch_value_usd(self) -> float:
+        """What the options add to NPV(HPC) − NPV(mining): expected renewal flows less the mining
+        the same MW would earn over the same months, at the same probabilities [USD]."""
+        return self.npv_usd - self.mining_npv_usd
+
+
+def renewal_value(site: Site, state: NetworkState) -> RenewalValue:
+    """Value a lease's renewal options separately from its initial term.
+
+    Extension ``i = 1..n`` (in exercise order, :func:`hashdesk.hpc.contracts.renewal_terms_years`)
+    runs with probability ``p^i`` (``p`` = ``hpc.renewal_probability``, each option exercised given
+    the one before ran) and continues each tranche's lease months after the initial term at the
+    escalated rate, operator opex and power terms unchanged. On a flat lease with one tranche
+    starting in grid month ``s`` and monthly net ``C``, with ``v = (1 + r)^(−1/12)``:
+
+    ``NPV_i = C · v^(s + a_i) · (1 − v^(12·y_i)) / (1 − v)``, ``a_i`` = lease months before the
+    extension (``12·term`` plus earlier extensions), ``y_i`` its years; renewal NPV = Σ p^i NPV_i.
+
+    The mining counterpart is the mining cash flow of the same MW (gross = critical IT ×
+    gross/critical share) over the same months, weighted the same way.
+
+    Returns
+    -------
+    RenewalValue
+        ``npv_usd`` (expected), ``npv_if_exercised_usd`` (``p = 1``), ``mining_npv_usd``.
+
+    References
+    ----------
+    .. [1] Brealey, Myers & Allen, ch. 2 (annuity) and ch. 22 (options valued at a stated probability).
+    """
+    h, m, p, v = site.hpc, site.mining, site.power, site.valuation
+    terms = renewal_terms_years(parse_renewal_options(h.renewal_options))
+    if not terms:
+        return RenewalValue(h.renewal_options, h.renewal_probability, 0.0, 0.0, 0.0, 0.0)
+    prob = renewal_exercise_probabilities(len(terms), float(h.renewal_probability))
+    day = _state_day(state)
+    tranches = site_tranches(site, day)
+    n0 = int(round(h.term_years * 12))
+    ext_months = [int(round(y * 12)) for y in terms]
+    horizon = max([int(s_) - 1 + n0 + sum(ext_months) for s_, _ in tranches] + [1])
+    hp = hashprice_path_usd_per_th_day(state, horizon, v.difficulty_growth_per_year, v.btc_price_growth_per_year)
+    mining_per_mw = mining_cashflows_usd_per_mw(
+        hp, m.efficiency_j_per_th, p.price_usd_per_kwh, m.uptime, m.pue, m.pool_fee,
+        m.opex_usd_per_mw_year, p.demand_response_usd_per_mw_year, v.curtail_when_unprofitable)
+    t = month_times_years(horizon)
+    disc = (1.0 + v.discount_rate_per_year) ** (-t)
+    gross_per_it = site.gross_mw / site.critical_it_mw
+    expected = exercised = mining = 0.0
+    j0 = n0
+    for n_ext, pi in zip(ext_months, prob, strict=True):
+        flows = hpc_tranche_cashflows_usd(
+            tranches, h.lease_usd_per_kw_month, h.term_years, h.escalator_per_year,
+            h.operator_opex_usd_per_kw_month, site.pue, p.price_usd_per_kwh, h.tenant_power_share,
+            lease_months=(j0, j0 + n_ext), months=horizon)
+        pv = float(flows @ disc)
+        mine = np.zeros(horizon)
+        for s_, mw in tranches:
+            g = int(s_) + np.arange(j0, j0 + n_ext)
+            g = g[(g >= 1) & (g <= horizon)]
+            mine[g - 1] += mw * gross_per_it * mining_per_mw[g - 1]
+        expected += pi * pv
+        exercised += pv
+        mining += pi * float(mine @ disc)
+        j0 += n_ext
+    return RenewalValue(h.renewal_options, h.renewal_probability, float(sum(terms)), expected, exercised, mining)
 
 
 def _first_year(flows: np.ndarray, start: int) -> float:
@@ -445,20 +653,26 @@ def value_site(site: Site, state: NetworkState) -> SiteValuationResult:
     cf = site_cashflows(site, state)
     t, r = cf.times_years, site.valuation.discount_rate_per_year
     months = len(t)
+    day = _state_day(state)
+    tranches = site_tranches(site, day)
     t_all = np.concatenate([[0.0], t])
     hpc_all = np.concatenate([[-cf.hpc_capex_usd], cf.hpc_usd])
     mining_npv = npv(r, cf.mining_usd, t)
     hpc_npv = npv(r, hpc_all, t_all)
     # ∂NPV/∂L: the NPV of the lease-revenue flows of 1 USD/kW-month (escalated).
     h = site.hpc
-    unit = hpc_cashflows_usd(site.critical_it_mw, 1.0, h.term_years, h.months_to_energize, h.escalator_per_year)
+    unit = hpc_tranche_cashflows_usd(tranches, 1.0, h.term_years, h.escalator_per_year, months=months)
     d_npv_d_lease = npv(r, unit, t)
-    breakeven = h.lease_usd_per_kw_month + (mining_npv - hpc_npv) / d_npv_d_lease
-    hpc_year1 = _first_year(cf.hpc_usd, h.months_to_energize)
+    breakeven = (h.lease_usd_per_kw_month + (mining_npv - hpc_npv) / d_npv_d_lease
+                 if d_npv_d_lease > 0 else math.nan)
+    leased_mw = float(sum(mw for _, mw in tranches))
+    power = site.pue * HOURS_PER_MONTH * site.power.price_usd_per_kwh * (1.0 - h.tenant_power_share)
+    # run rate of the first lease year with every tranche in service [USD/year]
+    hpc_year1 = leased_mw * KW_PER_MW * 12 * (h.lease_usd_per_kw_month - h.operator_opex_usd_per_kw_month - power)
     warnings = []
     expiry = site.power.expiry_date
     if expiry is not None:
-        horizon_end = _state_day(state) + dt.timedelta(days=months * DAYS_PER_MONTH)
+        horizon_end = day + dt.timedelta(days=months * DAYS_PER_MONTH)
         if expiry < horizon_end:
             warnings.append(
                 f"power.expiry_date {expiry} is before the horizon end {horizon_end}: "
@@ -467,11 +681,19 @@ def value_site(site: Site, state: NetworkState) -> SiteValuationResult:
     mining_year1 = _first_year(cf.mining_usd, 0) / site.gross_mw
     if mining_year1 < 0:
         warnings.append("mining margin is negative in year 1")
-    if site.hpc.status == HpcStatus.operating and h.months_to_energize > 0:
+    if site.hpc.status == HpcStatus.operating and (h.months_to_energize or 0) > 0:
         warnings.append("hpc.status is 'operating' but hpc.months_to_energize > 0")
+    if leased_mw < site.critical_it_mw * (1 - 1e-9):
+        warnings.append(f"hpc.phases reach {leased_mw:g} of {site.critical_it_mw:g} critical-IT MW: "
+                        "the rest is not valued")
+    sunk_mw = float(sum(mw for s_, mw in tranches if s_ < 1))
+    build = h.capex_usd_per_mw * (leased_mw - sunk_mw)
+    ren = renewal_value(site, state)
+    switch = hpc_npv - mining_npv
+    with_ren = switch + ren.switch_value_usd
     return SiteValuationResult(
         site=site.name,
-        as_of=_state_day(state),
+        as_of=day,
         horizon_years=months / 12,
         hashprice_usd_per_ph_day=state.hashprice_usd_per_ph_day,
         breakeven_hashprice_usd_per_ph_day=1000
@@ -479,17 +701,32 @@ def value_site(site: Site, state: NetworkState) -> SiteValuationResult:
         mining_usd_per_mw_year=mining_year1,
         mining_npv_usd=mining_npv,
         hpc_usd_per_mw_year=hpc_year1 / site.gross_mw,
-        hpc_usd_per_critical_it_mw_year=hpc_year1 / site.critical_it_mw,
-        hpc_lease_revenue_usd_per_year=lease_usd_per_mw_year(h.lease_usd_per_kw_month) * site.critical_it_mw,
+        hpc_usd_per_critical_it_mw_year=hpc_year1 / leased_mw if leased_mw else math.nan,
+        hpc_lease_revenue_usd_per_year=lease_usd_per_mw_year(h.lease_usd_per_kw_month) * leased_mw,
         hpc_capex_usd=cf.hpc_capex_usd,
         hpc_npv_usd=hpc_npv,
         hpc_irr=irr(hpc_all, t_all),
         payback_years=payback_years(hpc_all, t_all),
         discounted_payback_years=payback_years(hpc_all * (1 + r) ** (-t_all), t_all),
-        switch_value_usd=hpc_npv - mining_npv,
+        switch_value_usd=switch,
         decision="convert to HPC" if hpc_npv > mining_npv else "keep mining",
         breakeven_lease_usd_per_kw_month=float(breakeven),
         lease_usd_per_kw_month=h.lease_usd_per_kw_month,
+        hpc_build_capex_usd=build,
+        tenant_funded_capex_usd=build - cf.hpc_capex_usd,
+        capex_rule=h.capex_rule,
+        capex_sunk_critical_it_mw=sunk_mw,
+        phases=h.phases,
+        first_lease_month=max(min(s_ for s_, _ in tranches), 1) if tranches else 1,
+        renewal_options=h.renewal_options,
+        renewal_probability=h.renewal_probability,
+        renewal_years=ren.years,
+        renewal_npv_usd=ren.npv_usd,
+        renewal_npv_if_exercised_usd=ren.npv_if_exercised_usd,
+        renewal_mining_npv_usd=ren.mining_npv_usd,
+        renewal_switch_value_usd=ren.switch_value_usd,
+        switch_value_with_renewals_usd=with_ren,
+        decision_with_renewals="convert to HPC" if with_ren > 0 else "keep mining",
         warnings=tuple(warnings),
     )
 
@@ -524,7 +761,8 @@ def mining_npv_under_paths(
     if paths.shape[1] == 0 or not np.isfinite(paths).all() or (paths < 0).any():
         raise ValuationError("hashprice_paths_usd_per_ph_day: need k >= 1 finite, non-negative months")
     v, m, p = site.valuation, site.mining, site.power
-    months = int(site.hpc.months_to_energize) + int(round(site.hpc.term_years * 12))
+    check_announced(site, _state_day(state))
+    months = base_horizon_months(site, _state_day(state))
     det = hashprice_path_usd_per_th_day(state, months, v.difficulty_growth_per_year, v.btc_price_growth_per_year)
     k = min(paths.shape[1], months)
     full = np.empty((paths.shape[0], months))
@@ -623,6 +861,17 @@ def sensitivity_table(
             lo_v, hi_v = s.low(x0), s.high(x0)
             lo = value_site(site, dataclasses.replace(state, **{field: lo_v})).switch_value_usd
             hi = value_site(site, dataclasses.replace(state, **{field: hi_v})).switch_value_usd
+        elif s.name == "hpc.months_to_energize" and site.hpc.phases:
+            # a phased build: move every phase month instead
+            day = _state_day(state)
+            x0 = site.hpc.phases
+            lo_v, hi_v = shift_phases(x0, -6, day), shift_phases(x0, 6, day)
+            lo = value_site(with_field(site, "hpc.phases", lo_v), state).switch_value_usd
+            hi = value_site(with_field(site, "hpc.phases", hi_v), state).switch_value_usd
+            rows.append({"input": "hpc.phases (every month -6 / +6)", "unit": "months", "base_value": x0,
+                         "low_value": lo_v, "high_value": hi_v, "switch_value_base_usd": base,
+                         "switch_value_low_usd": lo, "switch_value_high_usd": hi, "swing_usd": abs(hi - lo)})
+            continue
         else:
             x0 = _get(site, s.name)
             lo_v, hi_v = s.low(x0), s.high(x0)
@@ -735,6 +984,9 @@ class CompanyValuation:
     premium_pct_of_sum_of_parts: float | None
     sum_of_parts_usd_per_share: float
     sites: tuple[dict, ...]
+    contracted_hpc_renewal_npv_usd: float = 0.0
+    sum_of_parts_with_renewals_usd: float = 0.0
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (for JSON)."""
@@ -759,12 +1011,17 @@ def value_company(company: Company, state: NetworkState, market: MarketInputs) -
       ``fleet.horizon_years`` (hashprice path from ``state``; power price from
       ``fleet.power_usd_per_kwh`` or MW-weighted over sites without a contracted HPC lease).
     - Contracted HPC value: NPV of each site with a ``signed`` or ``operating`` lease
-      (capex excluded for ``operating`` sites: it is sunk).
+      (capex excluded for ``operating`` sites: it is sunk) announced by the valuation date (a lease
+      announced later is left out, with a warning: it was not known then).
+    - Renewal options of the contracted leases: their expected NPV is a separate line,
+      ``contracted_hpc_renewal_npv_usd``, and ``sum_of_parts_with_renewals_usd`` adds it; the
+      sum of the parts itself holds initial terms only.
     - Premium = market cap − sum of the parts: what the market pays for everything not in the
       parts, chiefly the uncontracted AI/HPC option (negative = discount).
     """
     v, f = company.valuation, company.fleet
-    mining_sites = [s for s in company.sites if s.hpc.status not in CONTRACTED_HPC]
+    day = _state_day(state)
+    mining_sites = [s for s in company.sites if not contracted_by(s, day)]
     mining_site_mw = float(sum(s.gross_mw for s in mining_sites))
     if f.power_usd_per_kwh is not None:
         power_price = f.power_usd_per_kwh
@@ -785,19 +1042,25 @@ def value_company(company: Company, state: NetworkState, market: MarketInputs) -
     power_mw = fleet_power_mw(f.hashrate_ehs, f.efficiency_j_per_th)
     mining_value = power_mw * npv(v.discount_rate_per_year, per_mw, month_times_years(months))
 
-    site_rows, hpc_value, hpc_mw = [], 0.0, 0.0
+    site_rows, hpc_value, hpc_mw, renewals, warnings = [], 0.0, 0.0, 0.0, []
     for s in company.sites:
         contracted = s.hpc.status in CONTRACTED_HPC
         row = {"site": s.name, "current_use": s.current_use.value, "hpc_status": s.hpc.status.value,
                "gross_mw": s.gross_mw, "critical_it_mw": s.critical_it_mw, "in_sum_of_parts": "mining fleet"}
-        if contracted:
+        if contracted and s.hpc.announced is not None and s.hpc.announced > day:
+            warnings.append(f"{s.name}: lease announced {s.hpc.announced}, after the valuation date {day}: "
+                            "not counted as contracted HPC")
+            row["in_sum_of_parts"] = f"not yet announced ({s.hpc.announced})"
+        elif contracted:
             site_for_value = s
             if s.hpc.status == HpcStatus.operating:
                 site_for_value = with_field(s, "hpc.capex_usd_per_mw", 0.0)
             res = value_site(site_for_value, state)
             hpc_value += res.hpc_npv_usd
             hpc_mw += s.critical_it_mw
-            row.update(in_sum_of_parts="contracted HPC", hpc_npv_usd=res.hpc_npv_usd)
+            renewals += res.renewal_npv_usd
+            row.update(in_sum_of_parts="contracted HPC", hpc_npv_usd=res.hpc_npv_usd,
+                       hpc_capex_usd=res.hpc_capex_usd, renewal_npv_usd=res.renewal_npv_usd)
         site_rows.append(row)
 
     btc_usd = market.btc_held * market.btc_price_usd
@@ -829,5 +1092,8 @@ def value_company(company: Company, state: NetworkState, market: MarketInputs) -
         premium_pct_of_sum_of_parts=(mcap - sotp) / sotp if sotp > 0 else None,
         sum_of_parts_usd_per_share=sotp / company.shares_outstanding,
         sites=tuple(site_rows),
+        contracted_hpc_renewal_npv_usd=renewals,
+        sum_of_parts_with_renewals_usd=sotp + renewals,
+        warnings=tuple(warnings),
     )
 

@@ -6,9 +6,12 @@ dates are UTC. The CLI writes them with ``cli._common.write_chart`` (self-contai
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from hashdesk.theme import styled
 
 
 def cumulative_returns_figure(cumulative: dict[str, pd.Series], title: str = "") -> go.Figure:
@@ -25,7 +28,7 @@ def cumulative_returns_figure(cumulative: dict[str, pd.Series], title: str = "")
         fig.add_scatter(x=s.index, y=100 * s.to_numpy(), mode="lines", name=name)
     fig.update_layout(title=title or "Cumulative return", xaxis_title="date (UTC)",
                       yaxis_title="cumulative return [%]", hovermode="x unified")
-    return fig
+    return styled(fig)
 
 
 def rolling_figure(rolling: dict[str, pd.DataFrame], window: int, benchmark: str = "BTC-USD") -> go.Figure:
@@ -44,11 +47,12 @@ def rolling_figure(rolling: dict[str, pd.DataFrame], window: int, benchmark: str
         fig.add_scatter(x=df.index, y=df["beta"], mode="lines", name=name, legendgroup=name, row=1, col=1)
         fig.add_scatter(x=df.index, y=df["correlation"], mode="lines", name=name, legendgroup=name,
                         showlegend=False, row=2, col=1)
-    fig.update_yaxes(title_text=f"beta vs {benchmark} [1]", row=1, col=1)
-    fig.update_yaxes(title_text=f"correlation with {benchmark} [1]", row=2, col=1)
+    # short axis titles: two stacked panels leave each about 150 px of height
+    fig.update_yaxes(title_text="beta [1]", row=1, col=1)
+    fig.update_yaxes(title_text="correlation [1]", row=2, col=1)
     fig.update_xaxes(title_text="date (UTC)", row=2, col=1)
     fig.update_layout(title=f"Rolling {window}-period beta and correlation vs {benchmark}", hovermode="x unified")
-    return fig
+    return styled(fig)
 
 
 def decoupling_figure(path: pd.DataFrame, episodes: pd.DataFrame, name: str, k: float) -> go.Figure:
@@ -73,7 +77,7 @@ def decoupling_figure(path: pd.DataFrame, episodes: pd.DataFrame, name: str, k: 
                       opacity=0.15, line_width=0)
     fig.update_layout(title=f"{name}: residual vs BTC beta (decoupling episodes shaded)",
                       xaxis_title="date (UTC)", yaxis_title="cumulative residual return [%]")
-    return fig
+    return styled(fig)
 
 
 def car_figure(paths: pd.DataFrame, title: str = "Event study") -> go.Figure:
@@ -90,7 +94,7 @@ def car_figure(paths: pd.DataFrame, title: str = "Event study") -> go.Figure:
     fig.add_vline(x=0, line_dash="dot")
     fig.update_layout(title=title, xaxis_title="exchange days relative to event [days]",
                       yaxis_title="cumulative abnormal return [%]")
-    return fig
+    return styled(fig)
 
 
 def factor_figure(rolling: pd.DataFrame, name: str, factors: list[str]) -> go.Figure:
@@ -103,4 +107,46 @@ def factor_figure(rolling: pd.DataFrame, name: str, factors: list[str]) -> go.Fi
     fig.update_yaxes(title_text="R² [1]", row=2, col=1)
     fig.update_xaxes(title_text="date (UTC)", row=2, col=1)
     fig.update_layout(title=f"{name}: rolling exposures to {' and '.join(factors)}", hovermode="x unified")
-    return fig
+    return styled(fig)
+
+
+def underwater_figure(paths: dict[str, pd.Series], title: str = "") -> go.Figure:
+    """Drawdown from the running peak [%], one filled line per series (a tearsheet's underwater plot).
+
+    Parameters
+    ----------
+    paths : dict of str → pd.Series
+        Drawdown per date [1] (≤ 0), e.g. from :func:`hashdesk.report.tearsheet.underwater`.
+    """
+    fig = go.Figure()
+    for name, s in paths.items():
+        fig.add_scatter(x=s.index, y=100 * s.to_numpy(), mode="lines", name=name, fill="tozeroy",
+                        line={"width": 1.2})
+    fig.update_layout(title=title or "Drawdown from peak", xaxis_title="date (UTC)",
+                      yaxis_title="drawdown [%]", hovermode="x unified")
+    fig.update_yaxes(ticksuffix="%", rangemode="tozero")
+    return styled(fig)
+
+
+def monthly_returns_figure(table: pd.DataFrame, title: str = "") -> go.Figure:
+    """Heatmap of monthly returns [%]: rows are tickers, columns months, red falls, blue rises.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Monthly returns [1], index ``YYYY-MM``, one column per ticker (e.g. from
+        :func:`hashdesk.report.tearsheet.monthly_returns`).
+    """
+    z = 100 * table.T.to_numpy(dtype=float)
+    lim = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
+    text = [[("" if not np.isfinite(v) else f"{v:+.0f}") for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(table.index), y=list(table.columns), zmid=0, zmin=-lim, zmax=lim,
+        colorscale="RdBu", text=text, texttemplate="%{text}", textfont={"size": 10},
+        colorbar={"title": {"text": "%"}, "ticksuffix": "%"},
+        hovertemplate="%{y} %{x}: %{z:+.2f}%<extra></extra>"))
+    fig.update_layout(title=title or "Monthly returns", xaxis_title="month (UTC)",
+                      height=max(300, 26 * len(table.columns) + 140))
+    fig.update_xaxes(type="category", showgrid=False)
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    return styled(fig)

@@ -148,10 +148,14 @@ def load_claims(path: str | Path) -> list[Claim]:
         Unreadable file or a claim with a missing / invalid field (claim id and field named).
     """
     path = Path(path)
+    if path.is_dir():
+        raise ClaimError(f"{path}: is a directory, not a claims file")
     try:
         data = yaml_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ClaimError(f"{path}: no such claims file") from exc
+    except OSError as exc:
+        raise ClaimError(f"{path}: cannot read ({exc.strerror})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ClaimError(f"{path}: not valid YAML: {exc}") from exc
     return parse_claims(data, source=str(path))

@@ -62,15 +62,15 @@ def cohort_analysis(
     btc_returns : pd.Series
         BTC compounded over the same calendar [1].
     cohorts : mapping of name → tickers
-        At least two cohorts; spreads are ``first - each other``.
+        At least one cohort; with two or more, spreads are ``first - each other``.
 
     Raises
     ------
     MarketDataError
-        Fewer than two cohorts, or a member without returns.
+        No cohort, or a member without returns.
     """
-    if len(cohorts) < 2:
-        raise MarketDataError(f"need at least two cohorts for a spread, got {list(cohorts)}")
+    if not cohorts:
+        raise MarketDataError("need at least one cohort")
     cols: dict[str, pd.Series] = {}
     for name, members in cohorts.items():
         missing = [m for m in members if m not in member_returns.columns]

@@ -34,6 +34,7 @@ class BriefFormat(StrEnum):
     terminal = "terminal"
     html = "html"
     json = "json"
+    pdf = "pdf"
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,12 @@ def build_brief(desk: Desk, month: str | Month, claims_path: str | Path | None =
         t0 = time.perf_counter()
         built.append(builder(desk))
         timings.append((key, time.perf_counter() - t0))
+    # the narrative quotes the sections above, so it is written last and read first
+    from hashdesk.report.narrative import KEY, narrative_section
+
+    t0 = time.perf_counter()
+    built.insert(0, narrative_section(desk, m, built))
+    timings.insert(0, (KEY, time.perf_counter() - t0))
     return Brief(
         month=m,
         generated_utc=datetime.now(UTC).replace(microsecond=0),
@@ -115,8 +122,11 @@ def brief_to_dict(brief: Brief, include_figures: bool = False) -> dict[str, Any]
 
 
 def render_brief(brief: Brief, fmt: BriefFormat | str) -> str:
-    """Render a brief to text in ``fmt`` (terminal text has no colour codes)."""
+    """Render a brief to text in ``fmt`` (terminal text has no colour codes; not ``pdf``,
+    which :func:`save_brief` writes to a file)."""
     fmt = BriefFormat(fmt)
+    if fmt == BriefFormat.pdf:
+        raise ValueError("a PDF brief is a file: use save_brief(brief, path, 'pdf')")
     if fmt == BriefFormat.json:
         import json
 
@@ -142,7 +152,25 @@ def write_brief(
     Used by ``hashdesk brief --out`` and ``hashdesk demo``. Returns the brief that was written.
     """
     brief = build_brief(desk, month, claims_path)
+    save_brief(brief, path, fmt)
+    return brief
+
+
+def save_brief(brief: Brief, path: str | Path, fmt: BriefFormat | str = BriefFormat.html) -> int:
+    """Write a built brief to ``path`` in ``fmt``; returns the bytes written.
+
+    ``pdf`` prints the HTML brief with headless Chromium (:func:`hashdesk.report.pdf.html_to_pdf`;
+    raises :class:`~hashdesk.report.pdf.PdfError` without a browser).
+    """
+    fmt = BriefFormat(fmt)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_brief(brief, fmt), encoding="utf-8")
-    return brief
+    if fmt == BriefFormat.pdf:
+        from hashdesk.report.html import render_html
+        from hashdesk.report.pdf import html_to_pdf
+
+        html_to_pdf(render_html(brief), path)
+        return path.stat().st_size
+    text = render_brief(brief, fmt)
+    path.write_text(text, encoding="utf-8")
+    return len(text.encode("utf-8"))

@@ -76,6 +76,10 @@ class Table:
     rows: tuple[tuple[Any, ...], ...]
     note: str = ""
 
+    def records(self) -> list[dict[str, Any]]:
+        """Rows as ``{column key: raw value}`` dicts."""
+        return [dict(zip([c.key for c in self.columns], r, strict=True)) for r in self.rows]
+
     def display_rows(self) -> list[list[str]]:
         """Rows formatted for people (units live in the column labels)."""
         return [[fmt_value(v, c.kind) for v, c in zip(r, self.columns, strict=True)] for r in self.rows]
@@ -106,6 +110,31 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """One sentence of prose built from the numbers, with the figures it quotes.
+
+    ``refs`` name where each number comes from: ``"section.metric_key"`` for a headline metric,
+    ``"section.table_key"`` (optionally ``"…/row label"``) for a table, so every sentence can be
+    traced to a figure shown in the same document.
+    """
+
+    text: str
+    refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress bar: ``done`` of ``total`` (e.g. blocks mined in the epoch) with its labels."""
+
+    key: str
+    label: str
+    done: int
+    total: int
+    detail: str = ""
+    marks: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Section:
     """One part of the brief or one dashboard panel."""
 
@@ -117,6 +146,16 @@ class Section:
     tables: tuple[Table, ...] = ()
     figures: tuple[Figure, ...] = ()
     sources: tuple[str, ...] = ()
+    sentences: tuple[Sentence, ...] = ()
+    progress: tuple[Progress, ...] = ()
+
+    def metric(self, key: str) -> Metric | None:
+        """The metric with ``key``, or None."""
+        return next((m for m in self.metrics if m.key == key), None)
+
+    def table(self, key: str) -> Table | None:
+        """The table with ``key``, or None."""
+        return next((t for t in self.tables if t.key == key), None)
 
 
 # -- builders' helpers ------------------------------------------------------------------------
@@ -214,6 +253,12 @@ def section_to_dict(section: Section, include_figures: bool = False) -> dict[str
             for t in section.tables
         ],
         "sources": list(section.sources),
+        "sentences": [{"text": x.text, "refs": list(x.refs)} for x in section.sentences],
+        "progress": [
+            {"key": p.key, "label": p.label, "done": p.done, "total": p.total, "detail": p.detail,
+             "marks": [list(m) for m in p.marks]}
+            for p in section.progress
+        ],
     }
     out["figures"] = [
         {"key": f.key, "title": f.title, **({"plotly": json.loads(f.figure.to_json())} if include_figures else {})}

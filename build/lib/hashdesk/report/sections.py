@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from hashdesk.report.model import (
     NO_DATA,
     Month,
+    Progress,
     Section,
     figure,
     guarded,
@@ -35,6 +36,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Tickers of the markets section (BTC first, then miners, then the benchmarks).
 MARKET_BENCHMARKS: tuple[str, ...] = ("WGMI", "QQQ")
+
+
+def btc_period_record(inputs, start: date, end: date) -> dict:
+    """BTC's own record for a period: :func:`hashdesk.market.summary.market_summary`'s BTC row.
+
+    The one BTC return of a period in every section (Markets, AI/HPC, the narrative): BTC-USD on
+    its own daily UTC calendar, from the close of the day before ``start`` to the close of
+    ``end`` [1]. (Excess returns of equities compare them with BTC compounded over their own
+    exchange days, which starts at the last exchange close before ``start``.)
+    """
+    from hashdesk.market.returns import BTC
+    from hashdesk.market.summary import market_summary
+
+    records, _ = market_summary(inputs, [], start, end, benchmarks=[BTC], strict=True)
+    return next(r for r in records if r["ticker"] == BTC)
 
 
 # -- network ----------------------------------------------------------------------------------
@@ -78,6 +94,7 @@ def network_section(desk: Desk, start: date, end: date) -> Section:
             metric("next_halving_height", "next halving height", view["next_halving_height"], "int"),
             metric("subsidy_btc", "block subsidy", view["subsidy_btc"], "btc"),
         ]
+        progress = [epoch_progress(view, proj)]
         tables, figs, notes = [], [], []
         sources = [f"{k}: {v}" for k, v in view["sources"].items()]
         from datetime import timedelta
@@ -129,7 +146,8 @@ def network_section(desk: Desk, start: date, end: date) -> Section:
         else:
             sf = rep.shocks_frame()
             sf = sf.assign(depth=sf["depth_pct"] / 100)
-            figs.append(figure("shocks", "Hashrate and shocks", shock_figure(rep.daily, sf, rep.title)))
+            figs.append(figure("shocks", "Hashrate and shocks",
+                               mark_retargets(shock_figure(rep.daily, sf, rep.title), rt)))
             tables.append(table_from_records(
                 "shocks", "Hashrate shocks", sf,
                 [("start", "start [UTC]", "date"), ("end", "end [UTC]", "date"), ("days", "days", "int"),
@@ -148,9 +166,54 @@ def network_section(desk: Desk, start: date, end: date) -> Section:
                     note="; ".join(eff.notes),
                 ))
         return Section("network", "Network", note="; ".join(notes), metrics=tuple(metrics),
-                       tables=tuple(tables), figures=tuple(figs), sources=tuple(sources))
+                       tables=tuple(tables), figures=tuple(figs), sources=tuple(sources),
+                       progress=tuple(p for p in progress if p is not None))
 
     return guarded("network", "Network", build)
+
+
+def epoch_progress(view: dict, proj: dict | None) -> Progress | None:
+    """The epoch's progress bar: blocks mined of 2,016, with the projected retarget and its interval.
+
+    ``view`` is :meth:`hashdesk.desk.Desk.network`'s ``network_state``; ``proj`` its
+    ``projection`` (None without per-block rows for the epoch).
+    """
+    from hashdesk.chain.consensus import RETARGET_INTERVAL
+
+    done = view.get("blocks_mined_in_epoch")
+    if done is None:
+        return None
+    label = f"epoch {view['epoch']:,}: {int(done):,} of {RETARGET_INTERVAL:,} blocks"
+    marks = [("epoch start", str(view.get("epoch_start_time") or ""))]
+    detail = f"next retarget at height {view['next_retarget_height']:,}"
+    if proj:
+        lo, hi = proj["next_difficulty_change_pct_90"]
+        t_lo, t_hi = proj["retarget_time_90"]
+        detail += (f", projected {_utc(proj['retarget_time'])} (90%: {_utc(t_lo)} to {_utc(t_hi)}); "
+                   f"difficulty change {proj['next_difficulty_change_pct']:+.2f}% (90%: {lo:+.2f}% to {hi:+.2f}%)")
+        marks += [("projected retarget", proj["retarget_time"]), ("90% early", t_lo), ("90% late", t_hi)]
+    return Progress("epoch", label, int(done), RETARGET_INTERVAL, detail, tuple(marks))
+
+
+def _utc(iso: str) -> str:
+    """``2024-02-02T18:02:51Z`` → ``2024-02-02 18:02 UTC``."""
+    return str(iso).replace("T", " ")[:16] + " UTC"
+
+
+def mark_retargets(fig, retargets):
+    """Mark each retarget (vertical line, "retarget −3.90%") on a daily time chart; returns ``fig``.
+
+    ``retargets`` is :meth:`hashdesk.desk.Desk.retargets` with ``change`` as a fraction.
+    """
+    from hashdesk.theme import SERIES_COLOURS
+
+    for r in retargets.to_dict(orient="records"):
+        x = r["date"].isoformat() if hasattr(r["date"], "isoformat") else str(r["date"])
+        fig.add_vline(x=x, line_dash="dash", line_width=1, line_color=SERIES_COLOURS["retarget"])
+        fig.add_annotation(x=x, y=1, yref="paper", yanchor="bottom", xanchor="left", showarrow=False,
+                           text=f"retarget {r['change'] * 100:+.2f}%",
+                           font={"color": SERIES_COLOURS["retarget"], "size": 10})
+    return fig
 
 
 # -- markets ----------------------------------------------------------------------------------
@@ -193,7 +256,7 @@ def markets_section(
         cols = [
             ("ticker", "ticker", "text"),
             ("return", "return [%]", "pct"),
-            ("excess_return_vs_btc", "excess vs BTC [%]", "pct"),
+            ("excess_return_vs_btc", "excess vs BTC, same days [%]", "pct"),
             ("beta_btc", "β vs BTC", "ratio"),
             ("beta_btc_se", "β s.e.", "ratio"),
             ("beta_btc_adj", "lead/lag β vs BTC", "ratio"),
@@ -205,8 +268,10 @@ def markets_section(
         ]
         summary = table_from_records(
             "returns", "Returns and risk in the period", rows, cols,
-            note="Daily simple returns on each equity's exchange calendar; BTC (00:00 UTC fixing) "
-            "compounded over weekends and holidays; β = OLS on same-day returns; lead/lag β = the sum "
+            note="Daily simple returns on each equity's exchange calendar; BTC's own row runs from the "
+            "00:00 UTC fixing of the day before the period to that of its last day (the one BTC return "
+            "of the period in every section); an equity's excess return compares it with BTC compounded "
+            "over the same exchange days (from the last close before the period); β = OLS on same-day returns; lead/lag β = the sum "
             "of the previous-day and same-day slopes that the timing calls for (BTC's 00:00 UTC fixing "
             "comes 3–4 h after the 16:00 New York close), weekly β (weeks to Friday) beside it; "
             "volatility annualised with 252 (BTC's own row: 365).",
@@ -243,6 +308,7 @@ def markets_section(
         if focus is not None:
             figs.append(figure("decoupling_wgmi", "WGMI decoupling from its BTC beta",
                                decoupling_figure(focus.path.loc[hist0:t1], focus.episodes, "WGMI", k)))
+        figs += tearsheet_figures(inputs, hist, measured, end, warnings)
         dec = table_from_records(
             "decoupling", f"Decoupling episodes overlapping the period (trailing {window}-day residual beyond ±{k:g}σ)",
             episodes,
@@ -260,6 +326,57 @@ def markets_section(
         )
 
     return guarded("markets", "Markets", build)
+
+
+#: Rolling window of the tearsheet's beta chart [exchange days].
+ROLLING_BETA_DAYS = 60
+#: Months of the tearsheet's monthly returns heatmap.
+HEATMAP_MONTHS = 12
+
+
+def tearsheet_figures(inputs, hist, measured: Sequence[str], end: date, warnings: list[str]) -> list:
+    """Tearsheet views over the trailing year: underwater drawdown (WGMI and BTC), monthly
+    returns (BTC's own months from :func:`btc_period_record`), rolling beta vs BTC.
+
+    ``hist`` is :func:`hashdesk.market.summary.panel_returns` over the trailing year; the rolling
+    beta is :func:`hashdesk.market.risk.rolling_beta_correlation` (:data:`ROLLING_BETA_DAYS`).
+    """
+    import pandas as pd
+
+    from hashdesk.market.charts import monthly_returns_figure, rolling_figure, underwater_figure
+    from hashdesk.market.returns import BTC, MarketDataError
+    from hashdesk.market.risk import rolling_beta_correlation
+    from hashdesk.report.tearsheet import monthly_returns, underwater
+
+    figs = []
+    lead = [t for t in ("WGMI", "MARA") if t in hist.returns]
+    under = {t: underwater(hist.returns[t].dropna()) for t in [BTC, *lead]}
+    figs.append(figure("underwater", "Drawdown from peak, trailing year",
+                       underwater_figure(under, f"Drawdown from peak, {hist.returns.index[0].date()} to {end} (UTC)")))
+    months = monthly_returns(hist.returns[[t for t in measured if t in hist.returns]])
+    months = months.iloc[-HEATMAP_MONTHS:]
+    btc = {}
+    for mth in months.index:
+        p = pd.Period(mth, "M")
+        try:
+            btc[mth] = btc_period_record(inputs, p.start_time.date(), min(p.end_time.date(), end))["return"]
+        except (MarketDataError, LookupError, ValueError) as exc:
+            warnings.append(f"BTC return {mth}: {exc}")
+            btc[mth] = float("nan")
+    months.insert(0, BTC, pd.Series(btc))
+    figs.append(figure("monthly_returns", "Monthly returns",
+                       monthly_returns_figure(months, "Monthly returns [%] (BTC: its own UTC months; "
+                                                      "equities: exchange days)")))
+    rolling = {}
+    for t in lead:
+        try:
+            rolling[t] = rolling_beta_correlation(hist.returns[t], hist.returns[BTC], ROLLING_BETA_DAYS)
+        except MarketDataError as exc:
+            warnings.append(f"rolling beta {t}: {exc}")
+    if rolling:
+        figs.append(figure("rolling_beta", f"Rolling {ROLLING_BETA_DAYS}-day beta vs BTC",
+                           rolling_figure(rolling, ROLLING_BETA_DAYS, BTC)))
+    return figs
 
 
 # -- miners -----------------------------------------------------------------------------------
@@ -384,18 +501,24 @@ def hpc_section(desk: Desk, start: date, end: date) -> Section:
         if len(groups) < 2:
             notes.append(f"as of {end} every listed miner is in the {', '.join(groups) or 'same'} cohort "
                          "(no HPC/AI contract announced yet): no cohort spread")
-        else:
+        if groups:
             ar = panel_returns(inputs, members, t0, t1)
             have = [m for m in members if m in ar.returns]
             groups = {k: tuple(m for m in v if m in have) for k, v in groups.items()}
             groups = {k: v for k, v in groups.items() if v}
             res = cohort_analysis(ar.returns[have], ar.returns[BTC], groups, periods_per_year=ar.periods_per_year)
+            btc = btc_period_record(inputs, start, end)
+            cohort_rows = [r for r in res.table if r["cohort"] != BTC]
+            cohort_rows.append({"cohort": BTC, "members": "", "return": btc["return"],
+                                "max_drawdown": btc["max_drawdown"]})
+            metrics.append(metric("btc_return", "BTC return", btc["return"], "pct"))
             tables.append(table_from_records(
-                "cohorts", "Cohort performance in the period (equal weight, rebalanced daily)", res.table,
+                "cohorts", "Cohort performance in the period (equal weight, rebalanced daily)", cohort_rows,
                 [("cohort", "cohort", "text"), ("members", "members", "text"), ("return", "return [%]", "pct"),
-                 ("excess_return_vs_btc", "excess vs BTC [%]", "pct"), ("beta_btc", "β vs BTC", "ratio"),
+                 ("excess_return_vs_btc", "excess vs BTC, same days [%]", "pct"), ("beta_btc", "β vs BTC", "ratio"),
                  ("correlation_btc", "corr. vs BTC", "ratio"), ("max_drawdown", "max drawdown [%]", "pct")],
-                note=f"cohorts as of {end}: {COMPS_COHORT_RULE}",
+                note=f"cohorts as of {end}: {COMPS_COHORT_RULE}; BTC's row is its own return for the period "
+                     "(as in Markets), excess returns compare each cohort with BTC over the same exchange days",
             ))
             figs.append(figure("cohorts", "Cohorts and spread",
                                cumulative_returns_figure({c: res.cumulative[c] for c in res.cumulative.columns},

@@ -24,6 +24,17 @@ def section_renderable(section: Section) -> Panel:
     parts: list = []
     if section.note:
         parts.append(Text(section.note, style="dim"))
+    for i, sentence in enumerate(section.sentences, 1):
+        line = Text(f"{i}. {sentence.text}")
+        if sentence.refs:
+            line.append(f" [{', '.join(sentence.refs)}]", style="dim")
+        parts.append(line)
+    for p in section.progress:
+        width = 40
+        filled = round(width * min(1.0, p.done / p.total)) if p.total else 0
+        parts.append(Text(f"{p.label}  [{'#' * filled}{'.' * (width - filled)}] {100 * p.done / p.total:.1f}%"))
+        if p.detail:
+            parts.append(Text(p.detail, style="dim"))
     if section.metrics:
         kv = RichTable(show_header=False, box=None, pad_edge=False)
         kv.add_column("metric", style="dim")

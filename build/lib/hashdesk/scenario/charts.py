@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from hashdesk.scenario.summary import ScenarioSummary
+from hashdesk.theme import styled
 
 #: Panel titles with units, by metric.
 PANELS: dict[str, str] = {
@@ -54,17 +55,18 @@ def fan_chart_figure(summary: ScenarioSummary, title: str | None = None) -> go.F
                and summary.monthly.loc[summary.monthly.metric == m, "q50"].notna().any()]
     rows = (len(metrics) + 1) // 2
     fig = make_subplots(rows=rows, cols=2, subplot_titles=[PANELS[m] for m in metrics],
-                        vertical_spacing=0.12 / max(rows - 1, 1))
+                        vertical_spacing=min(0.3, 0.16 / max(rows - 1, 1) * 1.5))
     colors = ["31,119,180", "255,127,14", "44,160,44", "148,103,189", "214,39,40", "140,86,75"]
     for i, m in enumerate(metrics):
         _fan(fig, summary, m, i // 2 + 1, i % 2 + 1, colors[i % len(colors)])
-        fig.update_yaxes(title_text=PANELS[m], row=i // 2 + 1, col=i % 2 + 1)
-        fig.update_xaxes(title_text="month start [UTC]", row=i // 2 + 1, col=i % 2 + 1)
+        # the subplot title names the quantity and its unit; one x title under each column's
+        # last panel, so no axis title runs into the subplot title below it
+        if i + 2 >= len(metrics):
+            fig.update_xaxes(title_text="month start [UTC]", row=i // 2 + 1, col=i % 2 + 1)
     start = summary.start
     fig.update_layout(
         title=title or f"{summary.n_scenarios:,} scenarios from {start['date']} (seed {summary.seed})",
         height=320 * rows + 120,
-        template="plotly_white",
     )
-    return fig
+    return styled(fig)
 

@@ -9,6 +9,9 @@ hashrate path. Retargets apply Bitcoin Core's rule (:func:`hashdesk.chain.consen
 integer timestamps of the epoch's first and last blocks, vectorised in exact int64 arithmetic
 (:func:`retarget_bits`).
 
+A miner's money lines (BTC after the pool fee, revenue, pool fee, energy and other cost,
+curtailment; margin = revenue − cost) come from one vectorised function, :func:`miner_money`.
+
 The engine runs one *chunk* of scenarios in month-aligned steps of about a week (:class:`StepGrid`),
 so memory is O(chunk) for any horizon and the cost is per step and per epoch, not per day or per
 block; the executors (:mod:`hashdesk.scenario.executors`) split a run into chunks, each with its
@@ -27,6 +30,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 
@@ -50,7 +54,6 @@ from hashdesk.economics.core import (
     SECONDS_PER_DAY,
     hashprice_usd_per_ph_day,
 )
-from hashdesk.economics.profile import ContractType, MinerProfile, PoolPayout
 from hashdesk.scenario.paths import (
     BootstrapPrice,
     FeeModel,
@@ -61,7 +64,8 @@ from hashdesk.scenario.paths import (
 
 #: Height at which the subsidy reaches zero (64 >> halvings ... era 33 pays 0 sats) [blocks].
 LAST_SUBSIDY_HEIGHT: int = 33 * HALVING_INTERVAL
-#: Monthly metrics every chunk returns, each (scenarios × months).
+#: Monthly metrics every chunk returns, each (scenarios × months); ``pool_fee_usd`` [USD] is the pool's
+#: share of the miner's gross revenue (``revenue_usd`` is net of it).
 MONTHLY_METRICS: tuple[str, ...] = (
     "price_usd",
     "hashrate_ehs",
@@ -72,6 +76,7 @@ MONTHLY_METRICS: tuple[str, ...] = (
     "revenue_usd",
     "cost_usd",
     "margin_usd",
+    "pool_fee_usd",
 )
 
 
@@ -96,50 +101,78 @@ def retarget_bits(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarra
     Notes
     -----
     With mantissa ``m`` (< 2^23), exponent ``E`` and clamped span ``s``, the new target is
-    ``⌊m·s·256^(E-3) / T⌋``. Put ``Y = ⌊256·m·s / T⌋`` (< 2^34): the new target equals
-    ``Y·256^(E-4)`` plus lower bytes, so when ``Y`` has >= 3 bytes its compact form depends on
-    ``Y`` alone: mantissa = top three bytes of ``Y``, size = bytes(Y) + E − 4 (then Core's sign-bit
-    shift; a size above 28 bytes exceeds powLimit and gives ``0x1d00ffff``). Rows outside this
-    case (``E < 4`` or tiny mantissas, never seen on mainnet) fall back to the Python-int rule [1]_.
+    ``⌊m·s·256^(E-3) / T⌋``. Put ``Y = ⌊256·m·s / T⌋ = ⌊m·s / 4725⌋`` (``T = 1,209,600 = 256·4725``;
+    ``Y`` < 2^34): the new target equals ``Y·256^(E-4)`` plus lower bytes, so when ``Y`` has >= 3
+    bytes its compact form depends on ``Y`` alone: mantissa = top three bytes of ``Y``, size =
+    bytes(Y) + E − 4 (then Core's sign-bit shift; a size above 28 bytes exceeds powLimit and gives
+    ``0x1d00ffff``). Rows outside this case (``E < 4``, tiny mantissas or an input mantissa with
+    the sign bit, never seen on mainnet) fall back to the Python-int rule [1]_.
 
     References
     ----------
     .. [1] Bitcoin Core, ``src/pow.cpp`` and ``src/arith_uint256.cpp``.
     """
+    return _retarget(bits, first_time, last_time)[0]
+
+
+def _retarget(bits: np.ndarray, first_time: np.ndarray, last_time: np.ndarray,
+              trusted: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`retarget_bits` and the new epoch's :func:`work_float` [hashes], in few array passes.
+
+    With ``Y = ⌊m·s / 4725⌋`` of bit length ``L`` (``Y >= 2^16``): Core's compact form shifts
+    ``Y`` right by ``k`` whole bytes, the fewest that leave a mantissa below ``2^23`` (three bytes
+    of ``Y``, one more when the third has its top bit set), so ``k = ⌊(L − 16)/8⌋`` and the size
+    is ``k + E − 1`` [1]_. ``L`` comes from float64's biased exponent (``Y < 2^34`` converts exactly).
+    ``trusted``: the bits come from this function or a validated start (no sign bit set).
+    """
     bits = np.asarray(bits, dtype=np.int64)
     first_time = np.asarray(first_time, dtype=np.int64)
     last_time = np.asarray(last_time, dtype=np.int64)
-    span = last_time - first_time
+    span = np.subtract(last_time, first_time)
     np.clip(span, MIN_TIMESPAN_S, MAX_TIMESPAN_S, out=span)
-    size_in = bits >> 24
     y = bits & 0x007FFFFF
     y *= span
-    y <<= 8
-    y //= TARGET_TIMESPAN_S
-    # byte length of y from float64's biased exponent (y < 2^34 converts exactly; y = 0 gives < 0)
-    nbytes = y.astype(np.float64).view(np.int64)
-    nbytes >>= 52
-    nbytes -= 1015
-    nbytes >>= 3
-    shift = nbytes * 8 - 24
-    np.maximum(shift, 0, out=shift)
-    mantissa = y >> shift
-    size = nbytes + size_in
-    size -= 4
-    over = size >= 29
-    sign = (mantissa >> 23) & 1  # Core moves a mantissa with the sign bit set one byte down
-    size += sign
-    sign <<= 3
-    mantissa >>= sign
+    y //= TARGET_TIMESPAN_S // 256  # ⌊256·m·s / T⌋ = ⌊m·s / 4725⌋
+    size_in = bits >> 24
+    slow = None
+    if size_in.min() < 4 or y.min() < 1 << 16 or (not trusted and (bits & 0x00800000).any()):
+        slow = np.flatnonzero((size_in < 4) | (y < 1 << 16) | ((bits & 0x00800000) != 0))
+        y[slow] = 1 << 16  # placeholder (recomputed below)
+    k = y.astype(np.float64).view(np.int64)
+    k >>= 52
+    k -= 1038  # biased exponent 1022 + L  ->  L − 16
+    k >>= 3
+    shift = k << 3
+    y >>= shift  # the mantissa, < 2^23
+    k += size_in
+    k -= 1  # the size
+    size = k
+    over = None
+    if size.max() >= 29:  # targets of 29 bytes or more exceed powLimit: 0x1d00ffff
+        over = np.flatnonzero((size > 29) | ((size == 29) & (y >= 1 << 16)))
+    # work 2^256 / (m·256^(E−3)) = 2^(280−8E) / m, correctly rounded (a power of two is exact): the
+    # float of 2^256 / (target + 1) once the target exceeds 2^53 (E >= 10), where "+ 1" no longer
+    # changes it. The power of two is built from its exponent bits (1023 + 280 − 8E, E <= 29).
+    small = size.min() < 10
+    work = size * -8
+    work += 1303
+    work <<= 52
+    work = work.view(np.float64)
+    work /= y
     size <<= 24
-    size |= mantissa
-    out = size
-    if over.any():
-        out[over] = 0x1D00FFFF
-    slow = np.flatnonzero((size_in < 4) | (nbytes < 3) | ((bits & 0x00800000) != 0))
-    for i in slow:
-        out[i] = next_work_required(int(bits[i]), int(first_time[i]), int(last_time[i]))
-    return out
+    size |= y
+    if over is not None:
+        size[over] = 0x1D00FFFF
+    if slow is not None:
+        for i in slow:
+            size[i] = next_work_required(int(bits[i]), int(first_time[i]), int(last_time[i]))
+    if small or over is not None or slow is not None:
+        fix = np.flatnonzero(size < 10 << 24)
+        for extra in (over, slow):
+            if extra is not None:
+                fix = np.union1d(fix, extra)
+        work[fix] = work_float(size[fix])
+    return size, work
 
 
 def work_float(bits: np.ndarray) -> np.ndarray:
@@ -253,7 +286,7 @@ class StartState:
 
 @dataclass(frozen=True)
 class MinerEconomics:
-    """A miner's fleet and costs, resolved from a profile (see :func:`miner_from_profile`).
+    """A miner's fleet and costs, resolved by the model chain (see :func:`hashdesk.scenario.fit.miner_economics`).
 
     Parameters
     ----------
@@ -300,54 +333,109 @@ class MinerEconomics:
         return 1000.0 * breakeven_hashprice_usd_per_th_day(self.efficiency_j_per_th, self.energy_usd_per_kwh)
 
 
-def miner_from_profile(profile: MinerProfile, catalogue: dict[str, tuple[float, float]]) -> MinerEconomics:
-    """Resolve a profile's fleet into hashrate and power.
+# -- miner money (the one place of a miner's revenue, pool fee, energy cost, curtailment, margin) --
+
+
+class MinerMoney(NamedTuple):
+    """A miner's money lines over one period, per scenario (see :func:`miner_money`).
+
+    Attributes
+    ----------
+    btc : numpy.ndarray
+        BTC credited to the miner, after the pool fee [BTC].
+    revenue_usd : numpy.ndarray
+        ``btc × price`` plus demand-response credits [USD].
+    pool_fee_usd : numpy.ndarray
+        Pool fee, ``pool_fee × gross BTC × price`` [USD].
+    cost_usd : numpy.ndarray or float
+        Energy (zero while curtailed) plus other cash cost [USD]; a float when it is the same
+        in every scenario.
+    """
+
+    btc: np.ndarray
+    revenue_usd: np.ndarray
+    pool_fee_usd: np.ndarray
+    cost_usd: np.ndarray | float
+
+    @property
+    def margin_usd(self) -> np.ndarray:
+        """Revenue minus cost [USD]."""
+        return self.revenue_usd - self.cost_usd
+
+
+def miner_money(miner: MinerEconomics, btc_per_hs: np.ndarray, price_usd: np.ndarray, n_days: float,
+                out: MinerMoney | None = None) -> MinerMoney:
+    """A miner's BTC, revenue, pool fee and cost over one period, vectorised over scenarios.
+
+    The engine calls this once per step; it is the only code that turns the network's BTC per
+    unit of hashrate into a miner's money (swap it to change the miner model).
 
     Parameters
     ----------
-    profile : MinerProfile
-        Validated profile.
-    catalogue : dict
-        ``model -> (hashrate_th [TH/s], power_w [W])`` from the store's ``asic_models``.
+    miner : MinerEconomics
+    btc_per_hs : numpy.ndarray
+        Expected BTC the network pays per unit of hashrate over the period,
+        ``∫ (subsidy + fees per block) / work dt`` [BTC per (H/s)] (DESIGN.md §3).
+    price_usd : numpy.ndarray
+        Mean BTC price over the period [USD/BTC].
+    n_days : float
+        Length of the period [days].
+    out : MinerMoney, optional
+        Arrays to write ``btc``, ``revenue_usd``, ``pool_fee_usd`` (and ``cost_usd`` for a
+        curtailable miner) into.
 
     Returns
     -------
-    MinerEconomics
+    MinerMoney
+        With ``H = hashrate_ths·10^12·uptime`` [H/s] and pool fee ``φ``: gross BTC
+        ``G = H·btc_per_hs``, ``btc = G·(1 − φ)``, ``pool_fee_usd = G·φ·price``,
+        ``revenue_usd = btc·price + demand_response_usd_per_day·n_days``, energy
+        ``E = power_kw·24·uptime·energy_usd_per_kwh·n_days`` and
+        ``cost_usd = E + other_cost_usd_per_day·n_days`` (a float unless curtailable).
+        A curtailable miner is off for the period (BTC, pool fee, mined revenue and energy all 0)
+        where ``btc·price < E``; margin = revenue − cost.
 
-    Raises
-    ------
-    ScenarioInputError
-        Naming the fleet line whose model is not in the catalogue.
+    References
+    ----------
+    .. [1] DESIGN.md §3 (expected BTC = H·dt/work × (subsidy + fees); energy = kW × 24 × USD/kWh).
     """
-    ths = kw = 0.0
-    for i, e in enumerate(profile.fleet):
-        if e.model is not None:
-            if e.model not in catalogue:
-                known = ", ".join(sorted(catalogue)[:8])
-                raise ScenarioInputError(
-                    f"fleet[{i}].model: {e.model!r} is not in the ASIC catalogue (asic_models); known: {known}, ..."
-                )
-            h_th, p_w = catalogue[e.model]
-            ths += h_th * e.units
-            kw += p_w * e.units / 1000.0
-        else:
-            h = e.hashrate_ehs * HS_PER_EHS / HS_PER_THS
-            ths += h
-            kw += h * e.efficiency_j_per_th / 1000.0
-    p = profile.power
-    energy = p.price_usd_per_kwh + (p.index_adder_usd_per_kwh if p.contract == ContractType.indexed else 0.0)
-    return MinerEconomics(
-        name=profile.name,
-        hashrate_ths=ths,
-        power_kw=kw,
-        uptime=profile.uptime,
-        energy_usd_per_kwh=energy + profile.hosting_usd_per_kwh,
-        pool_fee=profile.pool_fee,
-        own_pool=profile.pool_payout == PoolPayout.own,
-        curtailable=p.contract == ContractType.curtailable,
-        other_cost_usd_per_day=profile.other_cash_cost_usd_per_year / 365.0,
-        demand_response_usd_per_day=p.demand_response_usd_per_year / 365.0,
-    )
+    hs = miner.hashrate_ths * HS_PER_THS * miner.uptime
+    btc = np.multiply(btc_per_hs, hs * (1.0 - miner.pool_fee), out=None if out is None else out.btc)
+    mined = np.multiply(btc, price_usd, out=None if out is None else out.revenue_usd)
+    pool_usd = np.multiply(btc_per_hs, hs * miner.pool_fee, out=None if out is None else out.pool_fee_usd)
+    pool_usd *= price_usd
+    energy = miner.power_kw * 24.0 * miner.uptime * miner.energy_usd_per_kwh * n_days
+    other = miner.other_cost_usd_per_day * n_days
+    cost: np.ndarray | float = energy + other
+    if miner.curtailable:
+        on = mined >= energy
+        btc *= on
+        mined *= on
+        pool_usd *= on
+        cost = np.multiply(on, energy, out=None if out is None or not isinstance(out.cost_usd, np.ndarray)
+                           else out.cost_usd)
+        cost += other
+    if miner.demand_response_usd_per_day:
+        mined += miner.demand_response_usd_per_day * n_days
+    return MinerMoney(btc, mined, pool_usd, cost)
+
+
+def miner_block_luck(money: dict[str, np.ndarray], expected_blocks: np.ndarray, demand_response_usd: float,
+                     rng: np.random.Generator) -> None:
+    """Scale a month's mined lines by Poisson block luck (a miner on its own pool), in place.
+
+    ``luck = K / λ`` with ``K ~ Poisson(λ)``, ``λ`` the miner's expected blocks in the month (1
+    where ``λ = 0``); ``btc``, ``pool_fee_usd`` and the mined part of ``revenue_usd`` (revenue less
+    ``demand_response_usd``) are multiplied by it.
+    """
+    lam = expected_blocks
+    luck = np.where(lam > 0, rng.poisson(lam) / np.where(lam > 0, lam, 1.0), 1.0)
+    money["btc"] *= luck
+    money["pool_fee_usd"] *= luck
+    rev = money["revenue_usd"]
+    rev -= demand_response_usd
+    rev *= luck
+    rev += demand_response_usd
 
 
 def parse_horizon(text: str) -> int:
@@ -540,8 +628,9 @@ class ChunkResult:
     Attributes
     ----------
     monthly : dict of str -> numpy.ndarray
-        :data:`MONTHLY_METRICS`, each (scenarios × months); monthly means for price, hashrate,
-        hashprice, fees; month-end difficulty; sums for BTC [BTC] and USD lines [USD].
+        :data:`MONTHLY_METRICS`, each (scenarios × months) (from :func:`simulate_chunk`: views of
+        month-major arrays); monthly means for price, hashrate, hashprice, fees; month-end
+        difficulty; sums for BTC [BTC] and USD lines [USD] (revenue, pool fee, cost, margin).
     retarget_time_s : numpy.ndarray
         (scenarios × retargets) time of each epoch's last block since the start [s]; NaN after
         the horizon. Retarget ``k`` is at height ``first_boundary + 2016·k`` in every scenario.
@@ -581,59 +670,79 @@ class EpochSampler:
     n : int
         Scenarios.
     n_days : int
-        Horizon [days] (sizes the milestone table and the retarget log).
+        Horizon [days] (sizes the milestone table and the retarget table).
     rng : numpy.random.Generator
+        Source of the ``standard_gamma``, ``gamma`` and ``standard_exponential`` draws (a test may
+        pass an object with these three methods returning their means: the block times are then
+        the expected ones, see ``tests/scenario/test_scen_known_values.py``).
 
     Attributes
     ----------
     bits, work, subsidy : numpy.ndarray
         Per scenario: compact bits in force, expected hashes per block [hashes] and the subsidy of
         the block being mined [sats].
+
+    Notes
+    -----
+    Cost: per step, one comparison over all scenarios; per milestone, about 60 array operations
+    on the scenarios that reached one (one round per step in the usual case) and two draws.
+    A *plain* milestone (an epoch's last block followed by a full epoch: shape 2015 after the first
+    block, no halving) takes a path without per-row tests; the milestone index range of a round is
+    checked against a prefix count of the other kinds.
     """
 
     def __init__(self, start: StartState, n: int, n_days: int, rng: np.random.Generator) -> None:
         self.start, self.n, self.rng = start, n, rng
         next_height = start.tip_height + 1
         ms = milestones(next_height, next_height + int(n_days * 144 * 8) + 2 * RETARGET_INTERVAL)
-        self._delta = ms["delta"].astype(np.float64)
+        delta = ms["delta"].astype(np.float64)
         self._last, self._subsidy_next, self._halving = ms["is_last"], ms["subsidy_next_sats"], ms["is_halving_next"]
-        self._n_ms = self._delta.size
+        self._n_ms = delta.size
         self._first_halving = int(np.argmax(self._halving)) if self._halving.any() else self._n_ms
         self._lasts_before = np.cumsum(self._last) - self._last  # retargets before milestone i
         # Gamma shape drawn after milestone i: to milestone i + 1, less the first block after a last
-        self._shape_after = np.append(self._delta[1:], 1.0) - self._last
+        self._shape_after = np.append(delta[1:], 1.0) - self._last
+        plain = self._last & ~self._halving & (self._shape_after == RETARGET_INTERVAL - 1)
+        self._odd_before = np.concatenate([[0], np.cumsum(~plain)])  # non-plain milestones before i
         self.bits = np.full(n, start.bits, dtype=np.int64)
-        self.work = work_float(self.bits)
+        work = work_float(self.bits)
         self.subsidy = np.full(n, float(block_subsidy_array(np.array([next_height]))[0]))
+        #: True while ``on_change`` runs for a round in which some subsidy changed (a halving)
+        self.subsidy_changed = False
         known = start.epoch_first_time_unix
         self._first_ts = np.full(n, known if known is not None else -1, dtype=np.int64)
         self._idx = np.zeros(n, dtype=np.int64)
-        self._first_rem = np.full(n, np.inf)  # hashes to a first block not yet placed in time
+        # first blocks of an epoch drawn but not yet placed in time: rows, hashes still to go
+        self._pend_rows = np.zeros(0, dtype=np.int64)
+        self._pend_rem = np.zeros(0)
         if next_height % RETARGET_INTERVAL == 0:
-            self._first_rem = rng.standard_exponential(n) * self.work
-            self._rem = self._first_rem + rng.gamma(self._delta[0] - 1.0, size=n) * self.work
+            first_rem = rng.standard_exponential(n) * work
+            self._rem = first_rem + rng.gamma(delta[0] - 1.0, size=n) * work
+            self._pend_rows, self._pend_rem = np.arange(n, dtype=np.int64), first_rem
         else:
-            self._rem = rng.gamma(self._delta[0], size=n) * self.work
-        # retargets as an append-only log, laid out per scenario by :meth:`retargets`
-        cap = n * max(4, n_days // 10 + 4)
-        self._log = {k: np.empty(cap, dtype=np.float64 if k == "time" else np.int64)
-                     for k in ("row", "col", "time", "first", "bits")}
-        self._n_log = 0
+            self._rem = rng.gamma(delta[0], size=n) * work
+        # retargets written in place, stored retarget-major (k, scenario): the scenarios of a round
+        # are sorted and within an epoch or two of each other, so the writes are near-sequential
+        cols = max(4, n_days // 12 + 4)  # zero pages cost nothing until written
+        self._rt_time = np.zeros((cols, n))
+        self._rt_first = np.zeros((cols, n), dtype=np.int64)
+        self._rt_bits = np.zeros((cols, n), dtype=np.int64)
+        self._rt_used = 0
 
-    def _first_time(self, hashes_in: np.ndarray, hashes: np.ndarray, t_start: float, step_s: float) -> np.ndarray:
-        """Header time [unix s] of blocks found ``hashes_in`` into a step of ``hashes``."""
-        t = hashes_in / hashes
-        t *= step_s
-        t += t_start
-        return self.start.time_unix + t.astype(np.int64)  # t >= 0: truncation is the floor
+    def _grow(self, cols: int) -> None:
+        """Make room for at least ``cols`` retargets per scenario."""
+        old = self._rt_time.shape[0]
+        cols = max(cols, 2 * old)
+        for name in ("_rt_time", "_rt_first", "_rt_bits"):
+            a = getattr(self, name)
+            b = np.zeros((cols, self.n), dtype=a.dtype)
+            b[:old] = a
+            setattr(self, name, b)
 
-    def _append(self, rows: np.ndarray, cols: np.ndarray, t: np.ndarray, first: np.ndarray, bits: np.ndarray) -> None:
-        end = self._n_log + rows.size
-        if end > self._log["row"].size:
-            self._log = {k: np.resize(v, 2 * end) for k, v in self._log.items()}
-        for k, v in (("row", rows), ("col", cols), ("time", t), ("first", first), ("bits", bits)):
-            self._log[k][self._n_log:end] = v
-        self._n_log = end
+    @property
+    def work(self) -> np.ndarray:
+        """Expected hashes per block at the bits in force, per scenario [hashes] (:func:`work_float`)."""
+        return work_float(self.bits)
 
     def advance(self, hashes: np.ndarray, t_start: float, step_s: float,
                 on_change: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None) -> None:
@@ -641,65 +750,96 @@ class EpochSampler:
 
         ``on_change(rows, f, work)`` is called after each round of milestones with the scenarios
         whose work or subsidy just changed, the step fraction where it happened and their new
-        work [hashes] (:attr:`subsidy` already updated).
+        work [hashes] (:attr:`subsidy` already updated; :attr:`subsidy_changed` tells whether any
+        did). ``rows`` is sorted; a later round of the same step holds only rows of the earlier
+        one (a second milestone in the step).
         """
-        rng, rem, idx, first_ts, first_rem = self.rng, self._rem, self._idx, self._first_ts, self._first_rem
-        bits, work, ms_last = self.bits, self.work, self._last
-        # first blocks drawn in an earlier step that fall in this one
-        found = np.flatnonzero(first_rem <= hashes)
-        if found.size:
-            first_ts[found] = self._first_time(first_rem[found], hashes[found], t_start, step_s)
-            first_rem[found] = np.inf
+        rng, rem, idx, first_ts = self.rng, self._rem, self._idx, self._first_ts
+        bits, t0 = self.bits, self.start.time_unix
+        # first blocks drawn in an earlier step: placed if they fall in this one
+        if self._pend_rows.size:
+            rows, pend = self._pend_rows, self._pend_rem
+            h = hashes.take(rows)
+            inside = pend <= h
+            t = pend / h
+            t *= step_s
+            t += t_start
+            first_ts[rows[inside]] = t0 + t[inside].astype(np.int64)  # t >= 0: truncation is the floor
+            pend -= h
+            out = ~inside
+            self._pend_rows, self._pend_rem = rows[out], pend[out]
         hit = np.flatnonzero(rem <= hashes)
         while hit.size:
-            r_hit, h_hit = rem[hit], hashes[hit]
+            r_hit = rem.take(hit)
+            h_hit = hashes.take(hit)
             f = r_hit / h_hit
-            i = idx[hit]
-            lm = ms_last[i]
-            all_last = bool(lm.all())  # the usual case: skip the compressions
-            s = hit if all_last else hit[lm]
-            if s.size:
-                f_s, h_s, r_s = (f, h_hit, r_hit) if all_last else (f[lm], h_hit[lm], r_hit[lm])
-                t_last = f_s * step_s
-                t_last += t_start
-                ft_s = first_ts[s]
-                new_bits = retarget_bits(bits[s], ft_s, self.start.time_unix + t_last.astype(np.int64))
-                self._append(s, self._lasts_before[i if all_last else i[lm]], t_last, ft_s, new_bits)
-                bits[s] = new_bits
-                w_s = work_float(new_bits)
-                work[s] = w_s
-            i_max = int(i.max())
-            if i_max >= self._first_halving and self._halving[i].any():
-                self.subsidy[hit] = self._subsidy_next[i]
+            i = idx.take(hit)
+            i_min, i_max = int(i.min()), int(i.max())
             if i_max + 1 >= self._n_ms:
                 raise ScenarioInputError("simulation ran past its milestone table (hashrate path explodes?)")
-            d = self._shape_after[i]  # after a last block the first block is drawn apart (Exp(1))
+            plain = self._odd_before[i_max + 1] == self._odd_before[i_min]
+            lm = None if plain else self._last[i]
+            s = hit if plain else hit[lm]
+            if s.size:
+                f_s, h_s, r_s, i_s = (f, h_hit, r_hit, i) if plain else (f[lm], h_hit[lm], r_hit[lm], i[lm])
+                t_last = f_s * step_s
+                t_last += t_start
+                ft_s = first_ts.take(s)
+                last_ts = t_last.astype(np.int64)
+                last_ts += t0
+                new_bits, w_s = _retarget(bits.take(s), ft_s, last_ts, trusted=True)
+                col = self._lasts_before.take(i_s)
+                top = int(self._lasts_before[i_max if plain else int(i_s.max())]) + 1
+                if top > self._rt_time.shape[0]:
+                    self._grow(top)
+                self._rt_used = max(self._rt_used, top)
+                flat = col * self.n
+                flat += s
+                self._rt_time.ravel()[flat] = t_last
+                self._rt_first.ravel()[flat] = ft_s
+                self._rt_bits.ravel()[flat] = new_bits
+                bits[s] = new_bits
+            halving = not plain and i_max >= self._first_halving and bool(self._halving[i].any())
+            if halving:
+                self.subsidy[hit] = self._subsidy_next[i]
+            if plain:
+                d0, uniform = RETARGET_INTERVAL - 1.0, True
+            else:
+                d = self._shape_after[i]  # after a last block the first block is drawn apart (Exp(1))
+                d0 = d[0]
+                uniform = bool((d == d0).all())
             i += 1
             idx[hit] = i
-            w = w_s if all_last else work[hit]
-            d0 = d[0]
-            g = rng.standard_gamma(d0, size=hit.size) if (d == d0).all() else rng.standard_gamma(d)
+            w = w_s if plain else work_float(bits.take(hit))
+            g = rng.standard_gamma(d0, size=hit.size) if uniform else rng.standard_gamma(d)
             g *= w
             if s.size:
                 x1 = rng.standard_exponential(s.size)
-                x1 *= w if all_last else w[lm]
+                x1 *= w if plain else w[lm]
                 x1 += r_s  # hashes from the step start to the first block
                 inside = x1 <= h_s
+                t = x1 / h_s
+                t *= step_s
+                t += t_start
                 if inside.all():
-                    first_ts[s] = self._first_time(x1, h_s, t_start, step_s)
+                    first_ts[s] = t0 + t.astype(np.int64)
                 else:
-                    first_ts[s[inside]] = self._first_time(x1[inside], h_s[inside], t_start, step_s)
-                    first_rem[s[~inside]] = x1[~inside]
-                if all_last:
-                    r_hit = x1
+                    first_ts[s[inside]] = t0 + t[inside].astype(np.int64)
+                    out = ~inside
+                    self._pend_rows = np.concatenate([self._pend_rows, s[out]])
+                    self._pend_rem = np.concatenate([self._pend_rem, x1[out] - h_s[out]])
+                if plain:
+                    g += x1
                 else:
                     r_hit[lm] = x1
-            r_hit += g
-            rem[hit] = r_hit
+            if not plain:
+                g += r_hit
+            rem[hit] = g
             if on_change is not None:
+                self.subsidy_changed = halving
                 on_change(hit, f, w)
-            hit = hit[r_hit <= h_hit]
-        first_rem -= hashes
+                self.subsidy_changed = False
+            hit = hit[g <= h_hit]
         rem -= hashes
 
     def retargets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -710,21 +850,19 @@ class EpochSampler:
         time_s, first_time_s, bits, prev_bits
             See :class:`ChunkResult` (``retarget_time_s`` ... ``prev_bits``).
         """
-        n, m, log = self.n, self._n_log, self._log
-        used = int(log["col"][:m].max()) + 1 if m else 0
-        flat = log["row"][:m] * used
-        flat += log["col"][:m]
-        t = np.full((n, used), np.nan)
-        first = np.full((n, used), np.nan)
-        bits = np.zeros((n, used), dtype=np.int64)
-        prev = np.zeros((n, used), dtype=np.int64)
-        t.ravel()[flat] = log["time"][:m]
-        first.ravel()[flat] = log["first"][:m] - self.start.time_unix
-        bits.ravel()[flat] = log["bits"][:m]
-        prev[:, :1] = self.start.bits
-        prev[:, 1:] = bits[:, :-1]
-        prev[np.isnan(t)] = 0
-        return t, first, bits, prev
+        used = self._rt_used
+        bits = self._rt_bits[:used]
+        done = bits != 0
+        t = self._rt_time[:used]
+        t[~done] = np.nan
+        first = self._rt_first[:used] - self.start.time_unix
+        first = first.astype(np.float64)
+        first[~done] = np.nan
+        prev = np.empty_like(bits)
+        prev[:1] = self.start.bits
+        prev[1:] = bits[:-1]
+        prev[~done] = 0
+        return t.T, first.T, bits.T, prev.T  # (scenarios × retargets) views
 
 
 def sample_epochs(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> ChunkResult:
@@ -752,7 +890,8 @@ def sample_epochs(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> C
     return ChunkResult({}, t, first, bits, prev, np.zeros(n, dtype=np.int64))
 
 
-def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> ChunkResult:
+def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
+                   rng: np.random.Generator | None = None) -> ChunkResult:
     """Simulate ``n`` scenarios step by step (:class:`StepGrid`) with the epoch-level block sampler.
 
     Parameters
@@ -762,6 +901,9 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
         Scenarios in this chunk.
     seed : numpy.random.SeedSequence
         This chunk's child seed; the result depends only on ``(spec, n, seed)``.
+    rng : numpy.random.Generator, optional
+        Draw from this instead of ``Generator(PCG64(seed))`` (tests pass one whose block draws
+        are their means, for closed-form checks).
 
     Returns
     -------
@@ -772,130 +914,195 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> 
     Each step (``n_k`` days, about a week) draws the price, hashrate and fee processes for its
     days (:mod:`hashdesk.scenario.paths`), holds the online hashrate ``H_k`` constant and gives
     the :class:`EpochSampler` ``86,400·n_k·H_k`` hashes. Expected BTC per hash is
-    ``(subsidy + fees) / work`` [2]_, integrated over the step's segments between milestones, so
-    retargets and halvings that fall mid-step are split exactly.
+    ``(subsidy + fees) / work`` [2]_ with fees per block ``F_k·(work/(600·H_k))^β``
+    (:class:`~hashdesk.scenario.paths.FeeModel`), i.e. ``A_k·work^β`` with
+    ``A_k = exp(ln F_k − β·ln(600·H_k))`` for the step and ``work^β``, ``1/work`` kept per scenario
+    (they change only at milestones). The step mean is exact over the segments between
+    milestones: ``r_end + f_1·(r_start − r_end)`` with ``f_1`` the step fraction before a
+    scenario's milestone, plus ``(f_i − f_1)·(r_{i−1} − r_i)`` for each further milestone ``i`` in
+    the same step. The miner's money lines come from :func:`miner_money`.
     """
-    rng = np.random.Generator(np.random.PCG64(seed))
+    rng = np.random.Generator(np.random.PCG64(seed)) if rng is None else rng
     st = spec.start
     grid = spec.grid
     n_steps = grid.n_days.size
     n_months = spec.horizon_months
     chain = EpochSampler(st, n, spec.n_days, rng)
-    work, subsidy = chain.work, chain.subsidy
+    subsidy = chain.subsidy
 
     # paths
-    price_state = spec.price.init(n, rng)
-    hr_state = spec.hashrate.init(n, rng)
-    fee_state = spec.fees.init(n, rng)
+    price_model, hr_model, fee_model = spec.price, spec.hashrate, spec.fees
+    price_state = price_model.init(n, rng)
+    hr_state = hr_model.init(n, rng)
+    fee_state = fee_model.init(n, rng)
     h0 = st.hashrate_ehs * HS_PER_EHS
+    p0 = st.price_usd
     hashprice_prev = np.full(n, st.hashprice_usd_per_ph_day)
-    beta = spec.fees.interval_elasticity
+    beta = float(fee_model.interval_elasticity)
+    base = float(fee_model.base_sats_per_block)
+    # ln A_k = ln F_k − β·ln(600·H_k) = [ln(F_k/base)] − β·ln(rel_k) + [ln base − β·ln(600·h0)]
+    ln_a0 = (math.log(base) - beta * math.log(600.0 * h0)) if base > 0 else -math.inf
+    uses_hashprice = hr_model.capitulation is not None and hr_model.capitulation.enabled
 
-    # monthly accumulators
-    monthly = {k: np.zeros((n, n_months)) for k in MONTHLY_METRICS}
-    acc = {k: np.zeros(n) for k in ("price", "hr", "hp", "fee", "btc", "rev", "cost", "blocks")}
+    # per-scenario factors of the work in force: 1/(1e8·w), w^β, and the subsidy they go with
+    def powers(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        iw = np.divide(1.0 / SATS_PER_BTC, w)
+        if beta == 0.0:
+            return iw, np.ones_like(w)
+        if beta == 1.0:
+            return iw, w.copy()
+        wb = np.log(w)
+        wb *= beta
+        return iw, np.exp(wb, out=wb)
+
+    inv_w, w_beta = powers(chain.work)
+    sub = subsidy.copy()
+    a_fee = np.empty(n)  # A_k [sats per block per hash^β]
+    frac = np.ones(n)  # step fraction before each scenario's first milestone in the step (1: none)
+    extra: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # further milestones in a step
+    rounds = [0]
+
+    def on_change(hit: np.ndarray, f: np.ndarray, w: np.ndarray) -> None:
+        iw, wb = powers(w)
+        if rounds[0] == 0:
+            frac[hit] = f
+        else:  # rows with an earlier milestone in this step: (f − f_1)·(r_prev − r_new)
+            a = a_fee.take(hit)
+            fee_prev = a * w_beta.take(hit)
+            r_prev = fee_prev + sub.take(hit)
+            r_prev *= inv_w.take(hit)
+            fee_new = a * wb
+            r_new = fee_new + subsidy.take(hit)
+            r_new *= iw
+            df = f - frac.take(hit)
+            r_prev -= r_new
+            r_prev *= df
+            fee_prev -= fee_new
+            fee_prev *= df
+            extra.append((hit, r_prev, fee_prev))
+        rounds[0] += 1
+        if chain.subsidy_changed:
+            sub[hit] = subsidy.take(hit)
+        inv_w[hit] = iw
+        w_beta[hit] = wb
+
+    # monthly outputs, month-major (rows written whole); the steps' price, hashrate, hashprice and
+    # fees are kept for the month and reduced once, weighted by the steps' days
+    monthly_t = {k: np.empty((n_months, n)) for k in MONTHLY_METRICS}
+    spm = spec.steps_per_month
+    b_price, b_hr, b_hp, b_fee = (np.empty((spm, n)) for _ in range(4))
+    rate_start, fee_end, rate = (np.empty(n) for _ in range(3))
     miner = spec.miner
-    if miner is not None:
-        m_hs = miner.hashrate_ths * HS_PER_THS * miner.uptime
-        m_energy_usd_day = miner.power_kw * 24.0 * miner.uptime * miner.energy_usd_per_kwh
+    b_money = MinerMoney(*(np.empty((spm, n)) for _ in range(4))) if miner is not None else None
+    cost_scalar = 0.0
+    own_blocks = np.zeros(n) if miner is not None and miner.own_pool else None
+    m_hs = miner.hashrate_ths * HS_PER_THS * miner.uptime if miner is not None else 0.0
     cum_margin = np.zeros(n)
     breakeven = np.zeros(n, dtype=np.int64)
     days_in_month = 0
+    hashes = np.empty(n)
+    first_days, lengths, months = grid.first_day.tolist(), grid.n_days.tolist(), grid.month.tolist()
+    calendar = grid.calendar_month
 
+    j = 0  # step of the month
     for k in range(n_steps):
-        nd = int(grid.n_days[k])
+        nd, day = lengths[k], first_days[k]
         step_s = nd * SECONDS_PER_DAY
-        t_start = float(grid.first_day[k]) * SECONDS_PER_DAY
-        price = spec.price.advance(price_state, int(grid.first_day[k]), nd, rng)
-        price *= st.price_usd
-        hr = spec.hashrate.advance(hr_state, int(grid.first_day[k]), grid.calendar_month[k], hashprice_prev, rng)
-        hr *= h0
-        hashes = hr * step_s
-        fee_level = spec.fees.advance(fee_state, nd, rng)
-        inv_600h = 1.0 / (600.0 * hr)
-
-        def rate_of(sel, w, _fee_level=fee_level, _inv=inv_600h):
-            """Expected BTC per hash for scenarios ``sel`` at work ``w`` and their current subsidy."""
-            x = w * _inv[sel]
-            fee = _fee_level[sel] * (x if beta == 1.0 else x**beta)
-            return (subsidy[sel] + fee) / (w * SATS_PER_BTC), fee
-
-        # integrals over the step of BTC per hash and fees per block: the end values minus each
-        # milestone's change weighted by the step fraction before it
-        rate, fee_now = rate_of(slice(None), work)
-        rph = np.zeros(n)
-        fee_acc = np.zeros(n)
-
-        def on_change(hit, f, w, _rate=rate, _fee_now=fee_now, _rph=rph, _fee_acc=fee_acc, _rate_of=rate_of):
-            r_new, fee_new = _rate_of(hit, w)
-            _rph[hit] -= f * (r_new - _rate[hit])
-            _fee_acc[hit] -= f * (fee_new - _fee_now[hit])
-            _rate[hit] = r_new
-            _fee_now[hit] = fee_new
-
-        chain.advance(hashes, t_start, step_s, on_change)
-        rph += rate
-        rph *= step_s
-        fee_acc += fee_now
-        fee_acc *= step_s
-
-        hashprice = rph * (HS_PER_PHS / nd)
-        hashprice *= price
-        hashprice_prev = hashprice
-        acc["price"] += price * nd
-        acc["hr"] += hr * nd
-        acc["hp"] += hashprice * nd
-        acc["fee"] += fee_acc / SECONDS_PER_DAY
+        price = np.multiply(price_model.advance(price_state, day, nd, rng), p0, out=b_price[j])
+        rel = hr_model.advance(hr_state, day, calendar[k], hashprice_prev, rng)
+        ln_f = fee_model.advance_log(fee_state, nd, rng)
+        # A_k (fees per block are A_k·w^β)
+        if beta == 0.0:
+            if ln_f is None:
+                a_fee.fill(base)
+            else:
+                np.exp(ln_f, out=a_fee)
+                a_fee *= base
+        else:
+            np.log(rel, out=a_fee)
+            a_fee *= -beta
+            if ln_f is not None:
+                a_fee += ln_f
+            a_fee += ln_a0
+            np.exp(a_fee, out=a_fee)
+        hr = np.multiply(rel, h0, out=b_hr[j])  # [H/s]
+        np.multiply(hr, step_s, out=hashes)
+        fee_start = np.multiply(a_fee, w_beta, out=b_fee[j])
+        np.add(fee_start, sub, out=rate_start)
+        rate_start *= inv_w
+        rounds[0] = 0
+        chain.advance(hashes, float(day) * SECONDS_PER_DAY, step_s, on_change)
+        if rounds[0]:  # step means over the segments between milestones
+            np.multiply(a_fee, w_beta, out=fee_end)
+            np.add(fee_end, sub, out=rate)
+            rate *= inv_w
+            rate_start -= rate
+            rate_start *= frac
+            rate += rate_start
+            fee_start -= fee_end
+            fee_start *= frac
+            fee_start += fee_end
+            for rows, dr, dfee in extra:
+                np.add.at(rate, rows, dr)
+                np.add.at(fee_start, rows, dfee)
+            extra.clear()
+            frac.fill(1.0)
+        else:
+            rate, rate_start = rate_start, rate
+        # b_fee[j]: mean fees per block over the step [sats]; rate: mean BTC per hash [BTC/hash]
+        hp = np.multiply(rate, price, out=b_hp[j])  # [USD/hash]
+        if uses_hashprice:
+            hashprice_prev = hp * (SECONDS_PER_DAY * HS_PER_PHS)
         if miner is not None:
-            btc = m_hs * (1.0 - miner.pool_fee) * rph
-            rev = btc * price
-            energy = m_energy_usd_day * nd
-            if miner.curtailable:
-                on = rev >= energy
-                btc *= on
-                rev *= on
-                energy = energy * on
-            acc["btc"] += btc
-            acc["rev"] += rev
-            acc["rev"] += miner.demand_response_usd_per_day * nd
-            acc["cost"] += energy
-            acc["cost"] += miner.other_cost_usd_per_day * nd
-            if miner.own_pool:
-                acc["blocks"] += m_hs * step_s / work * (rev > 0)
+            rate *= step_s  # BTC per (H/s) over the step
+            money = miner_money(miner, rate, price, nd, out=MinerMoney(*(b[j] for b in b_money)))
+            if not isinstance(money.cost_usd, np.ndarray):
+                cost_scalar += money.cost_usd
+            if own_blocks is not None:
+                # expected blocks found by the miner while mining: m_hs·step_s/work
+                blocks = np.divide(m_hs * step_s, chain.work)
+                if miner.curtailable:
+                    blocks *= money.btc > 0
+                own_blocks += blocks
         days_in_month += nd
+        j += 1
 
-        m = int(grid.month[k])
-        if k == n_steps - 1 or grid.month[k + 1] != m:
-            monthly["price_usd"][:, m] = acc["price"] / days_in_month
-            monthly["hashrate_ehs"][:, m] = acc["hr"] / (days_in_month * HS_PER_EHS)
-            monthly["hashprice_usd_per_ph_day"][:, m] = acc["hp"] / days_in_month
-            monthly["fees_sats_per_block"][:, m] = acc["fee"] / days_in_month
-            monthly["difficulty"][:, m] = difficulty_float(chain.bits)
+        m = months[k]
+        if k == n_steps - 1 or months[k + 1] != m:
+            weight = np.array(lengths[k + 1 - j:k + 1], dtype=np.float64)[:, None] / days_in_month
+            for buf, key, scale in ((b_price, "price_usd", 1.0), (b_hr, "hashrate_ehs", 1.0 / HS_PER_EHS),
+                                    (b_hp, "hashprice_usd_per_ph_day", SECONDS_PER_DAY * HS_PER_PHS),
+                                    (b_fee, "fees_sats_per_block", 1.0)):
+                w_ = weight * scale if scale != 1.0 else weight
+                np.multiply(buf[:j], w_, out=buf[:j])
+                np.add.reduce(buf[:j], axis=0, out=monthly_t[key][m])
+            j_month, j = j, 0
+            monthly_t["difficulty"][m] = difficulty_float(chain.bits)
             if miner is not None:
-                btc_m, rev_m = acc["btc"], acc["rev"]
-                if miner.own_pool:
-                    lam = acc["blocks"]
-                    luck = np.where(lam > 0, rng.poisson(lam) / np.where(lam > 0, lam, 1.0), 1.0)
-                    dr = miner.demand_response_usd_per_day * days_in_month
-                    btc_m = btc_m * luck
-                    rev_m = (rev_m - dr) * luck + dr
-                monthly["btc_mined"][:, m] = btc_m
-                monthly["revenue_usd"][:, m] = rev_m
-                monthly["cost_usd"][:, m] = acc["cost"]
-                margin = rev_m - acc["cost"]
-                monthly["margin_usd"][:, m] = margin
+                month = {"btc": monthly_t["btc_mined"][m], "revenue_usd": monthly_t["revenue_usd"][m],
+                         "pool_fee_usd": monthly_t["pool_fee_usd"][m]}
+                for key, v in month.items():
+                    np.add.reduce(getattr(b_money, key)[:j_month], axis=0, out=v)
+                cost_m = monthly_t["cost_usd"][m]
+                if miner.curtailable:
+                    np.add.reduce(b_money.cost_usd[:j_month], axis=0, out=cost_m)
+                else:
+                    cost_m.fill(cost_scalar)
+                if own_blocks is not None:
+                    miner_block_luck(month, own_blocks, miner.demand_response_usd_per_day * days_in_month, rng)
+                    own_blocks.fill(0.0)
+                margin = np.subtract(month["revenue_usd"], cost_m, out=monthly_t["margin_usd"][m])
                 cum_margin += margin
                 newly = (breakeven == 0) & (cum_margin >= spec.capex_usd)
                 breakeven[newly] = m + 1
-            for v in acc.values():
-                v[:] = 0.0
+                cost_scalar = 0.0
             days_in_month = 0
     if miner is None:
-        for k in ("btc_mined", "revenue_usd", "cost_usd", "margin_usd"):
-            monthly[k][:] = np.nan
+        for k in ("btc_mined", "revenue_usd", "cost_usd", "margin_usd", "pool_fee_usd"):
+            monthly_t[k].fill(np.nan)
     rt_time, rt_first, rt_bits, prev_bits = chain.retargets()
     return ChunkResult(
-        monthly=monthly,
+        monthly={k: v.T for k, v in monthly_t.items()},  # (scenarios × months) views
         retarget_time_s=rt_time,
         retarget_first_time_s=rt_first,
         retarget_bits=rt_bits,

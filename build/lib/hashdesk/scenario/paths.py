@@ -64,13 +64,17 @@ class StepMoments:
     var_mean: float
     within: float
 
-    def draw(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """Joint draw of (last-day noise, mean noise) for ``size`` scenarios (two normals each)."""
-        z = rng.standard_normal((2, size))
+    def draw(self, rng: np.random.Generator, size: int, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Joint draw of ``scale ×`` (last-day noise, mean noise) for ``size`` scenarios.
+
+        Two standard normals per scenario, drawn in float32 (numpy's float32 ziggurat: 24-bit
+        resolution, a fifth cheaper than float64) and combined in float64.
+        """
+        z = rng.standard_normal((2, size), dtype=np.float32)
         l11, l21, l22 = self.chol
-        end = l11 * z[0]
-        mean = l21 * z[0]
-        mean += l22 * z[1]
+        end = np.multiply(z[0], scale * l11, dtype=np.float64)
+        mean = np.multiply(z[0], scale * l21, dtype=np.float64)
+        mean += np.multiply(z[1], scale * l22, dtype=np.float64)
         return end, mean
 
 
@@ -170,10 +174,9 @@ class GBMPrice:
         mom = ar1_step_moments(1.0, n_days)
         m, s, det = _gbm_step_constants(self.drift_per_year, self.vol_per_year, n_days)
         if s > 0:
-            end, out = mom.draw(rng, lr.shape[0])
-            out *= s
+            end, out = mom.draw(rng, lr.shape[0], s)
             out += lr
-            lr += s * end
+            lr += end
         else:
             out = lr.copy()
         out += det
@@ -331,9 +334,7 @@ class ShockModel:
 
     def expected_starts(self, months: np.ndarray) -> float:
         """Expected number of shock starts over days in calendar months ``months`` (1..12)."""
-        w = np.asarray(self.seasonality, dtype=np.float64)
-        w = w / w.mean()
-        return float(self.rate_per_year / DAYS_PER_YEAR * w[np.asarray(months) - 1].sum())
+        return _expected_starts(self, np.asarray(months, dtype=np.int64).tobytes())
 
     def advance(self, state: dict, months: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Online share over one step whose days fall in calendar ``months`` [0–1].
@@ -346,47 +347,88 @@ class ShockModel:
         ``k`` active in it for ``a_k`` of its ``n`` days: exact for one shock, and off by at most
         ``δ_1 a_1 δ_2 a_2 / n²`` when two overlap partially. Days left over carry into the next
         step (overlapping carried shocks combine as ``1 − (1 − δ)(1 − δ')``, the longer one's days).
+        Drawn as Poisson splitting (the same law): the step's shocks over all ``N`` scenarios
+        number ``K ~ Poisson(N·λ)``, each in a uniform scenario ``⌊u·N⌋``, with start day ``⌊u'·n⌋``
+        (uniform to 2^-53); one call per distribution.
         """
+        online = np.ones(state["shock_depth"].shape[0])
+        self.apply(state, months, rng, online)
+        return online
+
+    def apply(self, state: dict, months: np.ndarray, rng: np.random.Generator, rel: np.ndarray) -> None:
+        """Multiply ``rel`` in place by the step's online share (what :meth:`advance` returns)."""
         depth, left = state["shock_depth"], state["shock_left"]
+        n = depth.shape[0]
         n_days = len(months)
-        online = np.ones(depth.shape[0])
-        carried = np.flatnonzero(left)  # few rows: work on them only
+        carried = state.get("shock_rows")  # the rows with days left, kept between steps
+        if carried is None:
+            carried = np.flatnonzero(left)
         if carried.size:
-            active = np.minimum(left[carried], n_days)
-            online[carried] = 1.0 - depth[carried] * (active / n_days)
-            left[carried] -= active
-            depth[carried[left[carried] == 0]] = 0.0
+            days = left.take(carried)
+            active = np.minimum(days, n_days)
+            share = depth.take(carried) * (active / n_days)
+            np.subtract(1.0, share, out=share)
+            share *= rel.take(carried)
+            rel[carried] = share
+            days -= active
+            left[carried] = days
+            ended = days == 0
+            depth[carried[ended]] = 0.0
+            carried = carried[~ended]
         lam = self.expected_starts(months)
-        if lam <= 0:
-            return online
-        # Poisson counts by inversion of one uniform each (exact; only rows with a shock loop)
-        u = rng.random(depth.shape[0])
-        p_k = math.exp(-lam)
-        hit = np.flatnonzero(u >= p_k)
-        k = np.zeros(depth.shape[0], dtype=np.int64)
-        cdf, j = p_k, 0
-        rows = hit
-        while rows.size:
-            j += 1
-            p_k *= lam / j
-            cdf += p_k
-            k[rows] += 1
-            rows = rows[u[rows] >= cdf]
-        a = self.depth_mean * self.depth_concentration
-        while hit.size:
-            d = rng.beta(a, self.depth_concentration - a, size=hit.size)
-            dur = rng.geometric(1.0 / self.duration_days_mean, size=hit.size)
-            start = rng.integers(0, n_days, size=hit.size)
+        count = int(rng.poisson(lam * n)) if lam > 0 else 0
+        if count:
+            rows = rng.random(count)
+            rows *= n
+            rows = rows.astype(np.int64)
+            a = self.depth_mean * self.depth_concentration
+            d = rng.beta(a, self.depth_concentration - a, size=count)
+            dur = rng.geometric(1.0 / self.duration_days_mean, size=count)
+            start = rng.random(count)
+            start *= n_days
+            start = start.astype(np.int64)  # uniform day of the step, 0 .. n_days − 1
             inside = np.minimum(dur, n_days - start)
-            online[hit] *= 1.0 - d * (inside / n_days)
+            np.multiply.at(rel, rows, 1.0 - d * (inside / n_days))
             rest = dur - inside
             carry = rest > 0
-            c = hit[carry]
-            depth[c] = 1.0 - (1.0 - depth[c]) * (1.0 - d[carry])
-            left[c] = np.maximum(left[c], rest[carry])
-            k[hit] -= 1
-            hit = hit[k[hit] > 0]
-        return online
+            if carry.any():
+                c, dc, rc = rows[carry], d[carry], rest[carry]
+                uc = np.unique(c)
+                new = uc[left.take(uc) == 0]  # rows that had no days left join the carried ones
+                if uc.size == c.size:
+                    depth[c] = 1.0 - (1.0 - depth.take(c)) * (1.0 - dc)
+                    left[c] = np.maximum(left.take(c), rc)
+                else:  # two carried shocks in one row
+                    keep = 1.0 - depth
+                    np.multiply.at(keep, c, 1.0 - dc)
+                    depth[uc] = 1.0 - keep.take(uc)
+                    np.maximum.at(left, c, rc)
+                if new.size:
+                    carried = np.concatenate([carried, new])
+        state["shock_rows"] = carried
+
+
+@lru_cache(maxsize=4096)
+def _expected_starts(model: ShockModel, months: bytes) -> float:
+    """:meth:`ShockModel.expected_starts` for calendar months given as int64 bytes (cached)."""
+    w = np.asarray(model.seasonality, dtype=np.float64)
+    w = w / w.mean()
+    return float(model.rate_per_year / DAYS_PER_YEAR * w[np.frombuffer(months, dtype=np.int64) - 1].sum())
+
+
+@lru_cache(maxsize=4096)
+def _poisson_cdf(lam: float) -> tuple[float, np.ndarray]:
+    """``P(K = 0)`` and the Poisson CDF levels ``P(K <= j)``, ``j = 1, 2, ...`` (while they grow)."""
+    p_k = math.exp(-lam)
+    cdf, levels = p_k, []
+    for j in range(1, 400):
+        p_k *= lam / j
+        nxt = cdf + p_k
+        if nxt == cdf:
+            break
+        cdf = nxt
+        levels.append(cdf)
+    return math.exp(-lam), np.array(levels)
 
 
 def fit_shock_model(
@@ -521,6 +563,7 @@ class HashrateModel:
             "kappa": np.ones(n),
             "shock_depth": np.zeros(n),
             "shock_left": np.zeros(n, dtype=np.int64),
+            "shock_rows": np.zeros(0, dtype=np.int64),
         }
 
     def advance(
@@ -555,31 +598,55 @@ class HashrateModel:
         within-step variation, < 0.1 % with the defaults).
         """
         n_days = len(months)
-        r = math.log1p(self.growth_per_year) / DAYS_PER_YEAR
-        rel = np.full(state["x"].shape[0], math.exp(r * first_day) * float(np.exp(r * np.arange(n_days)).mean()))
+        trend = _trend_step_mean(self.growth_per_year, first_day, n_days)
         if self.noise_sd_per_day > 0:
             mom = ar1_step_moments(self.noise_ar1, n_days)
             sd = self.noise_sd_per_day
-            end, mean = mom.draw(rng, rel.shape[0])
             x = state["x"]
-            mean *= sd
-            mean += mom.a_mean * x
-            rel *= np.exp(mean + 0.5 * sd * sd * mom.within)
+            end, rel = mom.draw(rng, x.shape[0], sd)
+            rel += x * mom.a_mean
+            rel += 0.5 * sd * sd * mom.within + math.log(trend)
+            np.exp(rel, out=rel)
             x *= mom.a_end
-            x += sd * end
+            x += end
+        else:
+            rel = np.full(state["x"].shape[0], trend)
         sh = self.shocks
         if sh is not None and sh.rate_per_year > 0:
-            rel *= sh.advance(state, months, rng)
+            sh.apply(state, months, rng, rel)
         cap = self.capitulation
         if cap is not None and cap.enabled:
-            cost = cap.marginal_cost_usd_per_ph_day(first_day + 0.5 * n_days)
-            ratio = hashprice_prev / cost
-            target = np.minimum(1.0, ratio if cap.elasticity == 1.0 else ratio**cap.elasticity)
-            keep = 1.0 - 1.0 / cap.adjust_days
+            cost, mean_keep, end_keep = _capitulation_step(cap, first_day, n_days)
+            target = hashprice_prev / cost
+            if cap.elasticity != 1.0:
+                target **= cap.elasticity
+            np.minimum(target, 1.0, out=target)
             gap = state["kappa"] - target
-            rel *= target + gap * float((keep ** np.arange(1, n_days + 1)).mean())
-            state["kappa"] = target + gap * keep**n_days
+            kappa = gap * end_keep
+            gap *= mean_keep
+            gap += target
+            rel *= gap
+            kappa += target
+            state["kappa"] = kappa
         return rel
+
+
+@lru_cache(maxsize=4096)
+def _trend_step_mean(growth_per_year: float, first_day: int, n_days: int) -> float:
+    """Mean of the trend ``(1+g)^{d/365}`` over days ``first_day .. first_day + n_days − 1``."""
+    r = math.log1p(growth_per_year) / DAYS_PER_YEAR
+    return math.exp(r * first_day) * float(np.exp(r * np.arange(n_days)).mean())
+
+
+@lru_cache(maxsize=4096)
+def _capitulation_step(cap: CapitulationModel, first_day: int, n_days: int) -> tuple[float, float, float]:
+    """Marginal cost at mid-step [USD/PH/day], mean of ``keep^j`` over the step's days and ``keep^n``."""
+    keep = 1.0 - 1.0 / cap.adjust_days
+    return (
+        cap.marginal_cost_usd_per_ph_day(first_day + 0.5 * n_days),
+        float((keep ** np.arange(1, n_days + 1)).mean()),
+        keep**n_days,
+    )
 
 
 def fit_hashrate_trend(hashrate_ehs: np.ndarray, window: str = "given", smooth_days: int = 7) -> float:
@@ -650,20 +717,30 @@ class FeeModel:
         every step; the step level is lognormal where the mean of the daily lognormals is not
         quite (that is the approximation).
         """
+        log_rel = self.advance_log(state, n_days, rng)
+        if log_rel is None:
+            return np.full(state["y"].shape[0], self.base_sats_per_block)
+        return self.base_sats_per_block * np.exp(log_rel)
+
+    def advance_log(self, state: dict, n_days: int, rng: np.random.Generator) -> np.ndarray | None:
+        """:meth:`advance` as ``ln(level / base) = ȳ − V/2`` (None when the noise is off: 0).
+
+        For callers that combine the level with other factors in one ``exp`` (the engine's
+        interval elasticity); draws exactly what :meth:`advance` draws.
+        """
         y = state["y"]
         if self.noise_sd_per_day == 0:
-            return np.full(y.shape[0], self.base_sats_per_block)
+            return None
         mom = ar1_step_moments(self.noise_ar1, n_days)
         sd = self.noise_sd_per_day
-        end, mean = mom.draw(rng, y.shape[0])
+        end, mean = mom.draw(rng, y.shape[0], sd)
         v_mean = mom.a_mean**2 * state["var"] + sd * sd * mom.var_mean
-        mean *= sd
-        mean += mom.a_mean * y
+        mean += y * mom.a_mean
         mean -= 0.5 * v_mean
         y *= mom.a_end
-        y += sd * end
+        y += end
         state["var"] = mom.a_end**2 * state["var"] + sd * sd * mom.chol[0] ** 2
-        return self.base_sats_per_block * np.exp(mean)
+        return mean
 
 
 def fit_fee_model(blk_cnt: np.ndarray, fee_tot_btc: np.ndarray, level_days: int = 30, window: str = "given") -> FeeModel:

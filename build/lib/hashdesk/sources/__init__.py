@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from hashdesk.sources.base import (
     BlockRecord,
+    BodyTooLargeError,
     ChainSource,
     ConfigError,
+    DeadlineExceededError,
     HttpClient,
     MalformedResponseError,
     NotFoundError,
@@ -77,9 +79,11 @@ __all__ = [
     "CHAIN_KINDS",
     "BitcoindSource",
     "BlockRecord",
+    "BodyTooLargeError",
     "ChainSource",
     "CoinbaseCandlesSource",
     "ConfigError",
+    "DeadlineExceededError",
     "EsploraSource",
     "HttpClient",
     "MalformedResponseError",

@@ -30,6 +30,7 @@ from hashdesk.sources.base import (
     NotFoundError,
     Secret,
     SourceError,
+    check_block_extras,
     check_private_file,
     decode_json,
     parse_hex,
@@ -38,6 +39,10 @@ from hashdesk.sources.base import (
 
 #: Default RPC endpoint of a local mainnet node.
 DEFAULT_URL = "http://127.0.0.1:8332"
+#: Body cap of a JSON-RPC batch reply: a fixed allowance plus this much per call [bytes] (a raw
+#: header is 160 hex characters, a ``getblockstats`` reply with two fields under 100 bytes).
+BATCH_BASE_BYTES = 64 * 1024
+BATCH_PER_CALL_BYTES = 4096
 
 
 class RpcError(SourceError):
@@ -89,8 +94,10 @@ class BitcoindSource:
 
     def _post(self, payload: Any) -> Any:
         # Batches are answered with HTTP 200 and per-call error objects; a 404 means a wrong URL.
+        calls = len(payload) if isinstance(payload, list) else 1
+        cap = BATCH_BASE_BYTES + BATCH_PER_CALL_BYTES * calls
         try:
-            r = self.client.request("POST", "", json=payload)
+            r = self.client.request("POST", "", json=payload, max_bytes=cap)
         except NotFoundError as exc:
             raise SourceError(f"{self.url}: no JSON-RPC endpoint here ({exc})") from exc
         return decode_json(r, self.url)
@@ -161,6 +168,7 @@ class BitcoindSource:
             if st is not None:
                 fees = require(st, "totalfee", int, f"{self.url} getblockstats({ht})")
                 txs = require(st, "txs", int, f"{self.url} getblockstats({ht})")
+                check_block_extras(fees, txs, f"{self.url} getblockstats({ht})")
             out.append(BlockRecord(ht, hdr.hash, hdr.prev_hash, hdr.merkle_root, hdr.version,
                                    hdr.time, hdr.bits, hdr.nonce, hdr.raw.hex(), fees, txs))
         return out

@@ -31,6 +31,7 @@ from hashdesk.sources.base import (
     BlockRecord,
     HttpClient,
     MalformedResponseError,
+    check_block_extras,
     parse_hex,
     parse_int_text,
     require,
@@ -40,6 +41,11 @@ from hashdesk.sources.base import (
 PAGE_SIZE = {"esplora": 10, "mempool": 15}
 #: Default public base URLs per flavor.
 DEFAULT_URLS = {"esplora": "https://blockstream.info/api", "mempool": "https://mempool.space/api"}
+#: Body caps per endpoint [bytes]: a plain-text height or hash; a page of 10/15 block objects
+#: (about 1-2 KB each); a page of 25 transactions (large consolidations reach a few MB).
+MAX_TEXT_BYTES = 1024
+MAX_PAGE_BYTES = 2**20
+MAX_TXS_BYTES = 16 * 2**20
 _ZERO_HASH = "0" * 64
 
 
@@ -88,6 +94,7 @@ def block_from_json(obj: Any, where: str) -> BlockRecord:
     extras = obj.get("extras")
     if extras is not None:
         fees = require(extras, "totalFees", int, f"{where} extras")
+    check_block_extras(fees, tx_count, f"{where} block {height}")
     return BlockRecord(height, block_id, prev, merkle, version, timestamp, bits, nonce, raw.hex(),
                        fees_sats=fees, tx_count=tx_count)
 
@@ -142,16 +149,17 @@ class EsploraSource:
 
     def tip_height(self) -> int:
         """Best-chain height (``/blocks/tip/height``)."""
-        return parse_int_text(self.client.get_text("/blocks/tip/height"), f"{self.url}/blocks/tip/height")
+        text = self.client.get_text("/blocks/tip/height", max_bytes=MAX_TEXT_BYTES)
+        return parse_int_text(text, f"{self.url}/blocks/tip/height")
 
     def block_hash(self, height: int) -> str:
         """Hash at ``height`` on the best chain (``/block-height/:height``)."""
         path = f"/block-height/{int(height)}"
-        return parse_hex(self.client.get_text(path), 32, self.url + path)
+        return parse_hex(self.client.get_text(path, max_bytes=MAX_TEXT_BYTES), 32, self.url + path)
 
     def _page(self, top: int) -> list[Any]:
         path = f"/v1/blocks/{top}" if self.flavor == "mempool" else f"/blocks/{top}"
-        body = self.client.get_json(path)
+        body = self.client.get_json(path, max_bytes=MAX_PAGE_BYTES)
         if not isinstance(body, list):
             raise MalformedResponseError(f"{self.url}{path}: expected a JSON list of blocks")
         return body
@@ -179,5 +187,7 @@ class EsploraSource:
 
     def _with_coinbase_fees(self, rec: BlockRecord) -> BlockRecord:
         path = f"/block/{rec.hash}/txs"
-        fees = coinbase_fees_sats(self.client.get_json(path), rec.height, self.url + path)
+        txs = self.client.get_json(path, max_bytes=MAX_TXS_BYTES)
+        fees = coinbase_fees_sats(txs, rec.height, self.url + path)
+        check_block_extras(fees, None, self.url + path)
         return BlockRecord(**{**rec.__dict__, "fees_sats": fees})

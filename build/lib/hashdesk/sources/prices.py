@@ -1,4 +1,4 @@
-"""Daily prices over documented public HTTP formats, and their incremental sync.
+"""Daily prices over documented public HTTP formats (fetch and parse only).
 
 Two providers, each stored under its own ``prices_daily.source``:
 
@@ -12,9 +12,9 @@ Two providers, each stored under its own ``prices_daily.source``:
   dated D spans D 00:00–24:00 UTC, so its close is the 00:00 UTC D+1 price — the same fixing as
   Coin Metrics' ``price_usd`` for date D.
 
-Today's bar is still forming and is never stored (bars dated before ``today`` only, UTC for BTC,
-New York for equities). Only new ``(ticker, date, source)`` keys are inserted, so a later
-revision of ``adj_close`` by Yahoo (new dividends/splits) does not rewrite stored rows.
+Today's bar is still forming: :func:`last_complete_day` gives the last final one (UTC for BTC,
+New York for equities). Validating and writing the bars is the store's job
+(:mod:`hashdesk.store.pricesync`); this module only fetches and parses.
 
 References
 ----------
@@ -25,18 +25,12 @@ References
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from hashdesk.sources.base import HttpClient, MalformedResponseError, NotFoundError, utc_now
-from hashdesk.store.db import Store
-from hashdesk.store.ingest import Batch, FileResult, IngestError, check_ohlc, write_results
 
 #: Columns of a price frame (``prices_daily`` without ``load_id``).
 PRICE_COLUMNS = ["ticker", "date", "source", "open", "high", "low", "close", "adj_close",
@@ -46,8 +40,17 @@ YAHOO_URL = "https://query1.finance.yahoo.com"
 COINBASE_URL = "https://api.exchange.coinbase.com"
 #: Coinbase returns at most this many candles per request.
 COINBASE_MAX_CANDLES = 300
-#: First date fetched for a ticker with no stored history.
-DEFAULT_START = date(2020, 1, 1)
+#: Body caps [bytes]: one page of at most 300 candles (about 20 KB); a Yahoo chart of daily
+#: bars (about 200 bytes a session, so 16 MiB holds centuries).
+MAX_CANDLES_BYTES = 2**20
+MAX_CHART_BYTES = 16 * 2**20
+
+
+def _day(t: object, tz, where: str, i: int) -> date:
+    """Date in ``tz`` of a unix timestamp from a response, or :class:`MalformedResponseError`."""
+    if isinstance(t, bool) or not isinstance(t, int | float) or not 0 <= t < 2**33:
+        raise MalformedResponseError(f"{where}: timestamp {i} is not a unix time: {str(t)[:40]}")
+    return datetime.fromtimestamp(int(t), tz).date()
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
@@ -83,7 +86,7 @@ class YahooChartSource:
         path = f"/v8/finance/chart/{ticker}"
         where = f"{self.client.masked_url}{path}"
         try:
-            body = self.client.get_json(path, params={
+            body = self.client.get_json(path, max_bytes=MAX_CHART_BYTES, params={
                 "period1": p1, "period2": p2, "interval": "1d",
                 "includeAdjustedClose": "true", "events": "div,split"})
         except NotFoundError as exc:
@@ -105,6 +108,9 @@ def parse_yahoo_chart(body: object, ticker: str, start: date, end: date, where: 
         cols = {k: q[k] for k in ("open", "high", "low", "close", "volume")}
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise MalformedResponseError(f"{where}: not a chart-v8 body ({exc!r})") from exc
+    arrays = [ts, *cols.values(), *([adj] if adj is not None else [])]
+    if not all(isinstance(v, list) for v in arrays):
+        raise MalformedResponseError(f"{where}: timestamps and indicators must be JSON lists")
     n = len(ts)
     if any(len(v) != n for v in cols.values()) or (adj is not None and len(adj) != n):
         raise MalformedResponseError(f"{where}: indicator arrays differ in length from timestamps")
@@ -112,7 +118,7 @@ def parse_yahoo_chart(body: object, ticker: str, start: date, end: date, where: 
     for i, t in enumerate(ts):
         if cols["close"][i] is None:
             continue
-        d = datetime.fromtimestamp(int(t), tz).date()
+        d = _day(t, tz, where, i)
         if not start <= d <= end:
             continue
         rows.append({
@@ -139,7 +145,7 @@ class CoinbaseCandlesSource:
         while lo <= end:
             hi = min(lo + timedelta(days=COINBASE_MAX_CANDLES - 1), end)
             path = f"/products/{ticker}/candles"
-            body = self.client.get_json(path, params={
+            body = self.client.get_json(path, max_bytes=MAX_CANDLES_BYTES, params={
                 "granularity": 86_400, "start": f"{lo.isoformat()}T00:00:00Z",
                 "end": f"{hi.isoformat()}T00:00:00Z"})
             parts.append(parse_coinbase_candles(body, ticker, lo, hi, f"{self.client.masked_url}{path}"))
@@ -160,7 +166,7 @@ def parse_coinbase_candles(body: object, ticker: str, start: date, end: date, wh
         ):
             raise MalformedResponseError(f"{where}: candle {i} is not [time, low, high, open, close, volume]")
         t, low, high, o, close, vol = c
-        d = datetime.fromtimestamp(int(t), UTC).date()
+        d = _day(t, UTC, where, i)
         if start <= d <= end:
             rows.append({"ticker": ticker, "date": d, "source": "coinbase", "open": o, "high": high,
                          "low": low, "close": close, "adj_close": None, "volume": vol,
@@ -169,106 +175,24 @@ def parse_coinbase_candles(body: object, ticker: str, start: date, end: date, wh
 
 
 # ---------------------------------------------------------------------------------------------
-# sync
-
-
-@dataclass(frozen=True)
-class PriceSyncResult:
-    """Outcome for one ticker: rows fetched and added, the date range asked for."""
-
-    ticker: str
-    source: str
-    start: date
-    end: date
-    rows_fetched: int
-    rows_added: int
-
-
-def price_start_date(store: Store, ticker: str, source: str) -> date:
-    """Day after the last stored bar of ``(ticker, source)``; else the ticker's first stored date
-    from any source; else :data:`DEFAULT_START`."""
-    last = store.scalar("SELECT max(date) FROM prices_daily WHERE ticker = ? AND source = ?",
-                        [ticker, source])
-    if last is not None:
-        return pd.Timestamp(last).date() + timedelta(days=1)
-    first = store.scalar("SELECT min(date) FROM prices_daily WHERE ticker = ?", [ticker])
-    return pd.Timestamp(first).date() if first is not None else DEFAULT_START
+# calendar
 
 
 def last_complete_day(ticker: str, now: datetime | None = None) -> date:
-    """Last date whose bar is final: yesterday in UTC for ``*-USD`` pairs, else in New York."""
-    now = now or utc_now()
-    tz = UTC if ticker.upper().endswith("-USD") else ZoneInfo("America/New_York")
-    return now.astimezone(tz).date() - timedelta(days=1)
-
-
-def validate_prices(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Check positive prices, non-negative volume, unique dates and OHLC consistency.
-
-    Raises
-    ------
-    IngestError
-        Naming the response and first bad row.
-    """
-    for col in ("open", "high", "low", "close"):
-        bad = ~(pd.to_numeric(df[col], errors="coerce") > 0)
-        if bad.any():
-            raise IngestError(name, int(bad.to_numpy().nonzero()[0][0]) + 1, col, "price must be > 0")
-    if (pd.to_numeric(df["volume"], errors="coerce").fillna(0) < 0).any():
-        raise IngestError(name, None, "volume", "must be >= 0")
-    if df["date"].duplicated().any():
-        raise IngestError(name, None, "date", "duplicate dates in response")
-    check_ohlc(df, name)
-    return df
-
-
-def sync_prices(
-    store: Store,
-    tickers: list[str],
-    source_for: Callable[[str], object],
-    now: datetime | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> list[PriceSyncResult]:
-    """Fetch and store new daily bars for each ticker, one committed transaction per ticker.
+    """Last date whose bar is final: yesterday in UTC for ``*-USD`` pairs, else in New York.
 
     Parameters
     ----------
-    store : Store
-        Writable store.
-    tickers : list of str
-        Tickers as stored (``BTC-USD``, ``MARA``, …).
-    source_for : callable
-        Maps a ticker to its :class:`~hashdesk.sources.base.PriceSource`.
+    ticker : str
+        Stored ticker (``BTC-USD``, ``MARA``, …).
     now : datetime, optional
-        Current UTC time (tests pin it).
-    progress : callable, optional
-        Called with each ticker when done.
+        Current time, timezone-aware (default: now, UTC).
 
     Returns
     -------
-    list of PriceSyncResult
+    date
+        The day before ``now``'s date in the ticker's calendar (UTC or America/New_York).
     """
-    out = []
-    for ticker in tickers:
-        src = source_for(ticker)
-        start = price_start_date(store, ticker, src.name)
-        end = last_complete_day(ticker, now)
-        if start > end:
-            out.append(PriceSyncResult(ticker, src.name, start, end, 0, 0))
-        else:
-            df = src.daily(ticker, start, end)
-            label = f"{src.name}:{ticker}"
-            validate_prices(df, label)
-            payload = df.to_json(orient="records", date_format="iso").encode()
-            res = FileResult(label, src.client.masked_url, hashlib.sha256(payload).hexdigest(), len(df))
-            res.batches.append(Batch("prices_daily", ["ticker", "date", "source"], df))
-            write_results(store, [res], kind="sync:prices")
-            store.con.execute(
-                "INSERT INTO event_log VALUES (?, 'sync', ?)",
-                [int(utc_now().timestamp()), json.dumps({"prices": label, "start": str(start),
-                                                          "end": str(end), "rows_added": res.rows_added})],
-            ).fetchall()
-            out.append(PriceSyncResult(ticker, src.name, start, end, len(df), res.rows_added))
-        if progress:
-            progress(ticker)
-    return out
+    now = now or utc_now()
+    tz = UTC if ticker.upper().endswith("-USD") else ZoneInfo("America/New_York")
+    return now.astimezone(tz).date() - timedelta(days=1)

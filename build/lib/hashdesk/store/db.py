@@ -39,6 +39,31 @@ def migrations() -> list[tuple[int, str, str]]:
     return out
 
 
+_LOCK_RE = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def _lock_message(path: Path | str, exc: Exception, read_only: bool) -> str | None:
+    """Who holds the store's lock and what to do, from DuckDB's lock error (None if not one)."""
+    m = _LOCK_RE.search(str(exc))
+    if not m:
+        return None
+    pid = m.group("pid")
+    try:  # the holder's command line, e.g. "hashdesk serve" (Linux)
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        who = " ".join(" ".join(a.decode(errors="replace") for a in args if a).split())[:160]
+        who = who or m.group("exe")
+    except OSError:
+        who = m.group("exe")
+    if read_only:
+        return (f"cannot read store {path}: process {pid} ({who}) is writing to it (DuckDB allows one "
+                f"writer or many readers at a time). Run this again when it has finished; a sync or "
+                f"ingest holds the store only while it writes.")
+    return (f"cannot write to store {path}: process {pid} ({who}) has it open (DuckDB allows one "
+            f"writer or many readers at a time, and `hashdesk serve` keeps a reader open). Stop that "
+            f"process (Ctrl-C in its terminal, or `kill {pid}`), run this command again, then restart "
+            f"it; or write to another store with --db PATH.")
+
+
 class Store:
     """A hashdesk DuckDB store.
 
@@ -65,7 +90,8 @@ class Store:
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:  # locked by another process, unreadable, ...
-            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+            raise StoreError(_lock_message(self.path, exc, read_only) or
+                             f"cannot open store {self.path}: {exc}") from exc
         self.read_only = read_only
         if not read_only:
             self.migrate()

@@ -36,14 +36,43 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hashdesk.hpc.contracts import TENANT_FUNDS, parse_phases, parse_renewal_options
 from hashdesk.store.ingest import (
     Batch,
     FileResult,
     IngestError,
+    plain,
     read_csv_strict,
     sha256_file,
-    to_number,
 )
+
+
+def _data_line(mask: np.ndarray) -> int | None:
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) + 2 if len(idx) else None  # the header is line 1
+
+
+def to_number(df: pd.DataFrame, col: str, name: str, *, integer: bool = False,
+              required: bool = True) -> pd.Series:
+    """Parse a text column to numbers, raising on the first bad row with file, line and field."""
+    s = df[col].astype(str).str.strip()
+    empty = s.eq("") | s.eq("nan") | s.eq("None")
+    if required and empty.any():
+        raise IngestError(name, _data_line(empty.to_numpy()), col, "value is missing")
+    num = pd.to_numeric(s.where(~empty, None), errors="coerce")
+    bad = num.isna() & ~empty
+    if bad.any():
+        raise IngestError(name, _data_line(bad.to_numpy()), col, f"not a number: {plain(s[bad].iloc[0])}")
+    inf = num.notna() & ~np.isfinite(num.astype("float64"))
+    if inf.any():
+        raise IngestError(name, _data_line(inf.to_numpy()), col, f"not a finite number: {plain(s[inf].iloc[0])}")
+    if integer:
+        frac = num.notna() & (num != np.floor(num.fillna(0)))
+        if frac.any():
+            raise IngestError(name, _data_line(frac.to_numpy()), col, "not an integer")
+        return num.astype("Int64")
+    return num.astype("float64")
+
 
 __all__ = [
     "FACT_FILES",
@@ -114,7 +143,6 @@ FACT_FILES: dict[str, FactFile] = {
 POOL_PAYOUTS = ("fpps", "pps", "own")
 CONTRACT_TYPES = ("fixed", "indexed", "ppa", "owned", "hosting", "unknown")
 SITE_USES = ("mining", "hpc", "mixed")
-TENANT_FUNDS = ("yes", "no", "partial", "unknown")
 
 # Plausibility bounds (inclusive). A single company's fleet or site beyond these is a unit error.
 MAX_EHS = 1_000.0  # the whole network was ~1,000 EH/s in 2025
@@ -130,8 +158,6 @@ _TICKER_RE = re.compile(r"[A-Z][A-Z0-9.\-]{0,9}")
 _SLUG_RE = re.compile(r"[a-z0-9][a-z0-9\-]{0,79}")
 _URL_RE = re.compile(r"https?://[^\s,]+")
 _MMDD_RE = re.compile(r"(\d{2})-(\d{2})")
-_RENEWAL_RE = re.compile(r"(\d+)x(\d+(?:\.\d+)?)y")
-_PHASE_RE = re.compile(r"(\d{4})-(\d{2}):(\d+(?:\.\d+)?)")
 _UNIT_SUFFIX_RE = re.compile(r"[-+]?[0-9][0-9.,]*\s*[A-Za-z$%/]")
 
 
@@ -149,76 +175,6 @@ def shipped_facts_dir() -> Path:
         :mod:`importlib.resources` so that it works from a wheel without a source checkout.
     """
     return Path(str(resources.files("hashdesk").joinpath("facts")))
-
-
-def parse_renewal_options(text: str | None) -> list[tuple[int, float]]:
-    """Parse a renewal-options cell such as ``'2x5y'`` or ``'1x5y;1x10y'``.
-
-    Parameters
-    ----------
-    text : str or None
-        ``<count>x<years>y`` terms separated by ``;``; blank means none known.
-
-    Returns
-    -------
-    list of (int, float)
-        ``(count, years)`` per term, e.g. ``[(2, 5.0)]`` for two 5-year extensions [years].
-
-    Raises
-    ------
-    ValueError
-        If a term is not of that form, or count or years is not positive.
-    """
-    out: list[tuple[int, float]] = []
-    for part in (text or "").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        m = _RENEWAL_RE.fullmatch(part)
-        if not m or int(m.group(1)) <= 0 or float(m.group(2)) <= 0:
-            raise ValueError(f"renewal option {part!r} is not '<count>x<years>y' with positive numbers")
-        out.append((int(m.group(1)), float(m.group(2))))
-    return out
-
-
-def parse_phases(text: str | None) -> list[tuple[str, float]]:
-    """Parse a phased-delivery cell such as ``'2027-12:96;2028-06:191'``.
-
-    Each term is CUMULATIVE: the critical-IT MW the contract has in service by that month, so
-    the last term is the contracted total and the MW never decrease.
-
-    Parameters
-    ----------
-    text : str or None
-        ``YYYY-MM:MW`` terms separated by ``;``; blank means unknown.
-
-    Returns
-    -------
-    list of (str, float)
-        ``(month, cumulative_critical_it_mw)`` per phase in the order given [month 'YYYY-MM', MW].
-
-    Raises
-    ------
-    ValueError
-        If a term is malformed, its month invalid, months are not increasing, or the cumulative
-        MW decrease.
-    """
-    out: list[tuple[str, float]] = []
-    for part in (text or "").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        m = _PHASE_RE.fullmatch(part)
-        if not m or not 1 <= int(m.group(2)) <= 12:
-            raise ValueError(f"phase {part!r} is not 'YYYY-MM:MW'")
-        month = f"{m.group(1)}-{m.group(2)}"
-        mw = float(m.group(3))
-        if out and month <= out[-1][0]:
-            raise ValueError(f"phase months must increase ({out[-1][0]} then {month})")
-        if out and mw < out[-1][1]:
-            raise ValueError(f"phase MW are cumulative and may not decrease ({out[-1][1]:g} then {mw:g})")
-        out.append((month, mw))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -89,7 +89,8 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "status": status}, status_code=status)
 
 
-def create_app(db_path: str | Path, token: str | None = None) -> FastAPI:
+def create_app(db_path: str | Path, token: str | None = None, precompute: bool = True,
+               processes: bool = True) -> FastAPI:
     """Build the dashboard application.
 
     Parameters
@@ -99,18 +100,31 @@ def create_app(db_path: str | Path, token: str | None = None) -> FastAPI:
     token : str, optional
         Access token required on every request (Bearer header or ``?token=``); ``None`` means
         no token (loopback use).
+    precompute : bool
+        At start-up, compute the default panels in a background thread
+        (:func:`hashdesk.web.api.default_jobs`), so their first load is a cache hit.
+    processes : bool
+        Compute uncached panels in worker processes (:mod:`hashdesk.web.work`), so no
+        computation holds the server's GIL; ``False`` uses threads (tests of the pools).
 
     Returns
     -------
     fastapi.FastAPI
     """
     from hashdesk.web import api, pages
+    from hashdesk.web.work import Panels
 
     pool = DeskPool(Path(db_path))
+    panels = Panels(processes_db=str(Path(db_path).resolve()) if processes else None, desk_for=pool.get)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        panels.prestart()
+        if precompute:
+            threading.Thread(target=panels.warm, args=(api.default_jobs(),),
+                             name="hashdesk-precompute", daemon=True).start()
         yield
+        panels.shutdown()
         pool.close()
 
     app = FastAPI(
@@ -123,13 +137,17 @@ def create_app(db_path: str | Path, token: str | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.pool = pool
-    app.state.panel_cache = api.PanelCache()
+    app.state.panels = panels
+    app.state.store_facts = api.store_facts(pool.get())
     app.state.token = token
     app.state.templates = Jinja2Templates(directory=str(_HERE / "templates"))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return _error(exc.status_code, str(exc.detail))
+        resp = _error(exc.status_code, str(exc.detail))
+        for k, v in (exc.headers or {}).items():  # e.g. Allow on a 405
+            resp.headers[k] = v
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
@@ -157,26 +175,36 @@ def create_app(db_path: str | Path, token: str | None = None) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(pages.router)
-    app.add_middleware(GuardMiddleware, token=token)
+    app.add_middleware(GuardMiddleware, token=token, panels=panels)
     return app
 
 
 class GuardMiddleware:
-    """Pure-ASGI guard on every HTTP request: GET/HEAD only, the token when one is set, and
-    security headers on every response (cheaper than ``BaseHTTPMiddleware``)."""
+    """Pure-ASGI guard on every HTTP request: GET/HEAD only, the token when one is set, an early
+    503 for a computing route whose pool is full (:meth:`hashdesk.web.work.Panels.early_busy`),
+    and security headers on every response (cheaper than ``BaseHTTPMiddleware``)."""
 
-    def __init__(self, app, token: str | None):
+    def __init__(self, app, token: str | None, panels=None):
         self.app = app
         self.token = token.encode() if token else None
+        self.panels = panels
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if scope["method"] not in ("GET", "HEAD"):
-            return await _error(405, "read-only: only GET and HEAD are allowed")(scope, receive, send)
+            resp = _error(405, "read-only: only GET and HEAD are allowed")
+            resp.headers["Allow"] = "GET, HEAD"
+            return await resp(scope, receive, send)
         if self.token is not None and not self._authorised(scope):
             return await _error(401, "missing or wrong token (Authorization: Bearer … or ?token=…)")(
                 scope, receive, send)
+        if self.panels is not None:  # a full pool answers 503 before any routing or validation
+            busy = self.panels.early_busy(scope["path"], scope.get("query_string", b""))
+            if busy is not None:
+                from hashdesk.web.work import busy_response
+
+                return await busy_response(busy)(scope, receive, send)
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

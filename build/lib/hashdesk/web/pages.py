@@ -41,7 +41,7 @@ class Page:
 
 _MONTH = Control("month", "month (UTC)", "month", DEFAULT_MONTH, attrs='min="2009-01" max="2140-12" required')
 
-_DATE = 'min="2009-01-03" max="2140-12-31" required'
+_DATE = 'min="2009-01-01" max="2140-12-31" required'
 
 
 def _profiles() -> tuple[str, ...]:
@@ -58,7 +58,7 @@ PAGES: tuple[Page, ...] = (
     Page("markets", "Markets", "/api/v1/markets",
          "BTC, each miner, WGMI and QQQ: returns, excess returns, betas and decoupling episodes.",
          (Control("start", "from (UTC)", "date", "2024-01-01", _DATE),
-          Control("end", "to (UTC)", "date", "2024-01-31", _DATE),
+          Control("days", "days", "number", "31", 'min="1" max="1098" required'),
           Control("tickers", "tickers (comma-separated, blank = all)", "text", "",
                   'pattern="[A-Za-z0-9.,\\-]*" maxlength="200"'),
           Control("window", "decoupling window [days]", "number", "20", 'min="5" max="120"'))),
