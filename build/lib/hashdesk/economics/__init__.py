@@ -1,1 +1,0 @@
-"""Miner economics: hashprice, fleets, production, breakeven, halving stress, shocks."""
