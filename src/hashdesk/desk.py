@@ -78,6 +78,7 @@ class Desk:
         self._readers: OrderedDict[int | None, Reader] = OrderedDict()
         self._inputs: OrderedDict[int, NetworkInputs] = OrderedDict()
         self._states: dict[tuple[int, int], NetworkState] = {}
+        self._catalogue = None  # the store's and shipped models (no user files), read once
 
     # -- plumbing ---------------------------------------------------------------------------------
     def reader(self, at_unix: int | None = None) -> Reader:
@@ -694,15 +695,20 @@ class Desk:
                 last = g[g["month"] == g["month"].max()].iloc[0]
                 reported[tk] = ReportedHashrate(str(last["month"]), float(last["hashrate_ehs"]),
                                                 str(last["hashrate_kind"]), str(last["source_url"]))
+        per_ehs: dict[str, float | None] = {}  # expected BTC of 1 EH/s, per month (shared by tickers)
         for tk in tickers:
             mine = rows[(rows["ticker"] == tk) & rows["btc_reported"].notna()] if len(rows) else rows
             if mine is None or not len(mine):
                 continue
             month = str(mine["month"].max())
             s0, s1 = month_bounds(month)
-            try:
-                exp = expected_production(1.0, s0, s1, self.network_schedule(t, s0, s1)).btc
-            except (ProductionError, LookupError, ValueError):
+            if month not in per_ehs:
+                try:
+                    per_ehs[month] = expected_production(1.0, s0, s1, self.network_schedule(t, s0, s1)).btc
+                except (ProductionError, LookupError, ValueError):
+                    per_ehs[month] = None
+            exp = per_ehs[month]
+            if exp is None:
                 continue
             btc_mined = float(mine[mine["month"] == month]["btc_reported"].iloc[0])
             production[tk] = ProductionMonth(month, btc_mined, exp, (s1 - s0) / DAY_S)
@@ -720,11 +726,15 @@ class Desk:
             validate_catalogue,
         )
 
-        stored = asic_models(self.reader(None))
-        frames = [validate_catalogue(stored, "store asic_models")] if not stored.empty else []
-        frames.append(shipped_additions())
-        frames.extend(read_catalogue_file(p) for p in extra_files)
-        return AsicCatalogue.from_frames(*frames)
+        extra = list(extra_files)
+        if self._catalogue is None:
+            stored = asic_models(self.reader(None))
+            frames = [validate_catalogue(stored, "store asic_models")] if not stored.empty else []
+            frames.append(shipped_additions())
+            self._catalogue = frames
+        if not extra:
+            return AsicCatalogue.from_frames(*self._catalogue)
+        return AsicCatalogue.from_frames(*self._catalogue, *(read_catalogue_file(p) for p in extra))
 
     def miner(self, profile, asics: Iterable[str | Path] = ()):
         """A miner profile (a path or a validated :class:`~hashdesk.economics.profile.MinerProfile`)

@@ -179,10 +179,19 @@ def _axis() -> dict[str, Any]:
     }
 
 
+#: Trace types hashdesk's charts use (the template carries defaults for these only).
+TRACE_TYPES: tuple[str, ...] = ("scatter", "scattergl", "bar", "heatmap", "waterfall", "histogram")
+
+
 def build_template() -> go.layout.Template:
-    """The ``hashdesk`` Plotly template: plotly_white's traces, house fonts, axes and colours."""
-    base = pio.templates["plotly_white"]
-    tpl = go.layout.Template(data=base.data)
+    """The ``hashdesk`` Plotly template: plotly_white's defaults for the trace types hashdesk
+    draws (:data:`TRACE_TYPES`), house fonts, axes and colours.
+
+    Only those trace types are kept: Plotly copies the whole template into every figure that
+    sets it, and plotly_white's defaults for all 24 trace types cost about 30 ms a figure.
+    """
+    base = pio.templates["plotly_white"].data.to_plotly_json()
+    tpl = go.layout.Template(data={k: v for k, v in base.items() if k in TRACE_TYPES})
     tpl.layout = go.Layout(
         font={"family": FONT_FAMILY, "size": 12, "color": "#1b1f24"},
         title={"font": {"size": 15}, "x": 0.0, "xanchor": "left", "y": 0.97, "yanchor": "top"},

@@ -325,17 +325,31 @@ def _offset_regression(
     """
     if not isinstance(returns, pd.Series) or not isinstance(benchmark, pd.Series):
         returns, benchmark = pd.Series(np.asarray(returns, float)), pd.Series(np.asarray(benchmark, float))
-    cols = {f"b{k:+d}": benchmark.shift(-k) for k in offsets}
-    frame = pd.concat([returns.rename("r"), pd.DataFrame(cols)], axis=1).dropna()
-    _need(len(frame), len(offsets) + 3, what)
-    y = frame["r"].to_numpy(float)
-    x = np.column_stack([np.ones(len(frame)), frame.drop(columns="r").to_numpy(float)])
+    if returns.index.equals(benchmark.index):
+        r, b = returns.to_numpy(float), benchmark.to_numpy(float)
+        cols = []
+        for k in offsets:  # b_{t+k} on row t (Series.shift(-k) on the shared index)
+            col = np.full(len(b), np.nan)
+            if k >= 0:
+                col[: len(b) - k] = b[k:]
+            else:
+                col[-k:] = b[: len(b) + k]
+            cols.append(col)
+        x = np.column_stack([np.ones(len(r)), *cols])
+        keep = np.isfinite(r) & np.isfinite(x).all(axis=1)
+        y, x = r[keep], x[keep]
+    else:
+        frame = pd.concat([returns.rename("r"), pd.DataFrame({f"b{k:+d}": benchmark.shift(-k) for k in offsets})],
+                          axis=1).dropna()
+        y = frame["r"].to_numpy(float)
+        x = np.column_stack([np.ones(len(frame)), frame.drop(columns="r").to_numpy(float)])
+    _need(len(y), len(offsets) + 3, what)
     x_pinv = np.linalg.pinv(x, rcond=1e-15)
     params = x_pinv @ y
     resid = y - x @ params
     scale = float(resid @ resid) / (len(y) - np.linalg.matrix_rank(x))
     cov = (x_pinv @ x_pinv.T)[1:, 1:] * scale
-    return params[1:], cov, len(frame)
+    return params[1:], cov, len(y)
 
 
 def dimson_beta(
@@ -598,6 +612,13 @@ def weekly_from_daily(returns: pd.Series, week: str = "W-FRI") -> pd.Series:
     r = returns.astype(float)
     idx = pd.DatetimeIndex(r.index)
     groups = idx.to_period(week)
+    if idx.is_monotonic_increasing and len(idx):
+        # sorted days: each week is one contiguous run; a NaN day makes its week NaN
+        codes = groups.asi8
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        ends = np.r_[starts[1:], len(codes)] - 1
+        out = np.multiply.reduceat(1.0 + r.to_numpy(), starts) - 1.0
+        return pd.Series(out, index=idx[ends], name=r.name)
     grouped = (1.0 + r).groupby(groups)
     out = grouped.prod(min_count=1) - 1.0
     out[r.isna().groupby(groups).any().to_numpy()] = np.nan

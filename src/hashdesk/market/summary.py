@@ -181,26 +181,15 @@ def relative_fields(r: pd.Series, b: pd.Series, periods_per_year: int, s: str) -
     return out
 
 
-def ticker_record(
+def _own_record(
     inputs: MarketInputs,
     ticker: str,
     start: pd.Timestamp | str,
     end: pd.Timestamp | str,
-    *,
-    benchmarks: Sequence[str] = (BTC,),
-    frequency: Frequency | str = Frequency.daily,
-    non_operating: str = "exclude",
-) -> dict:
-    """One flat record of a ticker's performance and risk over a window (see module doc).
-
-    Returns
-    -------
-    dict
-        ``ticker``, ``first_date``, ``last_date``, ``n_obs``, ``frequency``, ``calendar``,
-        ``periods_per_year``, ``return`` [1], ``log_return`` [1], ``annual_volatility``
-        [1/sqrt(year)], ``max_drawdown`` [1], ``sharpe``, ``sortino``, the relative fields of
-        :func:`relative_fields` for every benchmark, ``price_source`` and ``warnings``.
-    """
+    benchmarks: Sequence[str],
+    frequency: Frequency | str,
+    non_operating: str,
+) -> tuple[dict, AlignedReturns, list[str]]:
     bench = [BTC] if ticker == BTC else [BTC, *[b for b in benchmarks if b != BTC]]
     ar = ticker_returns(inputs, ticker, start, end, benchmarks=bench, frequency=frequency,
                         non_operating=non_operating)
@@ -224,9 +213,54 @@ def ticker_record(
         "sharpe": _safe(risk.sharpe_ratio, r, ppy),
         "sortino": _safe(risk.sortino_ratio, r, ppy),
     }
+    return rec, ar, bench
+
+
+def own_record(
+    inputs: MarketInputs,
+    ticker: str,
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    *,
+    frequency: Frequency | str = Frequency.daily,
+    non_operating: str = "exclude",
+) -> dict:
+    """A ticker's own performance over a window, without the statistics against benchmarks.
+
+    The same numbers as :func:`ticker_record`'s first fields (one code path), at a fraction of
+    its cost: ``ticker``, ``first_date``, ``last_date``, ``n_obs``, ``frequency``, ``calendar``,
+    ``periods_per_year``, ``return`` [1], ``log_return`` [1], ``annual_volatility``
+    [1/sqrt(year)], ``max_drawdown`` [1], ``sharpe``, ``sortino``.
+    """
+    return _own_record(inputs, ticker, start, end, (BTC,), frequency, non_operating)[0]
+
+
+def ticker_record(
+    inputs: MarketInputs,
+    ticker: str,
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    *,
+    benchmarks: Sequence[str] = (BTC,),
+    frequency: Frequency | str = Frequency.daily,
+    non_operating: str = "exclude",
+) -> dict:
+    """One flat record of a ticker's performance and risk over a window (see module doc).
+
+    Returns
+    -------
+    dict
+        ``ticker``, ``first_date``, ``last_date``, ``n_obs``, ``frequency``, ``calendar``,
+        ``periods_per_year``, ``return`` [1], ``log_return`` [1], ``annual_volatility``
+        [1/sqrt(year)], ``max_drawdown`` [1], ``sharpe``, ``sortino`` (:func:`own_record`), the
+        relative fields of :func:`relative_fields` for every benchmark, ``price_source`` and
+        ``warnings``.
+    """
+    rec, ar, bench = _own_record(inputs, ticker, start, end, benchmarks, frequency, non_operating)
+    r = ar.returns[ticker]
     for b in bench:
         rb = r if b == ticker else ar.returns[b]
-        rec.update(relative_fields(r, rb, ppy, suffix(b)))
+        rec.update(relative_fields(r, rb, rec["periods_per_year"], suffix(b)))
     rec["price_source"] = "coinmetrics/blockchaincom_mkpru" if ticker == BTC else inputs.equity_source.get(ticker, "")
     src = inputs.btc_source.reindex(ar.prices.index).dropna()
     rec["btc_source"] = "+".join(sorted(set(src))) if len(src) else ""

@@ -39,7 +39,8 @@ MARKET_BENCHMARKS: tuple[str, ...] = ("WGMI", "QQQ")
 
 
 def btc_period_record(inputs, start: date, end: date) -> dict:
-    """BTC's own record for a period: :func:`hashdesk.market.summary.market_summary`'s BTC row.
+    """BTC's own record for a period (:func:`hashdesk.market.summary.own_record`, the same
+    numbers as :func:`~hashdesk.market.summary.market_summary`'s BTC row).
 
     The one BTC return of a period in every section (Markets, AI/HPC, the narrative): BTC-USD on
     its own daily UTC calendar, from the close of the day before ``start`` to the close of
@@ -47,10 +48,9 @@ def btc_period_record(inputs, start: date, end: date) -> dict:
     exchange days, which starts at the last exchange close before ``start``.)
     """
     from hashdesk.market.returns import BTC
-    from hashdesk.market.summary import market_summary
+    from hashdesk.market.summary import own_record
 
-    records, _ = market_summary(inputs, [], start, end, benchmarks=[BTC], strict=True)
-    return next(r for r in records if r["ticker"] == BTC)
+    return own_record(inputs, BTC, start, end)
 
 
 # -- network ----------------------------------------------------------------------------------
