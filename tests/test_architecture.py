@@ -26,6 +26,17 @@ def test_domain_imports_neither_store_nor_read_layer(package):
     assert not bad, sorted(bad)
 
 
+SQL = re.compile(r"\b(?:SELECT|INSERT|DELETE FROM|UPDATE \w+ SET|CREATE (?:TEMP )?TABLE)\b")
+
+
+def test_sql_lives_in_the_store_and_the_read_layer():
+    """Every query is in ``hashdesk.store`` (writes, migrations) or ``hashdesk.data`` (reads)."""
+    bad = [f"{p.relative_to(SRC)}:{i}" for p in SRC.rglob("*.py")
+           if p.relative_to(SRC).parts[0] not in ("store", "data")
+           for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if SQL.search(line)]
+    assert not bad, bad
+
+
 def test_sources_only_fetch_and_parse():
     """Sources import neither the store nor anything above it (writes live in hashdesk.store)."""
     bad = {f"{p.relative_to(SRC)}: {m}" for p in (SRC / "sources").rglob("*.py") for m in _imports(p)

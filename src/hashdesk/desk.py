@@ -114,15 +114,12 @@ class Desk:
     @cached_property
     def data_end_unix(self) -> int:
         """Time of the newest row in the store (any dated table) [unix s]."""
-        r = self.reader(None)
-        cands = [r.scalar("SELECT max(time) FROM blocks")]
-        for table in ("network_daily", "prices_daily", "hashrate_daily"):
-            d = r.scalar(f"SELECT max(date) FROM {table}")
-            cands.append(day_end_unix(d) if d is not None else None)
-        cands = [int(c) for c in cands if c is not None]
-        if not cands:
+        from hashdesk.data import newest_row_unix
+
+        t = newest_row_unix(self.reader(None))
+        if t is None:
             raise DataError("the store is empty: run `hashdesk ingest` (or `hashdesk sync`) first")
-        return max(cands)
+        return t
 
     def latest_priced_day(self) -> date:
         """The last UTC day of the daily series with a hashprice in USD."""

@@ -132,9 +132,11 @@ def _run(access, out, chain, url, cookie, prices, tickers, from_height, to_heigh
 
         names = [t.strip() for t in tickers.split(",") if t.strip()] if tickers else []
         if not tickers:
+            from hashdesk.data import Reader
+            from hashdesk.data.markets import known_tickers
+
             with access.read() as store:
-                names = [r[0] for r in store.con.execute(
-                    "SELECT DISTINCT ticker FROM prices_daily ORDER BY ticker").fetchall()]
+                names = known_tickers(Reader(store.con))
         if not names:
             fail("no tickers stored; pass --tickers BTC-USD,MARA,…")
         source_for = price_source_for(policy)

@@ -225,3 +225,17 @@ def open_reader(path: str | Path | None = None, as_of: int | None = None) -> Rea
 
 __all__ = ["KNOWN_AT_RULES", "DataError", "Reader", "connect_read_only", "last_full_day",
            "last_full_month", "open_reader"]
+
+
+def newest_row_unix(reader: Reader) -> int | None:
+    """Time of the newest row the reader shows in any dated chain or daily table [unix s]:
+    the last block's header time, or the end of the last UTC day of ``network_daily``,
+    ``prices_daily`` or ``hashrate_daily``; None when all are empty."""
+    from hashdesk.times import day_end_unix
+
+    cands = [reader.scalar("SELECT max(time) FROM blocks")]
+    for table in ("network_daily", "prices_daily", "hashrate_daily"):
+        d = reader.scalar(f"SELECT max(date) FROM {table}")
+        cands.append(day_end_unix(d) if d is not None else None)
+    cands = [int(c) for c in cands if c is not None]
+    return max(cands) if cands else None
