@@ -1,9 +1,10 @@
-"""The fast paths of the lead/lag estimator equal the plain pandas definitions they replace."""
+"""Fast paths (lead/lag regressions, weekly compounding, the event study's p-value) equal the definitions they replace."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,3 +48,13 @@ def test_offset_regression_equals_shifted_frame(values, seed):
     slopes, _, n = _offset_regression(r, b, offs, "test")
     assert n == len(frame)
     np.testing.assert_allclose(slopes, expected, rtol=1e-7, atol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-40, 40))
+def test_two_sided_p_equals_scipy(t):
+    from scipy import stats
+
+    from hashdesk.market.events import two_sided_normal_p
+
+    assert two_sided_normal_p(t) == pytest.approx(2 * stats.norm.sf(abs(t)), rel=1e-12, abs=1e-300)

@@ -80,14 +80,21 @@ class ProductionMonth:
     days: float
 
 
-def _latest(df: pd.DataFrame, ticker: str, col: str) -> pd.Series | None:
+def _by_ticker(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """A fact table split by ticker, each part sorted by as_of, then public_date (stable)."""
+    if df.empty:
+        return {}
+    d = df.sort_values(["as_of", "public_date"], kind="stable")
+    return {str(t): g for t, g in d.groupby("ticker", sort=False)}
+
+
+def _latest(parts: dict[str, pd.DataFrame], ticker: str, col: str) -> pd.Series | None:
     """The latest row (by as_of, then public_date) of a ticker with a value in ``col``."""
-    if df.empty or col not in df:
+    d = parts.get(ticker)
+    if d is None or col not in d:
         return None
-    d = df[(df["ticker"] == ticker) & df[col].notna()]
-    if d.empty:
-        return None
-    return d.sort_values(["as_of", "public_date"]).iloc[-1]
+    d = d[d[col].notna()]
+    return None if d.empty else d.iloc[-1]
 
 
 def _fact(figure: str, row: pd.Series | None, table: str) -> dict | None:
@@ -140,13 +147,14 @@ def comps_table(
     sites, contracts = facts.get("company_sites", pd.DataFrame()), facts.get("company_hpc_contracts", pd.DataFrame())
     px = closes.set_index("ticker") if len(closes) else pd.DataFrame(columns=["date", "close"])
     rows = []
+    cap_t, fleet_t = _by_ticker(cap), _by_ticker(fleet)
     for _, c in comp.sort_values("ticker").iterrows() if len(comp) else []:
         t = c["ticker"]
         used: list[dict] = []
-        shares_r, cash_r, debt_r = (_latest(cap, t, "shares_outstanding"), _latest(cap, t, "cash_usd"),
-                                    _latest(cap, t, "debt_usd"))
-        held_r, fleet_r = _latest(cap, t, "btc_held"), _latest(fleet, t, "deployed_ehs")
-        eff_r = _latest(fleet, t, "efficiency_j_per_th")
+        shares_r, cash_r, debt_r = (_latest(cap_t, t, "shares_outstanding"), _latest(cap_t, t, "cash_usd"),
+                                    _latest(cap_t, t, "debt_usd"))
+        held_r, fleet_r = _latest(cap_t, t, "btc_held"), _latest(fleet_t, t, "deployed_ehs")
+        eff_r = _latest(fleet_t, t, "efficiency_j_per_th")
         for name, r, tbl in (("shares_outstanding", shares_r, "capital"), ("cash_usd", cash_r, "capital"),
                              ("debt_usd", debt_r, "capital"), ("btc_held", held_r, "capital"),
                              ("deployed_ehs", fleet_r, "fleet"), ("efficiency_j_per_th", eff_r, "fleet")):

@@ -17,13 +17,13 @@ References
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from yaml import YAMLError
 
 from hashdesk.economics.shocks import Shock
@@ -34,6 +34,18 @@ from hashdesk.market.risk import ols_beta
 #: Columns of an event list.
 EVENT_COLUMNS = ["date", "end_date", "kind", "ticker", "description"]
 
+
+
+def two_sided_normal_p(t: float) -> float:
+    """Two-sided p-value of a z statistic under the standard normal [1]:
+    ``2·(1 − Φ(|t|)) = erfc(|t|/√2)`` (equals ``2·scipy.stats.norm.sf(|t|)``; the event study
+    does not import scipy.stats, ≈ 1.5 s of start-up).
+
+    References
+    ----------
+    Abramowitz, M. & Stegun, I. A. (1964), Handbook of Mathematical Functions, 7.1.2 and 26.2.2.
+    """
+    return math.erfc(abs(float(t)) / math.sqrt(2.0))
 
 @dataclass(frozen=True)
 class EventStudy:
@@ -133,7 +145,7 @@ def event_study(
             "n_estimation": fit.n_obs,
             "car": car,
             "car_t": float(t),
-            "car_p": float(2 * stats.norm.sf(abs(t))),
+            "car_p": two_sided_normal_p(t),
         })
         paths[label] = pd.Series(car_path.to_numpy(), index=range(-pre, post + 1))
     if not rows:
