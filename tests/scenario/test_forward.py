@@ -318,3 +318,28 @@ def test_cli_forward_table_quotes_csv_and_errors(bundle_db_path, tmp_path):
     bad.write_text("month,price\n2024-05,lots\n")
     r = _cli(bundle_db_path, "forward", "--at", "2024-03-31", "--quotes", str(bad))
     assert r.exit_code == 2 and str(bad) in r.output and "field 'price'" in r.output
+
+
+@pytest.mark.slow
+def test_dashboard_forward_panel(bundle_db_path):
+    """/api/v1/forward: the section the brief shows (fan chart, curve table), a profile's hedge table,
+    validated parameters; the brief's forward section fills the panel's cache for its month end."""
+    from fastapi.testclient import TestClient
+
+    from hashdesk.web.app import create_app
+
+    with TestClient(create_app(bundle_db_path, precompute=False)) as client:
+        r = client.get("/api/v1/forward?at=2024-03-31&months=6&scenarios=2000&profile=hosted_1ehs&ratio=0.5")
+        assert r.status_code == 200, r.text[:300]
+        body = r.json()
+        assert body["status"] == "ok" and body["key"] == "forward"
+        assert [t["key"] for t in body["tables"]] == ["forward_curve", "hedge"]
+        assert len(body["tables"][0]["rows"]) == 6 and body["figures"][0]["plotly"]["data"]
+        for bad in ("scenarios=10000000", "profile=../../etc/passwd", "ratio=-1", "at=2024-02-30x"):
+            assert client.get(f"/api/v1/forward?{bad}").status_code == 422, bad
+        assert client.get("/forward").status_code == 200
+        b = client.get("/api/v1/brief?month=2024-01")
+        assert b.status_code == 200 and b.json()["sections"][-1]["key"] == "forward"
+        again = client.get("/api/v1/forward?at=2024-01-31")
+        assert again.headers["x-hashdesk-cache"] == "hit"
+        assert again.json()["tables"][0] == b.json()["sections"][-1]["tables"][0]
