@@ -1167,8 +1167,9 @@ class Desk:
         -------
         pandas.DataFrame
             ``month``, ``days_with_data``, ``realized_usd_per_ph_day``, ``realized_btc_per_ph_day``,
-            ``p05``, ``p95``, ``mean_usd_per_ph_day`` and ``inside_band`` (p05 <= realised <= p95;
-            None when not realised).
+            ``p05``, ``p95``, ``mean_usd_per_ph_day``, ``realized_percentile`` (where the realised value
+            sits in the model distribution [%]) and ``inside_band`` (p05 <= realised <= p95; None when
+            not realised).
         """
         from hashdesk.scenario.forward import realized_monthly_hashprice
 
@@ -1183,6 +1184,7 @@ class Desk:
         out["p05"], out["p95"] = rows["p05"].to_numpy(), rows["p95"].to_numpy()
         out["mean_usd_per_ph_day"] = rows["mean_usd_per_ph_day"].to_numpy()
         real = out["realized_usd_per_ph_day"]
+        out["realized_percentile"] = curve.percentile(real.to_numpy()) if curve.usd_hist is not None else np.nan
         inside = (real >= out["p05"]) & (real <= out["p95"])
         out["inside_band"] = [bool(v) if np.isfinite(r) else None for v, r in zip(inside, real, strict=True)]
         return out

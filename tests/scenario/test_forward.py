@@ -204,7 +204,10 @@ def test_histogram_tail_mean_and_cdf_against_numpy():
 
 def test_forward_quantiles_ordered_on_a_noisy_run():
     spec = _spec(1.03 * W / 600.0, 8, price_vol=0.6, noise=0.02)
-    rows = forward_curve(spec, 4000, seed=2, chunk_size=1500).rows
+    curve = forward_curve(spec, 4000, seed=2, chunk_size=1500)
+    rows = curve.rows
+    for col, level in (("p05", 5), ("p25", 25), ("median_usd_per_ph_day", 50), ("p95", 95)):
+        np.testing.assert_allclose(curve.percentile(rows[col]), level, atol=1e-6)
     for unit in ("", "_btc_per_ph_day"):
         cols = [f"p05{unit}", f"p25{unit}", f"median_{'usd' if not unit else 'btc'}_per_ph_day", f"p75{unit}",
                 f"p95{unit}"]

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -386,6 +386,19 @@ class ForwardCurve:
     n_scenarios: int
     seed: int
     unmatched_quotes: tuple[str, ...] = ()
+    usd_hist: StreamingHistogram | None = field(default=None, repr=False, compare=False)
+
+    def percentile(self, values_usd_per_ph_day) -> np.ndarray:
+        """Where month-average hashprices sit in the model distribution, per month [%] (0–100).
+
+        Parameters
+        ----------
+        values_usd_per_ph_day : array-like
+            One value per month [USD/PH/day] (NaN gives NaN), e.g. quotes or realised values.
+        """
+        if self.usd_hist is None:
+            raise ValueError("this curve keeps no distribution (built without its histogram)")
+        return self.usd_hist.cdf(np.asarray(values_usd_per_ph_day, dtype=np.float64)) * 100.0
 
     def records(self) -> list[dict]:
         """The rows as JSON-ready dicts (dates as ISO strings)."""
@@ -477,7 +490,7 @@ def finalize_forward(spec: ScenarioSpec, part: ForwardPartial, seed: int, models
         "price": {k: v for k, v in models.get("price", {}).items()},
         "reference_miner": "1 PH/s, uptime 1, pool fee 0, no costs, FPPS",
     }
-    return ForwardCurve(df, start_record(spec), drivers, n, seed, tuple(unmatched))
+    return ForwardCurve(df, start_record(spec), drivers, n, seed, tuple(unmatched), part.usd)
 
 
 def forward_curve(
