@@ -1128,6 +1128,112 @@ class Desk:
         hv = b[(b["height"] % HALVING_INTERVAL == 0) & (b["height"] > 0)]
         return mixed_subsidy_days(table, dict(zip(hv.height.astype(int), hv.time.astype(int), strict=True)))
 
+    # -- issue 16: hashprice forward curve and hedging ------------------------------------------------
+    # Added methods only; the methods above keep their behaviour.
+
+    def forward_curve(self, at: AtLike | None = None, months: int = 12, n_scenarios: int = 100_000,
+                      seed: int = 0, quotes=None, options=None, *, executor: str = "local", workers: int = 1,
+                      scheduler: str | None = None, chunk_size: int | None = None, progress=None):
+        """The model-implied hashprice forward curve from the end of ``at``
+        (:func:`hashdesk.scenario.forward.forward_curve`): per month, the distribution of the
+        month-average hashprice [USD/PH/day, BTC/PH/day] and its drivers.
+
+        Parameters
+        ----------
+        at : date-like, optional
+            Start: the end of this UTC day [default: the last day with a hashprice].
+        months : int
+            Horizon [months].
+        n_scenarios, seed : int
+        quotes : str, Path or pandas.DataFrame, optional
+            Quoted forwards (``month,price`` CSV, :func:`hashdesk.scenario.forward.read_quotes`).
+        options : FitOptions, optional
+            How the scenario models are fitted (:meth:`scenario_spec`).
+        executor, workers, scheduler, chunk_size, progress
+            As for :func:`hashdesk.scenario.executors.simulate`.
+
+        Returns
+        -------
+        ForwardCurve
+        """
+        from hashdesk.scenario.executors import DEFAULT_CHUNK_SIZE
+        from hashdesk.scenario.forward import forward_curve, read_quotes
+
+        q = read_quotes(quotes) if isinstance(quotes, (str, Path)) else quotes
+        spec, models, _ = self.scenario_spec(months, at, options=options)
+        return forward_curve(spec, n_scenarios, seed, quotes=q, models=models, executor=executor,
+                             workers=workers, scheduler=scheduler, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
+                             progress=progress)
+
+    def forward_realized(self, curve) -> pd.DataFrame:
+        """The realised month-average hashprice on a forward curve's months, from the daily series
+        as the store holds it now (:func:`hashdesk.scenario.forward.realized_monthly_hashprice`;
+        NaN for months the data does not cover completely), beside the curve's 5–95 % band.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``month``, ``days_with_data``, ``realized_usd_per_ph_day``, ``realized_btc_per_ph_day``,
+            ``p05``, ``p95``, ``mean_usd_per_ph_day``, ``realized_percentile`` (where the realised value
+            sits in the model distribution [%]) and ``inside_band`` (p05 <= realised <= p95; None when
+            not realised).
+        """
+        from hashdesk.scenario.forward import realized_monthly_hashprice
+
+        rows = curve.rows
+        first = rows["month_start"].iloc[0]
+        try:
+            daily = self.hashprice(first, None)
+        except NetworkDataError:
+            daily = pd.DataFrame(columns=["date", "hashprice_usd_per_ph_day", "hashprice_btc_per_ph_day"])
+        out = realized_monthly_hashprice(daily, list(rows["month"]), list(rows["month_start"]),
+                                         rows["days"].to_numpy())
+        out["p05"], out["p95"] = rows["p05"].to_numpy(), rows["p95"].to_numpy()
+        out["mean_usd_per_ph_day"] = rows["mean_usd_per_ph_day"].to_numpy()
+        real = out["realized_usd_per_ph_day"]
+        out["realized_percentile"] = curve.percentile(real.to_numpy()) if curve.usd_hist is not None else np.nan
+        inside = (real >= out["p05"]) & (real <= out["p95"])
+        out["inside_band"] = [bool(v) if np.isfinite(r) else None for v, r in zip(inside, real, strict=True)]
+        return out
+
+    def hedge(self, miner, at: AtLike | None = None, months: int = 12, ratio: float = 1.0,
+              n_scenarios: int = 50_000, seed: int = 0, quotes=None, options=None, *, executor: str = "local",
+              workers: int = 1, scheduler: str | None = None, chunk_size: int | None = None, progress=None):
+        """A miner's margin unhedged and hedged with a hashprice swap on ``ratio`` of its expected
+        production, on the same scenarios (:func:`hashdesk.scenario.hedge.hedge_analysis`).
+
+        Parameters
+        ----------
+        miner : MinerSpec, MinerProfile or path
+            Resolved through :meth:`miner` (the one fleet resolver) unless already a MinerSpec.
+        at : date-like, optional
+            Start: the end of this UTC day [default: the last day with a hashprice].
+        months : int
+            Horizon [months].
+        ratio : float
+            Share of expected production sold forward [–].
+        n_scenarios, seed : int
+        quotes : str, Path or pandas.DataFrame, optional
+            Quoted forwards; months without a quote are hedged at the model mean.
+        options : FitOptions, optional
+        executor, workers, scheduler, chunk_size, progress
+            As for :func:`hashdesk.scenario.executors.simulate`.
+
+        Returns
+        -------
+        HedgeResult
+        """
+        from hashdesk.economics.modelchain import MinerSpec
+        from hashdesk.scenario.executors import DEFAULT_CHUNK_SIZE
+        from hashdesk.scenario.forward import read_quotes
+        from hashdesk.scenario.hedge import hedge_analysis
+
+        m = miner if isinstance(miner, MinerSpec) else self.miner(miner)
+        q = read_quotes(quotes) if isinstance(quotes, (str, Path)) else quotes
+        spec, _, _ = self.scenario_spec(months, at, miner=m, options=options)
+        return hedge_analysis(spec, ratio, n_scenarios, seed, quotes=q, executor=executor, workers=workers,
+                              scheduler=scheduler, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE, progress=progress)
+
 
 def open(path: str | Path | None = None, *, max_stale_s: int = DEFAULT_MAX_STALE_S) -> Desk:  # noqa: A001
     """Open the store read-only and return a :class:`Desk` (see the module example)."""

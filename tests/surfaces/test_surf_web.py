@@ -120,7 +120,7 @@ def test_surf_heavy_operations(client):
     assert "MARA" in [row[0] for row in prod["rows"]]
     r = client.get("/api/v1/brief?month=2024-02")
     assert r.status_code == 200 and [s["key"] for s in r.json()["sections"]] == ["narrative", "markets", "network",
-                                                                                     "miners", "hpc"]
+                                                                                     "miners", "hpc", "forward"]
 
 
 def _schema(app):

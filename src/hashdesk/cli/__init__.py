@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "hashdesk.cli.production",  # production, shocks
     "hashdesk.cli.market",  # market, check, ...
     "hashdesk.cli.scenario",  # simulate
+    "hashdesk.cli.forward",  # forward, hedge
     "hashdesk.cli.hpc",  # hpc value/company/scorecard
     "hashdesk.cli.comps",  # comps
     "hashdesk.cli.sync",  # sync

@@ -651,6 +651,100 @@ def scenarios_section(
     return guarded("scenarios", "Scenarios", build)
 
 
+# -- hashprice forward curve and hedging --------------------------------------------------------
+
+
+#: Scenarios of the brief's forward curve (~0.3 s) and of each profile's hedge (two passes).
+FORWARD_SCENARIOS = 10_000
+HEDGE_SCENARIOS = 5_000
+
+
+def forward_section(
+    desk: Desk,
+    at: date,
+    months: int = 12,
+    n_scenarios: int = FORWARD_SCENARIOS,
+    seed: int = 0,
+    profiles: Sequence[Path] | None = None,
+    ratio: float = 1.0,
+    hedge_scenarios: int = HEDGE_SCENARIOS,
+) -> Section:
+    """Forward curve: the model-implied hashprice forward curve from the end of ``at``, and hedges.
+
+    :meth:`hashdesk.desk.Desk.forward_curve` (scenario models fitted on the history known at
+    ``at``; the month-average hashprice of a 1 PH/s reference miner, :mod:`hashdesk.scenario.forward`)
+    and, for each miner profile given, :meth:`hashdesk.desk.Desk.hedge` (a hashprice swap on
+    ``ratio`` of expected production at the model mean, paired scenarios,
+    :mod:`hashdesk.scenario.hedge`). Nothing after ``at`` is read: realised values are not shown.
+    """
+
+    def build() -> Section:
+        from hashdesk.scenario.charts import forward_fan_figure
+
+        curve = desk.forward_curve(at, months, n_scenarios, seed)
+        rows = curve.rows
+        st, dr = curve.start, curve.drivers
+        last = rows.iloc[-1]
+        metrics = [
+            metric("forward_start", "start (UTC)", f"end of {at.isoformat()}", "text", st.get("source", "")),
+            metric("hashprice_at_start", "hashprice at start", st["hashprice_usd_per_ph_day"], "usd_ph_day"),
+            metric("forward_month1_mean", f"model forward, {rows['month'].iloc[0]}", rows["mean_usd_per_ph_day"].iloc[0],
+                   "usd_ph_day"),
+            metric("forward_last_mean", f"model forward, {last['month']}", last["mean_usd_per_ph_day"], "usd_ph_day",
+                   f"5–95 %: {last['p05']:,.2f}–{last['p95']:,.2f} USD/PH/day"),
+            metric("n_scenarios", "scenarios", curve.n_scenarios, "int", f"seed {curve.seed}"),
+        ]
+        if dr["halving_month_most_likely"]:
+            metrics.append(metric("halving_month", "halving (most likely month)", dr["halving_month_most_likely"],
+                                  "text", f"subsidy {dr['subsidy_btc_now']:g} → {dr['subsidy_btc_after_halving']:g} BTC"))
+        tables = [table_from_records(
+            "forward_curve", "Month-average hashprice by delivery month [USD/PH/day]", rows,
+            [("month", "month", "text"), ("mean_usd_per_ph_day", "mean", "usd_ph_day"),
+             ("median_usd_per_ph_day", "median", "usd_ph_day"), ("p05", "5%", "usd_ph_day"),
+             ("p25", "25%", "usd_ph_day"), ("p75", "75%", "usd_ph_day"), ("p95", "95%", "usd_ph_day"),
+             ("mean_btc_per_ph_day", "mean [BTC/PH/day]", "btc_ph_day"), ("subsidy_btc", "subsidy [BTC]", "btc"),
+             ("retargets_expected", "retargets", "ratio")],
+            note="the mean is the model's fair forward (no risk premium); quotes above it imply a premium paid "
+            "by the buyer of hashprice",
+        )]
+        notes = []
+        files = list(profiles or [])
+        if files:
+            hrows = []
+            for f in files:
+                try:
+                    h = desk.hedge(f, at, months, ratio, hedge_scenarios, seed)
+                except (LookupError, ValueError) as exc:
+                    notes.append(f"hedge {Path(f).name}: {exc}")
+                    continue
+                t = h.totals
+                hrows.append({"profile": h.miner, "min_var_ratio": h.min_var_ratio,
+                              "std_unhedged": t["std_usd"].iloc[0], "std_hedged": t["std_usd"].iloc[1],
+                              "std_min_var": t["std_usd"].iloc[2], "p_neg_unhedged": t["p_negative"].iloc[0],
+                              "p_neg_hedged": t["p_negative"].iloc[1], "cvar_unhedged": t["cvar05_usd"].iloc[0],
+                              "cvar_hedged": t["cvar05_usd"].iloc[1]})
+            tables.append(table_from_records(
+                "hedge", f"Hedging {ratio:g} of expected production at the model forward ({months} months, "
+                f"{hedge_scenarios:,} paired scenarios)", hrows,
+                [("profile", "profile", "text"), ("min_var_ratio", "R* (min. variance)", "ratio"),
+                 ("std_unhedged", "total margin std, unhedged [USD]", "usd"),
+                 ("std_hedged", f"std at R = {ratio:g} [USD]", "usd"), ("std_min_var", "std at R* [USD]", "usd"),
+                 ("p_neg_unhedged", "P(margin < 0), unhedged [%]", "share"),
+                 ("p_neg_hedged", f"P(margin < 0) at R = {ratio:g} [%]", "share"),
+                 ("cvar_unhedged", "CVaR 5%, unhedged [USD]", "usd"),
+                 ("cvar_hedged", f"CVaR 5% at R = {ratio:g} [USD]", "usd")],
+                note="swap per month: R × expected PH-days × (forward − realised month-average hashprice); "
+                "the pool fee, curtailment and costs stay in the margin",
+            ))
+        return Section("forward", "Hashprice forward curve", note="; ".join(notes), metrics=tuple(metrics),
+                       tables=tuple(tables),
+                       figures=(figure("forward_fan", "Forward curve", forward_fan_figure(curve)),),
+                       sources=(f"price: {dr['price'].get('window', '')}", f"fees: {dr['fees'].get('window', '')}",
+                                "hashdesk.scenario.forward (reference miner 1 PH/s, FPPS)"))
+
+    return guarded("forward", "Hashprice forward curve", build)
+
+
 # -- the brief's list -------------------------------------------------------------------------
 
 
@@ -662,6 +756,7 @@ def brief_builders(month: Month, claims_path=None) -> list[tuple[str, Callable[[
         ("network", lambda d: network_section(d, s, e)),
         ("miners", lambda d: miners_section(d, month)),
         ("hpc", lambda d: hpc_section(d, s, e)),
+        ("forward", lambda d: forward_section(d, e)),
     ]
     if claims_path is not None:
         out.append(("claims", lambda d: claims_section(d, Path(claims_path))))

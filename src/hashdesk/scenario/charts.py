@@ -1,4 +1,4 @@
-"""Fan charts of a scenario run (Plotly figures; the caller writes HTML).
+"""Fan charts of a scenario run, the hashprice forward curve and a hedge (Plotly figures; the caller writes HTML).
 
 Bands are the 5–95 % and 25–75 % quantiles per month, the line the median; a few sample paths
 are drawn thin. Dates are month starts (UTC).
@@ -70,3 +70,93 @@ def fan_chart_figure(summary: ScenarioSummary, title: str | None = None) -> go.F
     )
     return styled(fig)
 
+
+
+def _rgb(hex_colour: str) -> str:
+    h = hex_colour.lstrip("#")
+    return ",".join(str(int(h[i:i + 2], 16)) for i in (0, 2, 4))
+
+
+def forward_fan_figure(curve, realized=None, title: str | None = None) -> go.Figure:
+    """Fan chart of a hashprice forward curve [USD/PH/day]: 5–95 % and 25–75 % bands, median, mean.
+
+    Parameters
+    ----------
+    curve : hashdesk.scenario.forward.ForwardCurve
+    realized : pandas.DataFrame, optional
+        :meth:`hashdesk.desk.Desk.forward_realized`: the realised month averages, drawn as points.
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Quotes, when the curve has them, are drawn as diamonds; the halving month is marked.
+    """
+    from hashdesk.theme import SERIES_COLOURS
+
+    rows = curve.rows
+    x = list(rows["month"])
+    c = _rgb(SERIES_COLOURS["hashprice"])
+    fig = go.Figure()
+    for lo, hi, alpha, name in (("p05", "p95", 0.18, "5–95 %"), ("p25", "p75", 0.35, "25–75 %")):
+        fig.add_trace(go.Scatter(x=x, y=rows[hi], mode="lines", line={"width": 0}, showlegend=False,
+                                 hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=rows[lo], mode="lines", line={"width": 0}, fill="tonexty",
+                                 fillcolor=f"rgba({c},{alpha})", name=name))
+    fig.add_trace(go.Scatter(x=x, y=rows["median_usd_per_ph_day"], mode="lines+markers",
+                             line={"color": f"rgb({c})", "width": 2}, name="median"))
+    fig.add_trace(go.Scatter(x=x, y=rows["mean_usd_per_ph_day"], mode="lines",
+                             line={"color": f"rgb({c})", "width": 1.5, "dash": "dash"}, name="mean (model forward)"))
+    if "quote_usd_per_ph_day" in rows and rows["quote_usd_per_ph_day"].notna().any():
+        fig.add_trace(go.Scatter(x=x, y=rows["quote_usd_per_ph_day"], mode="markers",
+                                 marker={"symbol": "diamond", "size": 9, "color": SERIES_COLOURS["price"]},
+                                 name="quote"))
+    if realized is not None and realized["realized_usd_per_ph_day"].notna().any():
+        fig.add_trace(go.Scatter(x=list(realized["month"]), y=realized["realized_usd_per_ph_day"], mode="markers",
+                                 marker={"size": 8, "color": "#111111"}, name="realised"))
+    hv = rows[rows["p_halving"] >= 0.5]
+    for m in hv["month"]:
+        fig.add_vline(x=m, line={"color": SERIES_COLOURS["halving"], "dash": "dot", "width": 1})
+        fig.add_annotation(x=m, y=1.0, yref="paper", text="halving", showarrow=False,
+                           font={"color": SERIES_COLOURS["halving"]}, yanchor="bottom")
+    st = curve.start
+    fig.update_layout(
+        title=title or f"Hashprice forward curve from {st['date']} ({curve.n_scenarios:,} scenarios, seed {curve.seed})",
+        xaxis_title="delivery month [UTC]", yaxis_title="month-average hashprice [USD/PH/day]",
+        height=460,
+    )
+    return styled(fig)
+
+
+def hedge_figure(result, title: str | None = None) -> go.Figure:
+    """Monthly margin of a miner unhedged and hedged [USD]: 5–95 % ranges and means per month.
+
+    Parameters
+    ----------
+    result : hashdesk.scenario.hedge.HedgeResult
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    from hashdesk.theme import SERIES_COLOURS
+
+    m = result.monthly
+    x = list(m["month"])
+    fig = go.Figure()
+    for prefix, name, colour in (("unhedged_", "unhedged", SERIES_COLOURS["muted"]),
+                                 ("hedged_", f"hedged at R = {result.ratio:g}", SERIES_COLOURS["hashprice"])):
+        mean = m[prefix + "mean_usd"]
+        fig.add_trace(go.Scatter(
+            x=x, y=mean, mode="markers", name=f"{name}: mean, 5–95 %", marker={"color": colour, "size": 8},
+            error_y={"type": "data", "symmetric": False, "array": m[prefix + "p95_usd"] - mean,
+                     "arrayminus": mean - m[prefix + "p05_usd"], "color": colour, "thickness": 2},
+        ))
+    fig.add_hline(y=0, line={"color": "#444444", "width": 1})
+    fig.update_layout(
+        title=title or (f"{result.miner}: monthly margin unhedged vs hedged (R* = {result.min_var_ratio:.3f}; "
+                        f"{result.n_scenarios:,} paired scenarios)"),
+        xaxis_title="month [UTC]", yaxis_title="margin per month [USD]", height=440,
+    )
+    return styled(fig)

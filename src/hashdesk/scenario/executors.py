@@ -18,12 +18,13 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from hashdesk.scenario.engine import ScenarioSpec, simulate_chunk
+from hashdesk.scenario.engine import ChunkResult, ScenarioSpec, simulate_chunk
 from hashdesk.scenario.paths import ScenarioInputError
-from hashdesk.scenario.summary import Partial, ScenarioSummary, finalize, reduce_chunk
+from hashdesk.scenario.summary import ScenarioSummary, finalize, reduce_chunk
 
 #: Default scenarios per chunk: arrays of 128 KiB stay in L2 while numpy's per-call overhead is amortised
 #: (16,384 runs ~15 % faster than 8,192 and ~as fast as 24,576 on the bench box; memory O(chunk)).
@@ -32,6 +33,10 @@ DEFAULT_CHUNK_SIZE: int = 16384
 CONNECT_TIMEOUT_S: float = 5.0
 
 Progress = Callable[[int, int], None]
+#: A chunk reducer: ``reducer(spec, chunk_result, chunk_index) -> partial``, where the partial has
+#: ``merge(other) -> partial`` (called in chunk order). It must be picklable (a module-level
+#: function or an instance of a module-level class) to run in worker processes or on Dask.
+Reducer = Callable[[ScenarioSpec, ChunkResult, int], Any]
 
 
 class ExecutorError(RuntimeError):
@@ -59,16 +64,24 @@ class ChunkPlan:
         return cls(sizes, tuple(np.random.SeedSequence(seed).spawn(len(sizes))))
 
 
-def run_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, index: int) -> Partial:
-    """Simulate and reduce one chunk (the unit of work sent to workers)."""
-    return reduce_chunk(spec, simulate_chunk(spec, n, seed), keep_samples=index == 0)
+def run_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, index: int,
+              reducer: Reducer | None = None) -> Any:
+    """Simulate and reduce one chunk (the unit of work sent to workers).
+
+    With ``reducer`` None the chunk is reduced by :func:`~hashdesk.scenario.summary.reduce_chunk`
+    (a :class:`~hashdesk.scenario.summary.Partial`), else by ``reducer(spec, result, index)``.
+    """
+    res = simulate_chunk(spec, n, seed)
+    if reducer is None:
+        return reduce_chunk(spec, res, keep_samples=index == 0)
+    return reducer(spec, res, index)
 
 
-def _ordered(submit: Callable[[int], object], result: Callable[[object], Partial], n_chunks: int,
-             window: int, progress: Progress | None) -> Partial:
+def _ordered(submit: Callable[[int], object], result: Callable[[object], Any], n_chunks: int,
+             window: int, progress: Progress | None) -> Any:
     """Merge chunk results in index order with at most ``window`` outstanding."""
     pending = {i: submit(i) for i in range(min(window, n_chunks))}
-    merged: Partial | None = None
+    merged: Any = None
     for i in range(n_chunks):
         part = result(pending.pop(i))
         nxt = i + window
@@ -81,15 +94,17 @@ def _ordered(submit: Callable[[int], object], result: Callable[[object], Partial
     return merged
 
 
-def run_local(spec: ScenarioSpec, plan: ChunkPlan, workers: int = 1, progress: Progress | None = None) -> Partial:
-    """Run in this process (``workers=1``) or a local process pool."""
+def run_local(spec: ScenarioSpec, plan: ChunkPlan, workers: int = 1, progress: Progress | None = None,
+              reducer: Reducer | None = None) -> Any:
+    """Run in this process (``workers=1``) or a local process pool; the merged partial."""
     n = len(plan.sizes)
     if workers <= 1:
-        return _ordered(lambda i: i, lambda i: run_chunk(spec, plan.sizes[i], plan.seeds[i], i), n, 1, progress)
+        return _ordered(lambda i: i, lambda i: run_chunk(spec, plan.sizes[i], plan.seeds[i], i, reducer),
+                        n, 1, progress)
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         return _ordered(
-            lambda i: pool.submit(run_chunk, spec, plan.sizes[i], plan.seeds[i], i),
+            lambda i: pool.submit(run_chunk, spec, plan.sizes[i], plan.seeds[i], i, reducer),
             lambda fut: fut.result(),
             n,
             2 * workers,
@@ -139,12 +154,13 @@ def connect_dask(scheduler: str | None, timeout_s: float = CONNECT_TIMEOUT_S):
         ) from exc
 
 
-def run_dask(spec: ScenarioSpec, plan: ChunkPlan, client, progress: Progress | None = None) -> Partial:
+def run_dask(spec: ScenarioSpec, plan: ChunkPlan, client, progress: Progress | None = None,
+             reducer: Reducer | None = None) -> Any:
     """Run the chunks on a Dask ``Client`` (spec scattered once, partials merged in order)."""
     spec_f = client.scatter(spec, broadcast=True)
     n_workers = max(1, len(client.scheduler_info().get("workers", {})))
     return _ordered(
-        lambda i: client.submit(run_chunk, spec_f, plan.sizes[i], plan.seeds[i], i, pure=False),
+        lambda i: client.submit(run_chunk, spec_f, plan.sizes[i], plan.seeds[i], i, reducer, pure=False),
         lambda fut: fut.result(),
         len(plan.sizes),
         2 * n_workers,
@@ -190,23 +206,57 @@ def simulate(
     -------
     ScenarioSummary
     """
+    part = run_reduced(spec, n_scenarios, None, seed=seed, executor=executor, workers=workers,
+                       scheduler=scheduler, client=client, chunk_size=chunk_size, progress=progress)
+    return finalize(spec, part, seed, models or {})
+
+
+def run_reduced(
+    spec: ScenarioSpec,
+    n_scenarios: int,
+    reducer: Reducer | None,
+    seed: int = 0,
+    executor: str = "local",
+    workers: int = 1,
+    scheduler: str | None = None,
+    client=None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: Progress | None = None,
+) -> Any:
+    """Run ``n_scenarios`` of ``spec`` and merge each chunk's ``reducer`` output in chunk order.
+
+    The chunks and their seeds are those of :func:`simulate` (same ``seed`` and ``chunk_size`` →
+    the same scenarios), so two runs with different reducers see identical scenarios (paired),
+    and the merged result is bit-identical for one process, many processes or Dask.
+
+    Parameters
+    ----------
+    spec : ScenarioSpec
+    n_scenarios : int
+    reducer : callable or None
+        :data:`Reducer`; None reduces to the :class:`~hashdesk.scenario.summary.Partial` of
+        :func:`simulate`.
+    seed, executor, workers, scheduler, client, chunk_size, progress
+        As for :func:`simulate`.
+
+    Returns
+    -------
+    object
+        The merged partial.
+    """
     plan = ChunkPlan.make(n_scenarios, seed, chunk_size)
     if executor == "local":
-        part = run_local(spec, plan, workers, progress)
-    elif executor == "dask":
+        return run_local(spec, plan, workers, progress, reducer)
+    if executor == "dask":
         cluster = None
-        if client is None:
+        owned = client is None
+        if owned:
             client, cluster = connect_dask(scheduler)
-            owned = True
-        else:
-            owned = False
         try:
-            part = run_dask(spec, plan, client, progress)
+            return run_dask(spec, plan, client, progress, reducer)
         finally:
             if owned:
                 client.close()
                 if cluster is not None:
                     cluster.close()
-    else:
-        raise ScenarioInputError(f"executor: {executor!r} is not one of local, dask")
-    return finalize(spec, part, seed, models or {})
+    raise ScenarioInputError(f"executor: {executor!r} is not one of local, dask")

@@ -59,14 +59,21 @@ class StreamingHistogram:
         Number of series (e.g. months).
     scale : float
         Value scale of the asinh transform [units of the metric].
+    bins : int
+        Bins per group.
+    with_sums : bool
+        Also keep the sum of the values in each bin (``bin_sums``, float64), for tail means
+        (:meth:`tail_mean`, the CVaR of a margin); merged in chunk order like the counts.
     """
 
     groups: int
     scale: float
     bins: int = N_BINS
+    with_sums: bool = False
     counts: np.ndarray = field(init=False)
     vmin: np.ndarray = field(init=False)
     vmax: np.ndarray = field(init=False)
+    bin_sums: np.ndarray | None = field(init=False)
 
     def __post_init__(self) -> None:
         if not self.scale > 0:
@@ -74,6 +81,7 @@ class StreamingHistogram:
         self.counts = np.zeros((self.groups, self.bins), dtype=np.int64)
         self.vmin = np.full(self.groups, np.inf)
         self.vmax = np.full(self.groups, -np.inf)
+        self.bin_sums = np.zeros((self.groups, self.bins)) if self.with_sums else None
 
     def add(self, values: np.ndarray) -> None:
         """Add values of shape (scenarios × k), k <= groups, into the first k groups; NaNs are skipped.
@@ -106,6 +114,10 @@ class StreamingHistogram:
         b = y.astype(np.int64)
         b += np.arange(k) * self.bins
         self.counts[:k] += np.bincount(b.ravel(), minlength=k * self.bins)[: k * self.bins].reshape(k, self.bins)
+        if self.bin_sums is not None:
+            w = v if all_ok else np.where(ok, v, 0.0)
+            self.bin_sums[:k] += np.bincount(b.ravel(), weights=w.ravel(),
+                                             minlength=k * self.bins)[: k * self.bins].reshape(k, self.bins)
         with np.errstate(all="ignore"):
             self.vmin[:k] = np.fmin(self.vmin[:k], np.fmin.reduce(v, axis=0))
             self.vmax[:k] = np.fmax(self.vmax[:k], np.fmax.reduce(v, axis=0))
@@ -114,6 +126,78 @@ class StreamingHistogram:
         self.counts += other.counts
         self.vmin = np.fmin(self.vmin, other.vmin)
         self.vmax = np.fmax(self.vmax, other.vmax)
+        if self.bin_sums is not None:
+            self.bin_sums += other.bin_sums
+
+    def cdf(self, values: np.ndarray) -> np.ndarray:
+        """Share of each group's values at or below ``values[g]`` [0–1], NaN for empty groups.
+
+        The empirical CDF read from the histogram: exact at bin edges, linear inside a bin
+        (the inverse of :meth:`quantiles`); 0 below the group's minimum, 1 at or above its maximum.
+
+        Parameters
+        ----------
+        values : numpy.ndarray
+            One value per group [units of the metric]; NaN gives NaN.
+        """
+        x = np.asarray(values, dtype=np.float64)
+        out = np.full(self.groups, np.nan)
+        edges = np.linspace(-ASINH_RANGE, ASINH_RANGE, self.bins + 1)
+        for gi in range(self.groups):
+            c = self.counts[gi]
+            total = c.sum()
+            if total == 0 or not np.isfinite(x[gi]):
+                continue
+            if x[gi] < self.vmin[gi]:
+                out[gi] = 0.0
+            elif x[gi] >= self.vmax[gi]:
+                out[gi] = 1.0
+            else:
+                cdf = np.concatenate([[0.0], np.cumsum(c) / total])
+                out[gi] = float(np.interp(np.arcsinh(x[gi] / self.scale), edges, cdf))
+        return out
+
+    def tail_mean(self, q: float) -> np.ndarray:
+        """Mean of the lowest share ``q`` of each group's values (expected shortfall, CVaR) [1]_.
+
+        Bins wholly below the ``q``-quantile contribute their exact sums; the bin that holds it
+        contributes the needed count at that bin's mean value. Needs ``with_sums``.
+
+        Parameters
+        ----------
+        q : float
+            Tail share, in (0, 1] (0.05 for the 5 % CVaR).
+
+        Returns
+        -------
+        numpy.ndarray
+            One mean per group [units of the metric]; NaN for empty groups.
+
+        References
+        ----------
+        .. [1] Acerbi, C. & Tasche, D. (2002). On the coherence of expected shortfall. *Journal of
+           Banking & Finance* 26(7), 1487–1503.
+        """
+        if self.bin_sums is None:
+            raise ValueError("tail_mean needs a histogram built with with_sums=True")
+        if not 0 < q <= 1:
+            raise ValueError(f"tail share must be in (0, 1], got {q}")
+        out = np.full(self.groups, np.nan)
+        for gi in range(self.groups):
+            c = self.counts[gi]
+            total = int(c.sum())
+            if total == 0:
+                continue
+            need = q * total
+            cum = np.cumsum(c)
+            b = int(np.searchsorted(cum, need, side="left"))
+            below = int(cum[b - 1]) if b > 0 else 0
+            s = float(self.bin_sums[gi, :b].sum())
+            part = need - below
+            if part > 0:
+                s += part * float(self.bin_sums[gi, b]) / float(c[b])
+            out[gi] = s / need
+        return out
 
     def quantiles(self, qs: tuple[float, ...] = QUANTILES) -> np.ndarray:
         """Quantiles per group (groups × len(qs)), NaN for empty groups [1]_."""

@@ -213,6 +213,18 @@ def scenarios_json(desk, at: date, horizon_months: int, scenarios: int, seed: in
     return _out(S.scenarios_section(desk, at, horizon_months, scenarios, seed, _profile(profile), price_model))
 
 
+def forward_json(desk, at: date, months: int, scenarios: int, seed: int, profile: str | None,
+                 ratio: float) -> dict[str, Any]:
+    return _out(S.forward_section(desk, at, months, scenarios, seed,
+                                  [_profile(profile)] if profile else None, ratio))
+
+
+def forward_key(at: date, months: int = 12, scenarios: int = S.FORWARD_SCENARIOS, seed: int = 0,
+                profile: str | None = None, ratio: float = 1.0) -> tuple:
+    """Cache key of a forward panel (the brief's forward section is the default panel of its month end)."""
+    return ("forward", at, months, scenarios, seed, profile or None, float(ratio))
+
+
 def brief_panels(raw: dict[str, Any]) -> list[tuple[str, tuple, bytes]]:
     """The panel answers contained in a brief's JSON (its sections are the panels' sections for
     the brief's month, built by the same builders with the panels' default parameters)."""
@@ -227,6 +239,8 @@ def brief_panels(raw: dict[str, Any]) -> list[tuple[str, tuple, bytes]]:
     for sec in raw["sections"]:
         if sec["key"] in keys and sec.get("status") == "ok":
             out.append(("panel", keys[sec["key"]], SectionOut.model_validate(sec).model_dump_json().encode()))
+        elif sec["key"] == "forward" and sec.get("status") == "ok":
+            out.append(("scenarios", forward_key(m.end), SectionOut.model_validate(sec).model_dump_json().encode()))
     return out
 
 
@@ -347,6 +361,31 @@ async def scenarios(
     args = {"at": at, "horizon_months": horizon_months, "scenarios": scenarios, "seed": seed, "profile": profile,
             "price_model": price_model}
     return await _panel(request, "scenarios", ("scenarios", *args.values()), Job(scenarios_json, args))
+
+
+#: Most scenarios one forward request may run (a hedge runs a quarter of them, twice, per profile).
+MAX_FORWARD_SCENARIOS = 20_000
+
+
+@router.get("/forward", response_model=SectionOut,
+            summary="Forward curve panel: hashprice forward fan chart, and a profile's hedge", responses=_BUSY)
+async def forward(
+    request: Request,
+    at: Annotated[date, DateParam("start: the end of this UTC day")] = date(2024, 1, 31),
+    months: Annotated[int, Query(ge=1, le=MAX_HORIZON_MONTHS, description="months of the curve")] = 12,
+    scenarios: Annotated[int, Query(ge=100, le=MAX_FORWARD_SCENARIOS)] = S.FORWARD_SCENARIOS,
+    seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
+    profile: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,64}$",
+                                         description="example profile name: adds its hedge table",
+                                         json_schema_extra=_profile_enum())] = None,
+    ratio: Annotated[float, Query(ge=0.0, le=2.0, description="share of expected production sold forward")] = 1.0,
+) -> Response:
+    _period(at, at)
+    _profile(profile)  # 422 here for an unknown name
+    key = forward_key(at, months, scenarios, seed, profile, ratio)
+    args = {"at": at, "months": months, "scenarios": scenarios, "seed": seed, "profile": profile or None,
+            "ratio": float(ratio)}
+    return await _panel(request, "scenarios", key, Job(forward_json, args))
 
 
 @router.get("/profiles", response_model=list[str], summary="Example miner profiles usable by /scenarios")

@@ -64,6 +64,7 @@ DISCONNECT_POLL_S = 0.25
 #: The computing routes' paths and their route class (for the early 503, before routing).
 ROUTE_OF_PATH: dict[str, str] = {
     "/api/v1/scenarios": "scenarios",
+    "/api/v1/forward": "scenarios",
     "/api/v1/brief": "brief",
     "/api/v1/network": "panel",
     "/api/v1/miners": "panel",
