@@ -45,8 +45,8 @@ BACKTEST_SCENARIOS: int = 2000
 BACKTEST_LABELS = {
     "label": "horizon",
     "n_starts": "starts",
-    "coverage_50": "coverage of 50 % band [%]",
-    "coverage_90": "coverage of 90 % band [%]",
+    "coverage_50": "in 50 % band [%]",
+    "coverage_90": "in 90 % band [%]",
     "coverage_90_interval": "90 % band: sampling interval [%]",
     "median_error": "median error [%]",
     "median_bias": "median bias [%]",
