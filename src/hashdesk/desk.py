@@ -659,11 +659,17 @@ class Desk:
         ----------
         first, last : date-like
             Month-end starts from ``first``'s month to ``last`` [default: the last day with a
-            hashprice, less 90 days]. Or ``starts``: the days to use.
+            hashprice, less 90 days].
         scenarios : int
             Scenarios per start.
         seed : int
+            Root seed (each start's seed depends on it and the start day only).
         options : FitOptions, optional
+            The models to score [default: the calibrated defaults].
+        starts : iterable of date, optional
+            The start days to use instead of the month ends.
+        targets : sequence of Target, optional
+            [default: :data:`hashdesk.scenario.backtest.DEFAULT_TARGETS`].
         progress : callable, optional
             ``progress(done, total, day)``.
 

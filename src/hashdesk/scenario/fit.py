@@ -703,14 +703,21 @@ def build_spec(
     net_label = f"daily series {net.date.min().date() if len(net) else '?'}..{end}"
     dynamics: dict = {}
     dyn_info: dict | None = None
-    if options.hashrate_model == "state-space":
+    model = options.hashrate_model
+    if model == "state-space":
+        weeks = int(np.isfinite(weekly_network(network, end, options.network_days)["ln_hashrate"]).sum())
+        if weeks < MIN_HASHRATE_WEEKS:  # too early in the data: the former trend model, said so
+            model = "trend"
+            dyn_info = {"used": f"trend model: {weeks} complete weeks of hashrate to {end}, the state-space fit "
+                                f"needs >= {MIN_HASHRATE_WEEKS}"}
+    if model == "state-space":
         dynamics, dyn_info = fit_hashrate_dynamics(network, end, start.hashrate_ehs, options.network_days,
                                                    response=options.response)
         growth = dynamics.pop("growth_per_year")
         if options.growth_per_year is not None:
             growth = options.growth_per_year
             dynamics.update(slope_sd0_per_day=0.0, level_slope_corr0=0.0)
-    elif options.hashrate_model == "trend":
+    elif model == "trend":
         if options.growth_per_year is None:
             hr = net.hashrate_ehs.dropna().to_numpy()
             growth = fit_hashrate_trend(hr, net_label)
@@ -743,7 +750,7 @@ def build_spec(
             **({"block_days": options.block_days} if options.price_model == "bootstrap" else {}),
         },
         "hashrate": {
-            "model": options.hashrate_model,
+            "model": model,
             "growth_per_year": growth,
             "noise_sd_per_day": hashrate.noise_sd_per_day,
             "noise_ar1": hashrate.noise_ar1,
