@@ -427,3 +427,10 @@ def test_scen_epoch_start_from_daily_on_bundle(bundle_desk):
     assert state.epoch_start_time is None
     assert EPOCH_START_ESTIMATED + " within its retarget day" in spec.start.source
     assert spec.start.epoch_first_time_unix == epoch_start_from_daily(i.daily, 448)
+
+
+def test_scen_hashrate_fit_falls_back_to_the_trend_model_early_in_the_data(bundle_desk):
+    _, m, _ = bundle_desk.scenario_spec(3, "2022-01-10")  # 4 complete weeks of Coin Metrics days
+    assert m["hashrate"]["model"] == "trend" and "needs >= 6" in m["hashrate"]["fit"]["used"]
+    _, m, _ = bundle_desk.scenario_spec(3, "2022-01-31")
+    assert m["hashrate"]["model"] == "state-space" and m["hashrate"]["noise_ar1"] == 1.0
