@@ -645,7 +645,7 @@ class Desk:
         return spec, models, state
 
     def scenario_backtest(self, first: AtLike = "2022-01-31", last: AtLike | None = None, *,
-                          scenarios: int = 1500, seed: int = 0, options=None, starts=None, targets=None,
+                          scenarios: int = 2000, seed: int = 0, options=None, starts=None, targets=None,
                           progress=None):
         """Backtest the scenario engine on rolling month-end starts
         (:func:`hashdesk.scenario.backtest.run_backtest`).

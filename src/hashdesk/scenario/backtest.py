@@ -348,7 +348,7 @@ def run_backtest(
     daily: pd.DataFrame,
     *,
     targets: Sequence[Target] = DEFAULT_TARGETS,
-    scenarios: int = 1500,
+    scenarios: int = 2000,
     seed: int = 0,
     progress: Callable[[int, int, date], None] | None = None,
     skip_errors: tuple[type[BaseException], ...] = (ScenarioInputError,),
