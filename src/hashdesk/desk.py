@@ -642,6 +642,63 @@ class Desk:
                                   options or FitOptions(), capex_usd)
         return spec, models, state
 
+    def scenario_backtest(self, first: AtLike = "2022-01-31", last: AtLike | None = None, *,
+                          scenarios: int = 2000, seed: int = 0, options=None, starts=None, targets=None,
+                          progress=None):
+        """Backtest the scenario engine on rolling month-end starts
+        (:func:`hashdesk.scenario.backtest.run_backtest`).
+
+        Each start is built with :meth:`scenario_spec` as of the end of its day (the read layer
+        shows it only the rows known then); the realised difficulty (epoch bits) and daily
+        hashprice come from everything the store holds. A start whose spec cannot be built is
+        skipped and named in ``skipped``.
+
+        Parameters
+        ----------
+        first, last : date-like
+            Month-end starts from ``first``'s month to ``last`` [default: the last day with a
+            hashprice, less 90 days].
+        scenarios : int
+            Scenarios per start.
+        seed : int
+            Root seed (each start's seed depends on it and the start day only).
+        options : FitOptions, optional
+            The models to score [default: the calibrated defaults].
+        starts : iterable of date, optional
+            The start days to use instead of the month ends.
+        targets : sequence of Target, optional
+            [default: :data:`hashdesk.scenario.backtest.DEFAULT_TARGETS`].
+        progress : callable, optional
+            ``progress(done, total, day)``.
+
+        Returns
+        -------
+        BacktestResult
+        """
+        from hashdesk.economics.state import NetworkDataError
+        from hashdesk.scenario.backtest import (
+            DEFAULT_TARGETS,
+            horizon_months,
+            month_end_starts,
+            run_backtest,
+        )
+        from hashdesk.scenario.paths import ScenarioInputError
+
+        end = self.latest_priced_day()
+        if starts is None:
+            hi = pd.Timestamp(last).date() if last is not None else end - pd.Timedelta(days=90)
+            starts = month_end_starts(pd.Timestamp(first).date(), min(hi, end))
+        i = self.inputs(self.data_end_unix + 1)
+        bits = dict(zip(i.epochs["epoch"].astype(int), i.epochs["bits"].astype(int), strict=True))
+        realized = i.daily.set_index("date")[["hashprice_usd_per_ph_day", "price_usd"]].astype(float)
+        targets = tuple(targets or DEFAULT_TARGETS)
+        months = horizon_months(targets)
+        res = run_backtest(starts, lambda day: self.scenario_spec(months, day, options=options)[:2], bits, realized,
+                           targets=targets, scenarios=scenarios, seed=seed, progress=progress,
+                           skip_errors=(ScenarioInputError, NetworkDataError))
+        res.settings["months_simulated"] = months
+        return res
+
     # -- companies -------------------------------------------------------------------------------
     def company_market_inputs(self, company, at: AtLike | None = None):
         """Share price, BTC price and BTC held for a company at its valuation date (or ``at``)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 import typer
 
@@ -12,6 +13,7 @@ from hashdesk.cli._common import (
     console,
     desk_from_ctx,
     emit,
+    err_console,
     fail,
     format_option,
     note,
@@ -36,11 +38,50 @@ class PriceModelName(StrEnum):
     gbm = "gbm"
 
 
+#: Scenarios per start of ``simulate --backtest`` (fixed seed; ~1 minute on a 2-core box).
+BACKTEST_SCENARIOS: int = 2000
+
+#: Labels of the backtest's summary table.
+BACKTEST_LABELS = {
+    "label": "horizon",
+    "n_starts": "starts",
+    "coverage_50": "in 50 % band [%]",
+    "coverage_90": "in 90 % band [%]",
+    "coverage_90_interval": "90 % band: sampling interval [%]",
+    "median_error": "median error [%]",
+    "median_bias": "median bias [%]",
+}
+
+
+class FitOptionsArgs(NamedTuple):
+    """The model options of ``simulate`` (shared by a run and ``--backtest``)."""
+
+    price_model: str
+    price_years: float
+    drift: float | None
+    vol: float | None
+    growth: float | None
+    no_shocks: bool
+    no_capitulation: bool
+
+    def build(self):
+        """The :class:`~hashdesk.scenario.fit.FitOptions` these options give."""
+        from hashdesk.scenario.fit import FitOptions
+
+        return FitOptions(
+            price_model=self.price_model, price_years=self.price_years, drift_per_year=self.drift,
+            vol_per_year=self.vol, growth_per_year=self.growth,
+            **({"shocks": None} if self.no_shocks else {}),
+            **({"capitulation": None} if self.no_capitulation else {}),
+        )
+
+
 def simulate(
     ctx: typer.Context,
     miner: Path = typer.Option(None, "--miner", help="Miner profile TOML (fleet, power, pool)."),
     horizon: str = typer.Option("2y", "--horizon", help="Horizon in months or years: 18m, 2y."),
-    scenarios: int = typer.Option(10_000, "--scenarios", "-n", help="Number of scenarios."),
+    scenarios: int = typer.Option(None, "--scenarios", "-n", help="Number of scenarios \\[default: 10,000; "
+                                  f"with --backtest {BACKTEST_SCENARIOS:,} per start]."),
     executor: Executor = typer.Option(Executor.local, "--executor"),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786); "
                                   "without it --executor dask starts a local cluster."),
@@ -49,7 +90,8 @@ def simulate(
     at: str = typer.Option(None, "--at", help="Start: the end of this UTC day, YYYY-MM-DD \\[default: the last day with a hashprice]."),
     price_model: PriceModelName = typer.Option(PriceModelName.bootstrap, "--price-model"),
     price_years: float = typer.Option(4.0, "--price-years", help="Price fitting window before --at [years]."),
-    drift: float = typer.Option(None, "--drift", help="GBM drift override [1/year]."),
+    drift: float = typer.Option(None, "--drift", help="Expected BTC price return [1/year] (bootstrap and GBM) "
+                                "\\[default: 0, no drift]."),
     vol: float = typer.Option(None, "--vol", help="GBM volatility override [1/sqrt(year)], >= 0."),
     growth: float = typer.Option(None, "--growth", help="Hashrate trend override [1/year], e.g. 0.3."),
     no_shocks: bool = typer.Option(False, "--no-shocks", help="Disable curtailment shocks."),
@@ -58,6 +100,13 @@ def simulate(
     chunk_size: int = typer.Option(16384, "--chunk-size", help="Scenarios per chunk (part of the seed's identity)."),
     fmt: OutputFormat = format_option(),
     chart: Path = typer.Option(None, "--chart", help="Write an HTML fan chart here."),
+    backtest: bool = typer.Option(False, "--backtest", help="Backtest the model instead: month-end starts, each "
+                                  "fitted as of its day, against the realised difficulty after 1, 3 and 6 "
+                                  "retargets and hashprice on day 30 and 90."),
+    start_from: str = typer.Option(None, "--from", help="--backtest: first start (its month's end), YYYY-MM-DD "
+                                   "\\[default: 2022-01-31]."),
+    start_to: str = typer.Option(None, "--to", help="--backtest: last start, YYYY-MM-DD \\[default: the last day "
+                                 "with a hashprice less 90 days]."),
     out: Path = out_option(),
     wide: bool = wide_option(),
 ) -> None:
@@ -65,6 +114,10 @@ def simulate(
 
     csv and parquet export the monthly quantiles (one row per metric and month, with its first
     UTC day). --executor dask needs the dask extra: pip install 'hashdesk[dask]'.
+
+    --backtest scores the default model (or the model options given) on rolling month-end starts:
+    per horizon the coverage of the 50 % and 90 % bands and the median error (json: per horizon
+    coverage_50, coverage_90, median_error; csv/parquet: one row per horizon).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -75,7 +128,6 @@ def simulate(
     from hashdesk.scenario.engine import parse_horizon
     from hashdesk.scenario.executors import ExecutorError
     from hashdesk.scenario.executors import simulate as run
-    from hashdesk.scenario.fit import FitOptions
     from hashdesk.scenario.paths import ScenarioInputError
 
     if chart is not None and not chart.parent.is_dir():
@@ -83,6 +135,16 @@ def simulate(
     start_date = parse_date(at, "--at")
     if vol is not None and vol < 0:
         fail(f"--vol: volatility must be >= 0, got {vol}")
+    if backtest:
+        for given, name in ((miner, "--miner"), (chart, "--chart"), (at, "--at")):
+            if given is not None:
+                fail(f"{name} does not apply to --backtest (it scores the network model on many starts)")
+        _backtest(ctx, scenarios or BACKTEST_SCENARIOS, seed, start_from, start_to, FitOptionsArgs(
+            price_model.value, price_years, drift, vol, growth, no_shocks, no_capitulation), fmt)
+        return
+    if start_from is not None or start_to is not None:
+        fail("--from/--to apply to --backtest only (use --at for a simulation's start)")
+    scenarios = 10_000 if scenarios is None else scenarios
     if executor == Executor.dask:
         from hashdesk.scenario.executors import require_dask
 
@@ -94,12 +156,7 @@ def simulate(
     try:
         months = parse_horizon(horizon)
         m = desk.miner(miner) if miner is not None else None
-        opts = FitOptions(
-            price_model=price_model.value, price_years=price_years, drift_per_year=drift, vol_per_year=vol,
-            growth_per_year=growth,
-            **({"shocks": None} if no_shocks else {}),
-            **({"capitulation": None} if no_capitulation else {}),
-        )
+        opts = FitOptionsArgs(price_model.value, price_years, drift, vol, growth, no_shocks, no_capitulation).build()
         spec, models, state = desk.scenario_spec(months, start_date, miner=m, options=opts, capex_usd=capex_usd)
     except (ProfileError, CatalogueError, UnknownAsicError, ScenarioInputError, NetworkDataError) as exc:
         fail(str(exc))
@@ -135,6 +192,7 @@ def simulate(
         return
     emit(summary.start, fmt, title="start state", kinds={"time_unix": "datetime", "source": "text"},
          labels={"time_unix": "time (UTC)", "fees_sats_per_block": "fees [sats/block]"})
+    note(models["price"]["drift"], style="")
     table = summary.monthly[summary.monthly.metric.isin(
         ["price_usd", "hashprice_usd_per_ph_day", "margin_usd", "btc_mined"])]
     last = table.month.max()
@@ -165,6 +223,66 @@ def simulate(
                                             "P(breakeven within horizon) [%]": share})
     if chart is not None:
         note(f"fan chart: {chart}", style="")
+
+
+def _backtest(ctx: typer.Context, scenarios: int, seed: int, start_from: str | None, start_to: str | None,
+              args: FitOptionsArgs, fmt: OutputFormat) -> None:
+    """``simulate --backtest``: run :meth:`hashdesk.desk.Desk.scenario_backtest` and show its figures."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hashdesk.economics.state import NetworkDataError
+    from hashdesk.scenario.paths import ScenarioInputError
+
+    first = parse_date(start_from, "--from")
+    last = parse_date(start_to, "--to")
+    if first is not None and last is not None and last < first:
+        fail(f"--to {last} is before --from {first}")
+    desk = desk_from_ctx(ctx)
+    t0 = time.perf_counter()
+    try:
+        with Progress(
+            TextColumn("[bold]backtest[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=err_console, transient=True, disable=not err_console.is_terminal,
+        ) as bar:
+            task = bar.add_task("starts", total=None)
+
+            def tick(done: int, total: int, day) -> None:
+                bar.update(task, completed=done, total=total, description=f"start {day}")
+
+            res = desk.scenario_backtest(first or "2022-01-31", last, scenarios=scenarios, seed=seed,
+                                         options=args.build(), progress=tick)
+    except (ScenarioInputError, NetworkDataError) as exc:
+        fail(str(exc))
+    finally:
+        desk.close()
+    wall = time.perf_counter() - t0
+    if not len(res.rows):
+        fail("--backtest: no start could be scored (" + "; ".join(f"{s['start']}: {s['reason']}" for s in res.skipped[:3])
+             + ")")
+    drift = sorted({m["price"]["drift"] for m in res.models.values()})
+    settings = {**res.settings, "price_drift": drift[0] if len(drift) == 1 else drift, "wall_s": wall}
+    if fmt == OutputFormat.json:
+        emit({"horizons": res.summary, "settings": settings, "skipped": res.skipped, "starts": res.rows}, fmt)
+        return
+    table = [{"horizon": k, **v} for k, v in res.summary.items()]
+    if fmt != OutputFormat.table:
+        emit(table, fmt, what="the backtest summary (one row per horizon)")
+        return
+    shown = [{**r, "coverage_90_interval": "{:.0f}–{:.0f}".format(*(100 * x for x in r["coverage_90_interval"]))}
+             for r in table]
+    n_starts = len(res.models)
+    emit(shown, fmt, columns=list(BACKTEST_LABELS), labels=BACKTEST_LABELS,
+         kinds={"coverage_50": "share", "coverage_90": "share", "median_error": "pct_value",
+                "median_bias": "pct_value", "coverage_90_interval": "text", "label": "text", "n_starts": "int"},
+         title=f"scenario backtest: {n_starts} month-end starts {res.settings['starts'][0]} .. "
+               f"{res.settings['starts'][-1]}, {scenarios:,} scenarios each (seed {seed})")
+    note(f"{settings['price_drift']}; coverage = share of starts whose outcome fell in the simulated band "
+         "(50 %: q25–q75, 90 %: q05–q95; calibrated ≈ 50 % and 90 %); median error = median over starts of "
+         "|simulated median / realised − 1|; bias = the same, signed; sampling interval: moving-block "
+         f"bootstrap over starts. {len([s for s in res.skipped if 'target' not in s])} start(s) skipped; "
+         f"{wall:.0f} s.", style="dim")
 
 
 def register(app: typer.Typer) -> None:

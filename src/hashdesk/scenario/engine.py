@@ -891,7 +891,8 @@ def sample_epochs(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> C
 
 
 def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
-                   rng: np.random.Generator | None = None) -> ChunkResult:
+                   rng: np.random.Generator | None = None,
+                   on_step: Callable[[int, dict[str, np.ndarray]], None] | None = None) -> ChunkResult:
     """Simulate ``n`` scenarios step by step (:class:`StepGrid`) with the epoch-level block sampler.
 
     Parameters
@@ -904,6 +905,12 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
     rng : numpy.random.Generator, optional
         Draw from this instead of ``Generator(PCG64(seed))`` (tests pass one whose block draws
         are their means, for closed-form checks).
+    on_step : callable, optional
+        Called after every step ``k`` of the grid as ``on_step(k, values)`` with the step's means
+        per scenario: ``price_usd`` [USD/BTC], ``hashrate_ehs`` [EH/s],
+        ``hashprice_usd_per_ph_day`` [USD/PH/day] and ``fees_sats_per_block`` [sats] (arrays the
+        engine reuses: copy what you keep). For the backtest, which compares a step with the
+        realised days it covers; draws nothing, so results are the same with or without it.
 
     Returns
     -------
@@ -942,7 +949,7 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
     base = float(fee_model.base_sats_per_block)
     # ln A_k = ln F_k − β·ln(600·H_k) = [ln(F_k/base)] − β·ln(rel_k) + [ln base − β·ln(600·h0)]
     ln_a0 = (math.log(base) - beta * math.log(600.0 * h0)) if base > 0 else -math.inf
-    uses_hashprice = hr_model.capitulation is not None and hr_model.capitulation.enabled
+    uses_hashprice = hr_model.responds
 
     # per-scenario factors of the work in force: 1/(1e8·w), w^β, and the subsidy they go with
     def powers(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1053,6 +1060,10 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
         hp = np.multiply(rate, price, out=b_hp[j])  # [USD/hash]
         if uses_hashprice:
             hashprice_prev = hp * (SECONDS_PER_DAY * HS_PER_PHS)
+        if on_step is not None:
+            on_step(k, {"price_usd": price, "hashrate_ehs": hr / HS_PER_EHS,
+                        "hashprice_usd_per_ph_day": hp * (SECONDS_PER_DAY * HS_PER_PHS),
+                        "fees_sats_per_block": b_fee[j]})
         if miner is not None:
             rate *= step_s  # BTC per (H/s) over the step
             money = miner_money(miner, rate, price, nd, out=MinerMoney(*(b[j] for b in b_money)))

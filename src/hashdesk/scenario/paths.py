@@ -208,11 +208,15 @@ class BootstrapPrice:
         clustering within a block is kept [2]_.
     window : str
         Which dates the returns come from.
+    block_weights : numpy.ndarray, optional
+        Probability of each block start ``0 .. len(log_returns) − block_days`` (normalised here);
+        None: uniform. :func:`age_block_weights` weights recent blocks more (a half-life).
     """
 
     log_returns: np.ndarray = field(repr=False)
     block_days: int = 30
     window: str = "given"
+    block_weights: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         r = np.asarray(self.log_returns, dtype=np.float64)
@@ -220,12 +224,32 @@ class BootstrapPrice:
         _check(bool(np.isfinite(r).all()), "price.log_returns", "contains NaN or inf")
         _check(1 <= self.block_days <= r.size, "price.block_days", f"must be in [1, {r.size}]")
         object.__setattr__(self, "log_returns", r)
+        if self.block_weights is not None:
+            w = np.asarray(self.block_weights, dtype=np.float64)
+            _check(w.shape == (r.size - self.block_days + 1,), "price.block_weights",
+                   f"need one weight per block start ({r.size - self.block_days + 1}), got {w.size}")
+            _check(bool(np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0), "price.block_weights",
+                   "must be finite, >= 0 and not all zero")
+            object.__setattr__(self, "block_weights", w / w.sum())
+
+    @property
+    def day_weights(self) -> np.ndarray:
+        """Probability that a bootstrapped day is each historical day (the block weights spread
+        over their days) [sums to 1]."""
+        r, b = self.log_returns, self.block_days
+        w = np.full(r.size - b + 1, 1.0 / (r.size - b + 1)) if self.block_weights is None else self.block_weights
+        return np.convolve(w, np.full(b, 1.0 / b))
 
     def init(self, n: int, rng: np.random.Generator) -> dict:
         r = self.log_returns
         cs = np.concatenate([[0.0], np.cumsum(r)])
         ce = np.concatenate([[0.0], np.cumsum(np.exp(cs[1:]))])
-        return {"log_ratio": np.zeros(n), "pos": np.zeros(n, dtype=np.int64), "cs": cs, "ce": ce}
+        state = {"log_ratio": np.zeros(n), "pos": np.zeros(n, dtype=np.int64), "cs": cs, "ce": ce}
+        if self.block_weights is not None:
+            cdf = np.cumsum(self.block_weights)
+            cdf /= cdf[-1]
+            state["cdf"] = cdf
+        return state
 
     def advance(self, state: dict, first_day: int, n_days: int, rng: np.random.Generator) -> np.ndarray:
         """Advance over days ``first_day .. first_day + n_days − 1`` (blocks start on days that are
@@ -248,7 +272,12 @@ class BootstrapPrice:
         while day < end:
             off = day % self.block_days
             if off == 0:
-                state["pos"] = rng.integers(0, self.log_returns.size - self.block_days + 1, size=lr.shape[0])
+                cdf = state.get("cdf")
+                if cdf is None:
+                    state["pos"] = rng.integers(0, self.log_returns.size - self.block_days + 1, size=lr.shape[0])
+                else:
+                    pos = np.searchsorted(cdf, rng.random(lr.shape[0]), side="right")
+                    state["pos"] = np.minimum(pos, cdf.size - 1)
             m = min(end - day, self.block_days - off)
             q = state["pos"] + off
             c_q = cs[q]
@@ -260,13 +289,75 @@ class BootstrapPrice:
 
     @property
     def drift_per_year(self) -> float:
-        """Mean log-return of the sample, annualised [1/year]."""
-        return float(self.log_returns.mean() * DAYS_PER_YEAR)
+        """Expected return of a bootstrapped day, ``365 · ln Σ_i w_i e^{r_i}`` with the day weights
+        [1/year] (GBM's ``μ``: 0 for a martingale, ``E[S_t] = S_0``; see :func:`center_log_returns`)."""
+        r = self.log_returns
+        m = float(r.max())
+        return float((m + math.log(float(self.day_weights @ np.exp(r - m)))) * DAYS_PER_YEAR)
 
     @property
     def vol_per_year(self) -> float:
-        """Standard deviation of the sample, annualised [1/sqrt(year)]."""
-        return float(self.log_returns.std(ddof=1) * math.sqrt(DAYS_PER_YEAR))
+        """Standard deviation of a bootstrapped day (the sample's, weighted by the day weights),
+        annualised [1/sqrt(year)]."""
+        r, w = self.log_returns, self.day_weights
+        if self.block_weights is None:
+            return float(r.std(ddof=1) * math.sqrt(DAYS_PER_YEAR))
+        mu = float(w @ r)
+        return float(math.sqrt(float(w @ (r - mu) ** 2) * DAYS_PER_YEAR))
+
+
+def age_block_weights(ages_days: np.ndarray, block_days: int, halflife_days: float | None) -> np.ndarray | None:
+    """Block-start weights that halve every ``halflife_days`` of a block's age (None: uniform).
+
+    Parameters
+    ----------
+    ages_days : numpy.ndarray
+        Age of each daily return at the start [days].
+    block_days : int
+    halflife_days : float or None
+        Half-life [days]; None or ``inf``: uniform weights.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        ``0.5^(age of the block's middle day / half-life)`` per block start (unnormalised).
+    """
+    if halflife_days is None or not math.isfinite(halflife_days):
+        return None
+    _check(halflife_days > 0, "price.halflife_days", "must be > 0")
+    a = np.asarray(ages_days, dtype=np.float64)
+    mid = a[block_days // 2: a.size - block_days + 1 + block_days // 2]
+    return np.exp2(-(mid - mid.min()) / halflife_days)
+
+
+def center_log_returns(log_returns: np.ndarray, drift_per_year: float = 0.0,
+                       day_weights: np.ndarray | None = None) -> np.ndarray:
+    """Shift daily log-returns so that their expected gross return is ``e^{μ/365}``.
+
+    Parameters
+    ----------
+    log_returns : numpy.ndarray
+        Daily log-returns [dimensionless].
+    drift_per_year : float
+        Expected return ``μ`` [1/year]; 0 (the default of the scenario engine) makes the
+        bootstrapped price a martingale, ``E[S_{t+1} / S_t] = 1``, so the history's drift is not
+        carried into the future.
+    day_weights : numpy.ndarray, optional
+        How often the bootstrap draws each day (:attr:`BootstrapPrice.day_weights`); default equal.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``r − ln Σ w_i e^{r_i} + μ/365``: the same shape of returns (volatility, tails, clustering
+        within blocks), moved as a whole [2]_.
+    """
+    r = np.asarray(log_returns, dtype=np.float64)
+    _check(r.size >= 1 and bool(np.isfinite(r).all()), "price.log_returns", "need finite returns")
+    _check(math.isfinite(drift_per_year), "price.drift_per_year", "must be finite")
+    w = np.full(r.size, 1.0 / r.size) if day_weights is None else np.asarray(day_weights, dtype=np.float64)
+    _check(w.shape == r.shape, "price.day_weights", "need one weight per return")
+    m = float(r.max())
+    return r - (m + math.log(float((w / w.sum()) @ np.exp(r - m)))) + drift_per_year / DAYS_PER_YEAR
 
 
 def fit_gbm(log_returns: np.ndarray, window: str = "given") -> GBMPrice:
@@ -521,6 +612,78 @@ class CapitulationModel:
 
 
 @dataclass(frozen=True)
+class SupplyResponse:
+    """Hashrate supply responds to hashprice, in both directions, after a lag.
+
+    Parameters
+    ----------
+    gamma_per_day : float
+        Extra daily log-growth of the network hashrate per unit log-deviation of hashprice from its
+        reference ``lag_days`` earlier [1/day]; >= 0 (hashprice above its reference adds
+        machines, below it removes them).
+    lag_days : int
+        Lag between the hashprice deviation and the growth it causes [days], >= 0.
+    ref_days : float
+        Time constant of the reference: an exponentially weighted mean of log hashprice [days].
+    ref0 : float
+        The reference at the start, ``ln`` of [USD/PH/day].
+    z_history : tuple of float
+        The deviation ``z = ln hp − ref`` on the ``len(z_history)`` days before the start (oldest
+        first): what the first ``lag_days`` of the horizon respond to.
+    window : str
+        Where the figures come from.
+
+    Notes
+    -----
+    ``d ln H / dt += γ · z(t − L)`` with ``z(t) = ln hp(t) − ref(t)`` and
+    ``ref ← ref + (1 − e^{−n/τ})·(ln hp − ref)`` after each ``n``-day step (before the step: the
+    reference is formed from earlier hashprices only). In the engine a step responds to the ``z``
+    of the step that holds day ``mid-step − L`` (the history before the start, the latest
+    simulated step when the lag is shorter than half a step), so the response comes from the
+    hashprice the step before at the earliest.
+    """
+
+    gamma_per_day: float
+    lag_days: int
+    ref_days: float = 91.0
+    ref0: float = 0.0
+    z_history: tuple[float, ...] = ()
+    window: str = "given"
+
+    def __post_init__(self) -> None:
+        _check(math.isfinite(self.gamma_per_day) and self.gamma_per_day >= 0, "hashrate.response.gamma_per_day",
+               f"must be >= 0, got {self.gamma_per_day}")
+        _check(self.lag_days >= 0, "hashrate.response.lag_days", "must be >= 0")
+        _check(self.ref_days > 0, "hashrate.response.ref_days", "must be > 0")
+        _check(math.isfinite(self.ref0), "hashrate.response.ref0", "must be finite")
+        _check(all(math.isfinite(z) for z in self.z_history), "hashrate.response.z_history", "must be finite")
+
+    def lagged_z(self, state: dict, first_day: int, n_days: int) -> float | np.ndarray:
+        """The deviation a step responds to (scalar from the history, or per scenario)."""
+        d_star = first_day + 0.5 * (n_days - 1) - self.lag_days
+        buf = state["resp_buf"]
+        if d_star < 0 or not buf:
+            idx = math.floor(d_star) + len(self.z_history) if d_star < 0 else len(self.z_history) - 1
+            return float(self.z_history[idx]) if 0 <= idx < len(self.z_history) else 0.0
+        for first, _, z in reversed(buf):
+            if first <= d_star:
+                return z
+        return buf[0][2]
+
+    def record(self, state: dict, hashprice_prev: np.ndarray, first_day: int) -> None:
+        """Fold the previous step's mean hashprice into the reference and keep its deviation."""
+        prev_first, prev_n = state["resp_prev"]
+        z = np.log(hashprice_prev)
+        ref = state["resp_ref"]
+        z -= ref
+        ref += (-math.expm1(-prev_n / self.ref_days)) * z  # in place: the reference after the step
+        buf = state["resp_buf"]
+        buf.append((prev_first, prev_n, z))
+        while len(buf) > 1 and buf[1][0] <= first_day + 0.5 - self.lag_days - 60:
+            buf.pop(0)
+
+
+@dataclass(frozen=True)
 class HashrateModel:
     """Installed hashrate trend × AR(1) log-noise × shocks × capitulation.
 
@@ -538,11 +701,27 @@ class HashrateModel:
         Network cost curve; None disables.
     window : str
         Where the trend comes from.
+    level_offset0 : float
+        Mean start value of the log-deviation ``x`` (the fitted level at the start less
+        ``ln H_0``) [dimensionless].
+    level_sd0 : float
+        Standard deviation of the start value of ``x`` (the level is estimated from noisy daily
+        counts) [dimensionless].
+    slope_sd0_per_day : float
+        Standard deviation of the trend's slope about ``ln(1+g)/365`` (the trend is estimated)
+        [1/day]; each scenario draws its slope once.
+    level_slope_corr0 : float
+        Correlation of the start level and the slope draws [−1, 1].
+    response : SupplyResponse or None
+        Supply response to hashprice (both directions, lagged); None disables.
 
     Notes
     -----
-    ``H_d = H_0 · (1+g)^{d/365} · exp(x_d) · (1 − shock_d) · κ_d`` with
-    ``x_d = φ x_{d-1} + σ ε_d`` and ``κ`` relaxing towards ``min(1, (hp/c)^ε)``.
+    ``H_d = H_0 · (1+g)^{d/365} · e^{δ d} · exp(x_d + r_d) · (1 − shock_d) · κ_d`` with
+    ``x_d = φ x_{d-1} + σ ε_d`` (``φ = 1``: a random walk), ``x_0 ~ N(level_offset0, level_sd0²)``,
+    the slope deviation ``δ ~ N(0, slope_sd0²)`` (correlated with ``x_0``), the response
+    ``r_d = Σ_{d' < d} γ z(d' − L)`` (:class:`SupplyResponse`) and ``κ`` relaxing towards
+    ``min(1, (hp/c)^ε)``.
     """
 
     growth_per_year: float = 0.30
@@ -551,20 +730,49 @@ class HashrateModel:
     shocks: ShockModel | None = ShockModel()
     capitulation: CapitulationModel | None = CapitulationModel()
     window: str = "given"
+    level_offset0: float = 0.0
+    level_sd0: float = 0.0
+    slope_sd0_per_day: float = 0.0
+    level_slope_corr0: float = 0.0
+    response: SupplyResponse | None = None
 
     def __post_init__(self) -> None:
         _check(self.growth_per_year > -1, "hashrate.growth_per_year", "must be > -1")
         _check(self.noise_sd_per_day >= 0, "hashrate.noise_sd_per_day", "volatility must be >= 0")
-        _check(0 <= self.noise_ar1 < 1, "hashrate.noise_ar1", "must be in [0, 1)")
+        _check(0 <= self.noise_ar1 <= 1, "hashrate.noise_ar1", "must be in [0, 1]")
+        _check(math.isfinite(self.level_offset0), "hashrate.level_offset0", "must be finite")
+        _check(self.level_sd0 >= 0, "hashrate.level_sd0", "must be >= 0")
+        _check(self.slope_sd0_per_day >= 0, "hashrate.slope_sd0_per_day", "must be >= 0")
+        _check(-1 <= self.level_slope_corr0 <= 1, "hashrate.level_slope_corr0", "must be in [-1, 1]")
+
+    @property
+    def responds(self) -> bool:
+        """True when the hashrate depends on the simulated hashprice (response or capitulation)."""
+        cap = self.capitulation is not None and self.capitulation.enabled
+        return cap or (self.response is not None and self.response.gamma_per_day > 0)
 
     def init(self, n: int, rng: np.random.Generator) -> dict:
-        return {
-            "x": np.zeros(n),
+        """The state of ``n`` scenarios at the start (draws the start level and slope when uncertain)."""
+        x = np.full(n, self.level_offset0)
+        slope = None
+        if self.level_sd0 > 0 or self.slope_sd0_per_day > 0:
+            z = rng.standard_normal((2, n))
+            x += self.level_sd0 * z[0]
+            if self.slope_sd0_per_day > 0:
+                c = self.level_slope_corr0
+                slope = self.slope_sd0_per_day * (c * z[0] + math.sqrt(max(1.0 - c * c, 0.0)) * z[1])
+        state = {
+            "x": x,
+            "slope": slope,
             "kappa": np.ones(n),
             "shock_depth": np.zeros(n),
             "shock_left": np.zeros(n, dtype=np.int64),
             "shock_rows": np.zeros(0, dtype=np.int64),
         }
+        if self.response is not None and self.response.gamma_per_day > 0:
+            state.update(resp_ref=np.full(n, self.response.ref0), resp_buf=[], resp_prev=(0, 0),
+                         resp_off=np.zeros(n))
+        return state
 
     def advance(
         self,
@@ -591,26 +799,49 @@ class HashrateModel:
         Notes
         -----
         Mean of the trend over the step's days (exact); ``exp(x̄ + σ²W/2)`` for the AR(1) (``x̄``
-        drawn exactly with the step's last value, :func:`ar1_step_moments`); the shock online share
-        (:meth:`ShockModel.advance`); and the mean of ``κ``, which relaxes towards a target held
-        for the step, ``κ_j = t + (κ_0 − t)(1 − 1/A)^j`` (exact for that target). The product of
-        the step means stands for the mean of the daily products (error of second order in the
-        within-step variation, < 0.1 % with the defaults).
+        drawn exactly with the step's last value, :func:`ar1_step_moments`); a scenario's slope
+        deviation ``δ`` as ``δ·(d₀ + (n−1)/2) + δ²(n²−1)/24`` (the log-mean of ``e^{δj}`` over the
+        step's days to second order); the response's offset at mid-step (it grows linearly within
+        the step); the shock online share (:meth:`ShockModel.advance`); and the mean of ``κ``,
+        which relaxes towards a target held for the step, ``κ_j = t + (κ_0 − t)(1 − 1/A)^j``
+        (exact for that target). The product of the step means stands for the mean of the daily
+        products (error of second order in the within-step variation, < 0.1 % with the defaults).
         """
         n_days = len(months)
         trend = _trend_step_mean(self.growth_per_year, first_day, n_days)
-        if self.noise_sd_per_day > 0:
+        slope = state["slope"]
+        resp = self.response if "resp_off" in state else None
+        x = state["x"]
+        if self.noise_sd_per_day > 0 or slope is not None or resp is not None or self.level_offset0 != 0 \
+                or self.level_sd0 > 0:
             mom = ar1_step_moments(self.noise_ar1, n_days)
             sd = self.noise_sd_per_day
-            x = state["x"]
-            end, rel = mom.draw(rng, x.shape[0], sd)
-            rel += x * mom.a_mean
-            rel += 0.5 * sd * sd * mom.within + math.log(trend)
-            np.exp(rel, out=rel)
+            if sd > 0:
+                end, rel = mom.draw(rng, x.shape[0], sd)
+                rel += x * mom.a_mean
+                rel += 0.5 * sd * sd * mom.within + math.log(trend)
+            else:
+                end = None
+                rel = x * mom.a_mean
+                rel += math.log(trend)
             x *= mom.a_end
-            x += end
+            if end is not None:
+                x += end
+            if slope is not None:
+                rel += slope * (first_day + 0.5 * (n_days - 1))
+                rel += slope * slope * ((n_days * n_days - 1) / 24.0)
+            if resp is not None:
+                if first_day > 0:
+                    resp.record(state, hashprice_prev, first_day)
+                step = resp.lagged_z(state, first_day, n_days) * resp.gamma_per_day
+                off = state["resp_off"]
+                rel += off
+                rel += step * (0.5 * (n_days + 1))
+                off += step * n_days
+                state["resp_prev"] = (first_day, n_days)
+            np.exp(rel, out=rel)
         else:
-            rel = np.full(state["x"].shape[0], trend)
+            rel = np.full(x.shape[0], trend)
         sh = self.shocks
         if sh is not None and sh.rate_per_year > 0:
             sh.apply(state, months, rng, rel)
