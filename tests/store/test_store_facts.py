@@ -127,10 +127,11 @@ def test_companies_comparable_at_mid_2024_do_not_regress():
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "issue 12 asks for >= 8; 5 are sourced so far (BITF, CLSK, CORZ, MARA, RIOT). One figure short each: "
-    "HUT cash or debt, BTDR a proprietary (self-mining) EH/s, IREN a 2024 share count (cash and operating "
-    "EH/s are in; IREN reports no deployed EH/s); CIFR and WULF lack share counts and cash/debt published "
-    "on or before 2024-06-30 (see docs/facts.md, coverage)"))
+    "issue 12 asks for >= 8; 5 are sourced so far (BITF, CLSK, CORZ, MARA, RIOT). One figure short: HUT "
+    "cash or debt, BTDR a proprietary (self-mining) EH/s, WULF a share count (debt of 2024-05-13 and deployed "
+    "EH/s are in). Two short: CIFR a share count and cash or debt; IREN a share count published in 2024 and a "
+    "deployed EH/s (it reports operating EH/s only). `hashdesk comps` needs only shares and a hash rate, so a "
+    "share count alone would add WULF, CIFR or IREN there (see docs/facts.md, coverage)"))
 def test_at_least_eight_companies_are_comparable_at_mid_2024():
     """Shares, cash or debt, and deployed EH/s, all public on or before 2024-06-30."""
     comparable = _comparable_at(date(2024, 6, 30))
