@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -36,17 +35,6 @@ RAW_READS = (
 )
 
 
-@pytest.fixture(scope="module")
-def bundle_db(tmp_path_factory) -> Path:
-    from hashdesk.store import Store
-    from hashdesk.store.ingest import ingest_bundle
-
-    path = tmp_path_factory.mktemp("brief") / "bundle.duckdb"
-    with Store(path) as store:
-        ingest_bundle(store, DATA)
-    return path
-
-
 def test_build_brief_vs_raw_reads(benchmark, bundle_db, baseline_time):
     """All sections of the brief (warm imports) vs the plain SQL reads of their inputs."""
     from hashdesk.desk import Desk
@@ -68,7 +56,6 @@ def test_build_brief_vs_raw_reads(benchmark, bundle_db, baseline_time):
     print(f"\n[bench] build_brief {MONTH}: {ours / base:.1f}x the raw SQL reads of its inputs "
           f"({ours:.2f} s vs {base:.3f} s; last run by section [s]: {sections})")
 
-
 def test_brief_cli_end_to_end_vs_bare_imports(benchmark, bundle_db, tmp_path, baseline_time):
     """``hashdesk brief --format html`` in a fresh process vs a fresh ``import pandas, duckdb``."""
     out = tmp_path / "brief.html"
@@ -89,7 +76,6 @@ def test_brief_cli_end_to_end_vs_bare_imports(benchmark, bundle_db, tmp_path, ba
     print(f"\n[bench] hashdesk brief --format html end to end: {wall / base:.1f}x a bare "
           f"'import pandas, duckdb' ({wall:.2f} s vs {base:.2f} s median of 5; {verdict} the "
           f"{TARGET_S:g} s target; html {out.stat().st_size / 1e6:.1f} MB)")
-
 
 def test_brief_pdf_vs_html(benchmark, bundle_db, tmp_path, baseline_time):
     """``save_brief(..., 'pdf')`` (headless Chromium prints the HTML brief) vs writing the HTML

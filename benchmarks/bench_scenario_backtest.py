@@ -11,7 +11,6 @@ timed assertions.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,17 +18,6 @@ from hashdesk.config import default_data_dir
 
 DATA = default_data_dir()
 pytestmark = pytest.mark.skipif(not (DATA / "btc_epoch_targets_electrum.csv").exists(), reason="no bundle")
-
-
-@pytest.fixture(scope="module")
-def bundle_db(tmp_path_factory) -> Path:
-    from hashdesk.store import Store
-    from hashdesk.store.ingest import ingest_bundle
-
-    path = tmp_path_factory.mktemp("backtest") / "bundle.duckdb"
-    with Store(path) as store:
-        ingest_bundle(store, DATA)
-    return path
 
 
 def test_bench_scenario_backtest_coverage(benchmark, bundle_db):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +49,16 @@ def gamma_draws_per_s(size: int = 16384, shape: float = 2015.0, repeat: int = 5,
 def gamma_rate():
     """The :func:`gamma_draws_per_s` helper (the RNG bound), as a fixture."""
     return gamma_draws_per_s
+
+
+@pytest.fixture(scope="session")
+def bundle_db(tmp_path_factory) -> Path:
+    """A DuckDB store with the whole reference bundle ingested, shared by the suites that read it."""
+    from hashdesk.config import default_data_dir
+    from hashdesk.store import Store
+    from hashdesk.store.ingest import ingest_bundle
+
+    path = tmp_path_factory.mktemp("bundle") / "bundle.duckdb"
+    with Store(path) as store:
+        ingest_bundle(store, default_data_dir())
+    return path
