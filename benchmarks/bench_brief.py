@@ -56,6 +56,7 @@ def test_build_brief_vs_raw_reads(benchmark, bundle_db, baseline_time):
     print(f"\n[bench] build_brief {MONTH}: {ours / base:.1f}x the raw SQL reads of its inputs "
           f"({ours:.2f} s vs {base:.3f} s; last run by section [s]: {sections})")
 
+
 def test_brief_cli_end_to_end_vs_bare_imports(benchmark, bundle_db, tmp_path, baseline_time):
     """``hashdesk brief --format html`` in a fresh process vs a fresh ``import pandas, duckdb``."""
     out = tmp_path / "brief.html"
@@ -76,6 +77,7 @@ def test_brief_cli_end_to_end_vs_bare_imports(benchmark, bundle_db, tmp_path, ba
     print(f"\n[bench] hashdesk brief --format html end to end: {wall / base:.1f}x a bare "
           f"'import pandas, duckdb' ({wall:.2f} s vs {base:.2f} s median of 5; {verdict} the "
           f"{TARGET_S:g} s target; html {out.stat().st_size / 1e6:.1f} MB)")
+
 
 def test_brief_pdf_vs_html(benchmark, bundle_db, tmp_path, baseline_time):
     """``save_brief(..., 'pdf')`` (headless Chromium prints the HTML brief) vs writing the HTML
