@@ -15,7 +15,10 @@ curtailment; margin = revenue − cost) come from one vectorised function, :func
 The engine runs one *chunk* of scenarios in month-aligned steps of about a week (:class:`StepGrid`),
 so memory is O(chunk) for any horizon and the cost is per step and per epoch, not per day or per
 block; the executors (:mod:`hashdesk.scenario.executors`) split a run into chunks, each with its
-own child of one ``numpy.random.SeedSequence``.
+own child of one ``numpy.random.SeedSequence``. The per-step bookkeeping and the sampler's usual
+round (every row at an epoch's end) run as compiled loops (:mod:`hashdesk.scenario.kernels`, the
+same IEEE operations in the same order as the numpy expressions they replace); random draws and
+``exp``/``log`` stay with numpy.
 
 References
 ----------
@@ -692,11 +695,13 @@ class EpochSampler:
 
     Notes
     -----
-    Cost: per step, one comparison over all scenarios; per milestone, about 60 array operations
-    on the scenarios that reached one (one round per step in the usual case) and two draws.
+    Cost: per step, one comparison over all scenarios; per milestone, two draws and one pass of
+    compiled loops over the scenarios that reached one (one round per step in the usual case).
     A *plain* milestone (an epoch's last block followed by a full epoch: shape 2015 after the first
-    block, no halving) takes a path without per-row tests; the milestone index range of a round is
-    checked against a prefix count of the other kinds.
+    block, no halving) takes that path (:func:`~hashdesk.scenario.kernels.plain_retarget`,
+    :func:`~hashdesk.scenario.kernels.plain_place`); the milestone index range of a round is checked
+    against a prefix count of the other kinds, and rounds with a halving or a partial epoch take
+    the numpy path (about 60 array operations).
     """
 
     def __init__(self, start: StartState, n: int, n_days: int, rng: np.random.Generator) -> None:
@@ -1014,7 +1019,7 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
     def on_change(hit: np.ndarray, f: np.ndarray, w: np.ndarray) -> None:
         if rounds[0] == 0:  # the first round of the step: 1/(1e8·w), w^β and f scattered in one pass
             wb = w if beta == 1.0 else np.ones_like(w) if beta == 0.0 else np.exp(np.multiply(np.log(w), beta))
-            K.scatter_work(hit, f, w, wb, frac, inv_w, w_beta, True)
+            K.scatter_work(hit, f, w, wb, frac, inv_w, w_beta)
             rounds[0] += 1
             if chain.subsidy_changed:
                 sub[hit] = subsidy.take(hit)

@@ -207,15 +207,15 @@ def plain_place(hit, g, x1, w, r_hit, h_hit, step_s, t_start, t0, first_ts, rem,
 
 
 @njit(cache=True, nogil=True)
-def scatter_work(hit, f, w, wb, frac, inv_w, w_beta, first):  # pragma: no cover - compiled
-    """``inv_w[hit] = (1e-8)/w`` [BTC/hash per sat], ``w_beta[hit] = wb``; ``frac[hit] = f`` when ``first``."""
+def scatter_work(hit, f, w, wb, frac, inv_w, w_beta):  # pragma: no cover - compiled
+    """After a step's first round of milestones: ``frac[hit] = f`` [step fraction],
+    ``inv_w[hit] = 10^-8 / w`` [BTC per sat per hash] and ``w_beta[hit] = wb`` [hashes^β]."""
     c = 1.0 / 100_000_000
     for j in range(hit.shape[0]):
         r = hit[j]
         inv_w[r] = c / w[j]
         w_beta[r] = wb[j]
-        if first:
-            frac[r] = f[j]
+        frac[r] = f[j]
 
 
 @njit(cache=True, nogil=True)
