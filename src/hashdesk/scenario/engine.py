@@ -899,16 +899,12 @@ class EpochSampler:
         """
         used = self._rt_used
         bits = self._rt_bits[:used]
-        done = bits != 0
         t = self._rt_time[:used]
-        t[~done] = np.nan
-        first = self._rt_first[:used] - self.start.time_unix
-        first = first.astype(np.float64)
-        first[~done] = np.nan
+        first = np.empty(bits.shape)
         prev = np.empty_like(bits)
-        prev[:1] = self.start.bits
-        prev[1:] = bits[:-1]
-        prev[~done] = 0
+        # NaN times and 0 previous bits where no retarget happened (bits 0); the first block's time
+        # relative to the start as float; the previous bits: the start's, then each retarget's
+        _kernels().retarget_tables(t, self._rt_first, bits, self.start.time_unix, self.start.bits, first, prev)
         return t.T, first.T, bits.T, prev.T  # (scenarios × retargets) views
 
 
@@ -1047,8 +1043,7 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
 
     # monthly outputs, month-major (rows written whole); the steps' price, hashrate, hashprice and
     # fees are kept for the month and reduced once, weighted by the steps' days
-    block = np.empty((len(MONTHLY_METRICS), n_months, n))  # one mapping: a few huge pages, not ~10^4 faults
-    monthly_t = dict(zip(MONTHLY_METRICS, block, strict=True))
+    monthly_t = {k: np.empty((n_months, n)) for k in MONTHLY_METRICS}
     spm = spec.steps_per_month
     b_price, b_hr, b_hp, b_fee = (np.empty((spm, n)) for _ in range(4))
     rate_start, rate = np.empty(n), np.empty(n)

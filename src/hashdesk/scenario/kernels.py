@@ -229,3 +229,23 @@ def month_mean(buf, weight, out):  # pragma: no cover - compiled
         wj = weight[j]
         for i in range(n):
             out[i] += buf[j, i] * wj
+
+
+@njit(cache=True, nogil=True)
+def retarget_tables(t, first_abs, bits, t0, start_bits, first, prev):  # pragma: no cover - compiled
+    """The sampler's retarget tables as a chunk returns them, in one pass (retarget-major ``(k, n)``).
+
+    Where ``bits[k, i] == 0`` (no retarget ``k`` in scenario ``i``): ``t`` set to NaN in place,
+    ``first`` NaN, ``prev`` 0; elsewhere ``first = float(first_abs − t0)`` [s since the start] and
+    ``prev`` the bits of the epoch that ended (``start_bits`` for ``k = 0``, else ``bits[k − 1]``).
+    """
+    for k in range(bits.shape[0]):
+        for i in range(bits.shape[1]):
+            b = bits[k, i]
+            if b == 0:
+                t[k, i] = np.nan
+                first[k, i] = np.nan
+                prev[k, i] = 0
+            else:
+                first[k, i] = float(first_abs[k, i] - t0)
+                prev[k, i] = start_bits if k == 0 else bits[k - 1, i]
