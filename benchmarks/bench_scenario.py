@@ -10,7 +10,8 @@ Printed figures, in one run (no timed assertions):
    capitulation, fees with interval elasticity, a miner), simulation alone and with the
    streaming reduction, at the default chunk size and at 8,192 (target >= 3 x 10^6), printed
    beside the RNG bound measured in the same run (numpy ``Generator.standard_gamma`` draws per
-   second on one core, conftest ``gamma_draws_per_s``) and as a ratio to it; and the calibrated
+   second on one core, conftest ``gamma_draws_per_s``) and as a ratio to it, with the share of the
+   price/hashrate/fee processes' steps alone (``scenario.paths``) in it; and the calibrated
    default's hashrate (random walk, start level and drift drawn per scenario, supply response)
    against that spec in the same run;
 3. peak memory of 10^5 and 10^6 scenarios x 2 years through ``executors.simulate`` (one process,
@@ -85,6 +86,20 @@ def _calibrated(months: int) -> ScenarioSpec:
     return ScenarioSpec(st, months, GBMPrice(0.0, 0.5), hr, FeeModel(2e6, 1.06, 0.34, 0.95), MINER)
 
 
+def _processes_alone(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence) -> None:
+    """The price, hashrate and fee processes' steps alone (``scenario.paths``: what the engine calls
+    per step before its own bookkeeping), fed the start hashprice: their share of a chunk."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    grid = spec.grid
+    states = spec.price.init(n, rng), spec.hashrate.init(n, rng), spec.fees.init(n, rng)
+    hp = np.full(n, spec.start.hashprice_usd_per_ph_day)
+    for k in range(grid.n_days.size):
+        nd, day = int(grid.n_days[k]), int(grid.first_day[k])
+        spec.price.advance(states[0], day, nd, rng)
+        spec.hashrate.advance(states[1], day, grid.calendar_month[k], hp, rng)
+        spec.fees.advance_log(states[2], nd, rng)
+
+
 def _epochs(res) -> int:
     return int(np.isfinite(res.retarget_time_s).sum())
 
@@ -118,20 +133,23 @@ def test_bench_full_engine_throughput(benchmark, gamma_rate):
     spec = _full(24)
     rows = []
     for n, repeats in ((DEFAULT_CHUNK_SIZE, 5), (8192, 3)) if DEFAULT_CHUNK_SIZE != 8192 else ((8192, 5),):
-        sim = red = bound = float("inf")
+        sim = red = bound = proc = float("inf")
         res = None
         for _ in range(repeats):  # engine and RNG bound alternately, best of each: both see the same load
             t, res = _best(lambda n=n: simulate_chunk(spec, n, np.random.SeedSequence(3)), 1)
             sim = min(sim, t)
             red = min(red, _best(lambda n=n: run_chunk(spec, n, np.random.SeedSequence(3), 1), 1)[0])
             bound = min(bound, 1.0 / gamma_rate(n, repeat=2))
+            proc = min(proc, _best(lambda n=n: _processes_alone(spec, n, np.random.SeedSequence(3)), 1)[0])
         ep = _epochs(res)
-        rows.append((n, ep / sim, ep / red, 1.0 / bound, n * spec.n_days / red))
-    for n, r_sim, r_red, g, days in rows:
+        rows.append((n, ep / sim, ep / red, 1.0 / bound, n * spec.n_days / red, proc / sim))
+    for n, r_sim, r_red, g, days, share in rows:
         print(f"\n[scenario] 2. full engine, 2 years, chunk of {n:,}, 1 core: simulation {r_sim:,.0f} scenario-epochs/s, "
               f"with the streaming reduction {r_red:,.0f} ({days:,.0f} scenario-days/s); RNG bound {g:,.0f} "
               f"Gamma(2015) draws/s/core (numpy standard_gamma, same run): engine / RNG bound = {r_sim / g:.3f} "
-              f"({r_red / g:.3f} with the reduction); target >= 3,000,000 scenario-epochs/s/core")
+              f"({r_red / g:.3f} with the reduction); target >= 3,000,000 scenario-epochs/s/core. The processes' steps alone "
+              f"(scenario.paths: price, hashrate, fees) take {share:.0%} of the simulation's time, the engine "
+              f"(block sampler, retargets, step and month bookkeeping) the rest")
     cal = _calibrated(24)
     full = cal_t = float("inf")
     for _ in range(5):  # the two specs alternately, best of each

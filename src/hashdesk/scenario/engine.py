@@ -15,7 +15,10 @@ curtailment; margin = revenue − cost) come from one vectorised function, :func
 The engine runs one *chunk* of scenarios in month-aligned steps of about a week (:class:`StepGrid`),
 so memory is O(chunk) for any horizon and the cost is per step and per epoch, not per day or per
 block; the executors (:mod:`hashdesk.scenario.executors`) split a run into chunks, each with its
-own child of one ``numpy.random.SeedSequence``.
+own child of one ``numpy.random.SeedSequence``. The per-step bookkeeping and the sampler's usual
+round (every row at an epoch's end) run as compiled loops (:mod:`hashdesk.scenario.kernels`, the
+same IEEE operations in the same order as the numpy expressions they replace); random draws and
+``exp``/``log`` stay with numpy.
 
 References
 ----------
@@ -78,6 +81,14 @@ MONTHLY_METRICS: tuple[str, ...] = (
     "margin_usd",
     "pool_fee_usd",
 )
+
+
+def _kernels():
+    """The compiled loops (:mod:`hashdesk.scenario.kernels`), imported on first use (numba's import
+    and the kernels' load from the on-disk cache cost about half a second)."""
+    from hashdesk.scenario import kernels
+
+    return kernels
 
 
 # -- exact vectorised retarget -----------------------------------------------------------------
@@ -684,11 +695,13 @@ class EpochSampler:
 
     Notes
     -----
-    Cost: per step, one comparison over all scenarios; per milestone, about 60 array operations
-    on the scenarios that reached one (one round per step in the usual case) and two draws.
+    Cost: per step, one comparison over all scenarios; per milestone, two draws and one pass of
+    compiled loops over the scenarios that reached one (one round per step in the usual case).
     A *plain* milestone (an epoch's last block followed by a full epoch: shape 2015 after the first
-    block, no halving) takes a path without per-row tests; the milestone index range of a round is
-    checked against a prefix count of the other kinds.
+    block, no halving) takes that path (:func:`~hashdesk.scenario.kernels.plain_retarget`,
+    :func:`~hashdesk.scenario.kernels.plain_place`); the milestone index range of a round is checked
+    against a prefix count of the other kinds, and rounds with a halving or a partial epoch take
+    the numpy path (about 60 array operations).
     """
 
     def __init__(self, start: StartState, n: int, n_days: int, rng: np.random.Generator) -> None:
@@ -756,6 +769,7 @@ class EpochSampler:
         """
         rng, rem, idx, first_ts = self.rng, self._rem, self._idx, self._first_ts
         bits, t0 = self.bits, self.start.time_unix
+        t_start, step_s = float(t_start), float(step_s)
         # first blocks drawn in an earlier step: placed if they fall in this one
         if self._pend_rows.size:
             rows, pend = self._pend_rows, self._pend_rem
@@ -768,20 +782,44 @@ class EpochSampler:
             pend -= h
             out = ~inside
             self._pend_rows, self._pend_rem = rows[out], pend[out]
-        hit = np.flatnonzero(rem <= hashes)
+        K = _kernels()
+        hit = np.empty(rem.shape[0], dtype=np.int64)
+        hit = hit[:K.hits(rem, hashes, hit)]
         while hit.size:
-            r_hit = rem.take(hit)
-            h_hit = hashes.take(hit)
-            f = r_hit / h_hit
-            i = idx.take(hit)
-            i_min, i_max = int(i.min()), int(i.max())
+            m = hit.size
+            r_hit, h_hit, f = np.empty(m), np.empty(m), np.empty(m)
+            i = np.empty(m, dtype=np.int64)
+            i_min, i_max = K.round_scan(hit, rem, hashes, idx, r_hit, h_hit, f, i)
             if i_max + 1 >= self._n_ms:
                 raise ScenarioInputError("simulation ran past its milestone table (hashrate path explodes?)")
-            plain = self._odd_before[i_max + 1] == self._odd_before[i_min]
-            lm = None if plain else self._last[i]
-            s = hit if plain else hit[lm]
+            if self._odd_before[i_max + 1] == self._odd_before[i_min]:
+                # plain: every row ends an epoch followed by a full one (shape 2015 after its first block)
+                top = int(self._lasts_before[i_max]) + 1
+                if top > self._rt_time.shape[0]:
+                    self._grow(top)
+                self._rt_used = max(self._rt_used, top)
+                w = np.empty(m)
+                flag = np.empty(m, dtype=np.int8)
+                if K.plain_retarget(hit, f, i, step_s, t_start, t0, first_ts, bits, idx, self._lasts_before,
+                                    self._rt_time, self._rt_first, self._rt_bits, w, flag, K.WORK_POW2):
+                    self._fix_retargets(hit, f, i, flag, w, t_start, step_s)
+                g = rng.standard_gamma(RETARGET_INTERVAL - 1.0, size=m)
+                x1 = rng.standard_exponential(m)
+                out = np.empty(m, dtype=np.bool_)
+                nxt = np.empty(m, dtype=np.int64)
+                n_next, n_out = K.plain_place(hit, g, x1, w, r_hit, h_hit, step_s, t_start, t0, first_ts, rem,
+                                              out, nxt)
+                if n_out:
+                    self._pend_rows = np.concatenate([self._pend_rows, hit[out]])
+                    self._pend_rem = np.concatenate([self._pend_rem, x1[out] - h_hit[out]])
+                if on_change is not None:
+                    on_change(hit, f, w)
+                hit = nxt[:n_next]
+                continue
+            lm = self._last[i]
+            s = hit[lm]
             if s.size:
-                f_s, h_s, r_s, i_s = (f, h_hit, r_hit, i) if plain else (f[lm], h_hit[lm], r_hit[lm], i[lm])
+                f_s, h_s, r_s, i_s = f[lm], h_hit[lm], r_hit[lm], i[lm]
                 t_last = f_s * step_s
                 t_last += t_start
                 ft_s = first_ts.take(s)
@@ -789,7 +827,7 @@ class EpochSampler:
                 last_ts += t0
                 new_bits, w_s = _retarget(bits.take(s), ft_s, last_ts, trusted=True)
                 col = self._lasts_before.take(i_s)
-                top = int(self._lasts_before[i_max if plain else int(i_s.max())]) + 1
+                top = int(self._lasts_before[int(i_s.max())]) + 1
                 if top > self._rt_time.shape[0]:
                     self._grow(top)
                 self._rt_used = max(self._rt_used, top)
@@ -799,23 +837,20 @@ class EpochSampler:
                 self._rt_first.ravel()[flat] = ft_s
                 self._rt_bits.ravel()[flat] = new_bits
                 bits[s] = new_bits
-            halving = not plain and i_max >= self._first_halving and bool(self._halving[i].any())
+            halving = i_max >= self._first_halving and bool(self._halving[i].any())
             if halving:
                 self.subsidy[hit] = self._subsidy_next[i]
-            if plain:
-                d0, uniform = RETARGET_INTERVAL - 1.0, True
-            else:
-                d = self._shape_after[i]  # after a last block the first block is drawn apart (Exp(1))
-                d0 = d[0]
-                uniform = bool((d == d0).all())
+            d = self._shape_after[i]  # after a last block the first block is drawn apart (Exp(1))
+            d0 = d[0]
+            uniform = bool((d == d0).all())
             i += 1
             idx[hit] = i
-            w = w_s if plain else work_float(bits.take(hit))
+            w = work_float(bits.take(hit))
             g = rng.standard_gamma(d0, size=hit.size) if uniform else rng.standard_gamma(d)
             g *= w
             if s.size:
                 x1 = rng.standard_exponential(s.size)
-                x1 *= w if plain else w[lm]
+                x1 *= w[lm]
                 x1 += r_s  # hashes from the step start to the first block
                 inside = x1 <= h_s
                 t = x1 / h_s
@@ -828,12 +863,8 @@ class EpochSampler:
                     out = ~inside
                     self._pend_rows = np.concatenate([self._pend_rows, s[out]])
                     self._pend_rem = np.concatenate([self._pend_rem, x1[out] - h_s[out]])
-                if plain:
-                    g += x1
-                else:
-                    r_hit[lm] = x1
-            if not plain:
-                g += r_hit
+                r_hit[lm] = x1
+            g += r_hit
             rem[hit] = g
             if on_change is not None:
                 self.subsidy_changed = halving
@@ -841,6 +872,22 @@ class EpochSampler:
                 self.subsidy_changed = False
             hit = hit[g <= h_hit]
         rem -= hashes
+
+    def _fix_retargets(self, hit: np.ndarray, f: np.ndarray, i: np.ndarray, flag: np.ndarray, w: np.ndarray,
+                       t_start: float, step_s: float) -> None:
+        """Finish the rows :func:`~hashdesk.scenario.kernels.plain_retarget` flagged (never seen on
+        mainnet): Core's rule in Python ints where the fast rule does not apply (flag 1), and the
+        work of the new bits (flags 1 and 2)."""
+        for j in np.flatnonzero(flag):
+            r = int(hit[j])
+            if flag[j] == 1:
+                t_last = float(f[j]) * step_s + t_start
+                new = next_work_required(int(self.bits[r]), int(self._first_ts[r]),
+                                         int(t_last) + self.start.time_unix)
+                col = int(self._lasts_before[int(i[j])])
+                self._rt_bits[col, r] = new
+                self.bits[r] = new
+            w[j] = work_float(self.bits[r:r + 1])[0]
 
     def retargets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The retargets so far, one row per scenario and one column per retarget.
@@ -852,16 +899,12 @@ class EpochSampler:
         """
         used = self._rt_used
         bits = self._rt_bits[:used]
-        done = bits != 0
         t = self._rt_time[:used]
-        t[~done] = np.nan
-        first = self._rt_first[:used] - self.start.time_unix
-        first = first.astype(np.float64)
-        first[~done] = np.nan
+        first = np.empty(bits.shape)
         prev = np.empty_like(bits)
-        prev[:1] = self.start.bits
-        prev[1:] = bits[:-1]
-        prev[~done] = 0
+        # NaN times and 0 previous bits where no retarget happened (bits 0); the first block's time
+        # relative to the start as float; the previous bits: the start's, then each retarget's
+        _kernels().retarget_tables(t, self._rt_first, bits, self.start.time_unix, self.start.bits, first, prev)
         return t.T, first.T, bits.T, prev.T  # (scenarios × retargets) views
 
 
@@ -970,23 +1013,28 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
     rounds = [0]
 
     def on_change(hit: np.ndarray, f: np.ndarray, w: np.ndarray) -> None:
+        if rounds[0] == 0:  # the first round of the step: 1/(1e8·w), w^β and f scattered in one pass
+            wb = w if beta == 1.0 else np.ones_like(w) if beta == 0.0 else np.exp(np.multiply(np.log(w), beta))
+            K.scatter_work(hit, f, w, wb, frac, inv_w, w_beta)
+            rounds[0] += 1
+            if chain.subsidy_changed:
+                sub[hit] = subsidy.take(hit)
+            return
         iw, wb = powers(w)
-        if rounds[0] == 0:
-            frac[hit] = f
-        else:  # rows with an earlier milestone in this step: (f − f_1)·(r_prev − r_new)
-            a = a_fee.take(hit)
-            fee_prev = a * w_beta.take(hit)
-            r_prev = fee_prev + sub.take(hit)
-            r_prev *= inv_w.take(hit)
-            fee_new = a * wb
-            r_new = fee_new + subsidy.take(hit)
-            r_new *= iw
-            df = f - frac.take(hit)
-            r_prev -= r_new
-            r_prev *= df
-            fee_prev -= fee_new
-            fee_prev *= df
-            extra.append((hit, r_prev, fee_prev))
+        # rows with an earlier milestone in this step: (f − f_1)·(r_prev − r_new)
+        a = a_fee.take(hit)
+        fee_prev = a * w_beta.take(hit)
+        r_prev = fee_prev + sub.take(hit)
+        r_prev *= inv_w.take(hit)
+        fee_new = a * wb
+        r_new = fee_new + subsidy.take(hit)
+        r_new *= iw
+        df = f - frac.take(hit)
+        r_prev -= r_new
+        r_prev *= df
+        fee_prev -= fee_new
+        fee_prev *= df
+        extra.append((hit, r_prev, fee_prev))
         rounds[0] += 1
         if chain.subsidy_changed:
             sub[hit] = subsidy.take(hit)
@@ -998,7 +1046,7 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
     monthly_t = {k: np.empty((n_months, n)) for k in MONTHLY_METRICS}
     spm = spec.steps_per_month
     b_price, b_hr, b_hp, b_fee = (np.empty((spm, n)) for _ in range(4))
-    rate_start, fee_end, rate = (np.empty(n) for _ in range(3))
+    rate_start, rate = np.empty(n), np.empty(n)
     miner = spec.miner
     b_money = MinerMoney(*(np.empty((spm, n)) for _ in range(4))) if miner is not None else None
     cost_scalar = 0.0
@@ -1011,11 +1059,13 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
     first_days, lengths, months = grid.first_day.tolist(), grid.n_days.tolist(), grid.month.tolist()
     calendar = grid.calendar_month
 
+    ones = np.ones(spm)
+    K = _kernels()
     j = 0  # step of the month
     for k in range(n_steps):
         nd, day = lengths[k], first_days[k]
-        step_s = nd * SECONDS_PER_DAY
-        price = np.multiply(price_model.advance(price_state, day, nd, rng), p0, out=b_price[j])
+        step_s = float(nd * SECONDS_PER_DAY)
+        price_rel = price_model.advance(price_state, day, nd, rng)
         rel = hr_model.advance(hr_state, day, calendar[k], hashprice_prev, rng)
         ln_f = fee_model.advance_log(fee_state, nd, rng)
         # A_k (fees per block are A_k·w^β)
@@ -1027,33 +1077,24 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
                 a_fee *= base
         else:
             np.log(rel, out=a_fee)
-            a_fee *= -beta
             if ln_f is not None:
-                a_fee += ln_f
-            a_fee += ln_a0
+                K.fee_log(a_fee, -beta, ln_f, ln_a0)
+            else:
+                a_fee *= -beta
+                a_fee += ln_a0
             np.exp(a_fee, out=a_fee)
-        hr = np.multiply(rel, h0, out=b_hr[j])  # [H/s]
-        np.multiply(hr, step_s, out=hashes)
-        fee_start = np.multiply(a_fee, w_beta, out=b_fee[j])
-        np.add(fee_start, sub, out=rate_start)
-        rate_start *= inv_w
+        # price [USD/BTC], hashrate [H/s], hashes, fees per block at the step start [sats], BTC per hash
+        price, hr, fee_start = b_price[j], b_hr[j], b_fee[j]
+        K.step_start(price_rel, p0, price, rel, h0, step_s, hr, hashes, a_fee, w_beta, fee_start, sub, inv_w,
+                     rate_start)
         rounds[0] = 0
         chain.advance(hashes, float(day) * SECONDS_PER_DAY, step_s, on_change)
         if rounds[0]:  # step means over the segments between milestones
-            np.multiply(a_fee, w_beta, out=fee_end)
-            np.add(fee_end, sub, out=rate)
-            rate *= inv_w
-            rate_start -= rate
-            rate_start *= frac
-            rate += rate_start
-            fee_start -= fee_end
-            fee_start *= frac
-            fee_start += fee_end
+            K.step_means(a_fee, w_beta, sub, inv_w, rate_start, frac, fee_start, rate)
             for rows, dr, dfee in extra:
                 np.add.at(rate, rows, dr)
                 np.add.at(fee_start, rows, dfee)
             extra.clear()
-            frac.fill(1.0)
         else:
             rate, rate_start = rate_start, rate
         # b_fee[j]: mean fees per block over the step [sats]; rate: mean BTC per hash [BTC/hash]
@@ -1085,15 +1126,14 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
                                     (b_hp, "hashprice_usd_per_ph_day", SECONDS_PER_DAY * HS_PER_PHS),
                                     (b_fee, "fees_sats_per_block", 1.0)):
                 w_ = weight * scale if scale != 1.0 else weight
-                np.multiply(buf[:j], w_, out=buf[:j])
-                np.add.reduce(buf[:j], axis=0, out=monthly_t[key][m])
+                K.month_mean(buf[:j], w_.ravel(), monthly_t[key][m])
             j_month, j = j, 0
             monthly_t["difficulty"][m] = difficulty_float(chain.bits)
             if miner is not None:
                 month = {"btc": monthly_t["btc_mined"][m], "revenue_usd": monthly_t["revenue_usd"][m],
                          "pool_fee_usd": monthly_t["pool_fee_usd"][m]}
                 for key, v in month.items():
-                    np.add.reduce(getattr(b_money, key)[:j_month], axis=0, out=v)
+                    K.month_mean(getattr(b_money, key)[:j_month], ones[:j_month], v)
                 cost_m = monthly_t["cost_usd"][m]
                 if miner.curtailable:
                     np.add.reduce(b_money.cost_usd[:j_month], axis=0, out=cost_m)

@@ -101,7 +101,10 @@ def run_local(spec: ScenarioSpec, plan: ChunkPlan, workers: int = 1, progress: P
     if workers <= 1:
         return _ordered(lambda i: i, lambda i: run_chunk(spec, plan.sizes[i], plan.seeds[i], i, reducer),
                         n, 1, progress)
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    if fork:  # compile (or load from numba's cache) the engine's loops once, here: the workers inherit them
+        simulate_chunk(spec, 1, np.random.SeedSequence(0))
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         return _ordered(
             lambda i: pool.submit(run_chunk, spec, plan.sizes[i], plan.seeds[i], i, reducer),
