@@ -20,6 +20,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from tests.test_as_of import cut_store
 from typer.testing import CliRunner
@@ -45,6 +47,7 @@ from hashdesk.scenario.engine import ScenarioSpec, StartState, first_retarget_he
 from hashdesk.scenario.fit import (
     EPOCH_START_ESTIMATED,
     FitOptions,
+    _kf_level_trend,
     epoch_start_from_daily,
     fit_hashrate_dynamics,
     hashprice_deviation,
@@ -334,6 +337,50 @@ def _synthetic_network(weeks: int, beta: float, sigma: float, gamma: float = 0.0
     frame = pd.DataFrame({"date": days, "hashrate_ehs": np.repeat(np.exp(y), 7), "blocks": 144,
                           "hashprice_usd_per_ph_day": np.repeat(np.exp(lhp), 7)})
     return frame, end
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(3, 120), seed=st.integers(0, 2**32 - 1), gap=st.floats(0.0, 0.4),
+       log_q=st.floats(-12.0, -2.0))
+def test_scen_kalman_compiled_equals_its_python_source(n, seed, gap, log_q):
+    """The compiled filter gives the likelihood and last state of its own Python source exactly
+    (same IEEE operations in the same order), with weeks missing at random."""
+    rng = np.random.default_rng(seed)
+    y = np.cumsum(rng.normal(0.01, 0.02, n)) + rng.normal(0.0, 0.005, n)
+    y[rng.random(n) < gap] = np.nan
+    r = rng.uniform(1e-6, 1e-4, n)
+    u = rng.normal(0.0, 0.003, n)
+    got = _kf_level_trend(y, r, u, math.exp(log_q))
+    want = _kf_level_trend.py_func(y, r, u, math.exp(log_q))
+    assert got[1] == want[1]
+    np.testing.assert_allclose([got[0], *got[2]], [want[0], *want[2]], rtol=1e-12, atol=1e-300)
+
+
+def test_scen_kalman_random_walk_without_noise_has_closed_form_likelihood():
+    """Observed without noise (r -> 0) the filter is the conjugate normal update of the drift:
+    with prior N(0, P0) (P0 = the filter's "diffuse" variance, 1) and k earlier weekly changes the
+    drift's posterior is N(m_k, s_k), s_k = 1 / (1/P0 + k/q), m_k = s_k · Σ changes / q; each later
+    change's prediction error is d_k − m_k with variance q + s_k (Durbin & Koopman 2012, §2.2)."""
+    from hashdesk.scenario.fit import _DIFFUSE
+
+    q = 0.02**2
+    d = np.array([0.03, -0.01, 0.02, 0.05, 0.0])
+    y = np.concatenate([[0.0], np.cumsum(d)])
+    ll, n, (lev, beta, *_rest) = _kf_level_trend(y, np.full(y.size, 1e-14), np.zeros(y.size), q)
+
+    def posterior(k: int) -> tuple[float, float]:
+        s_k = 1.0 / (1.0 / _DIFFUSE + k / q)
+        return s_k * d[:k].sum() / q, s_k
+
+    want = 0.0
+    for k in range(1, d.size):
+        m_k, s_k = posterior(k)
+        v, f = d[k] - m_k, q + s_k
+        want -= 0.5 * (math.log(2.0 * math.pi * f) + v * v / f)
+    assert n == d.size - 1
+    assert lev == pytest.approx(y[-1], abs=1e-9)
+    assert beta == pytest.approx(posterior(d.size)[0], rel=1e-9)
+    assert ll == pytest.approx(want, rel=1e-9)
 
 
 def test_scen_fit_hashrate_dynamics_recovers_drift_and_noise():

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from hashdesk.chain.consensus import RETARGET_INTERVAL
 from hashdesk.economics.modelchain import MinerSpec
@@ -368,8 +369,11 @@ def hashprice_deviation(ln_hashprice: np.ndarray, ref_days: float = RESPONSE_REF
     return z, ref
 
 
+@njit(cache=True, nogil=True)
 def _kf_level_trend(y: np.ndarray, r: np.ndarray, u: np.ndarray, q: float) -> tuple[float, int, tuple[float, ...]]:
     """Kalman filter of a random walk with an unknown constant drift, observed with noise.
+
+    Compiled (numba; called a few hundred times per fit by the likelihood search).
 
     ``y_t = ℓ_t + ε_t``, ``Var ε_t = r_t``; ``ℓ_{t+1} = ℓ_t + β + u_t + η_t``, ``Var η = q``;
     ``β`` constant with a diffuse prior. Weeks with ``y`` NaN are predicted, not updated.
