@@ -78,8 +78,11 @@ class SocketServer:
     def close(self) -> None:
         self._stop.set()
         self.sock.close()
+        # the acceptor first: a connection it accepted just before the stop has its thread
+        # listed only once the acceptor is done, and its count must be in ``sent``
+        self._acceptor.join(30)
         for t in self._threads:
-            t.join(10)
+            t.join(30)
 
 
 def trickle(response: bytes, every_s: float, limit: int):
