@@ -87,12 +87,15 @@ def load_market_inputs(
                 f"ticker {t!r} has no {equity_source!r} prices; choose one of {sorted(have.source)}"
             )
     frames = []
-    for t, src in chosen.items():
-        df = reader.df(
-            "SELECT date, coalesce(adj_close, close) AS close, volume FROM prices_daily "
-            "WHERE ticker = ? AND source = ? AND date BETWEEN ? AND ? ORDER BY date",
-            [t, src, lo, hi],
-        )
+    rows = reader.df(
+        "SELECT p.ticker, p.date, coalesce(p.adj_close, p.close) AS close, p.volume FROM prices_daily p "
+        "JOIN (SELECT unnest(?) AS ticker, unnest(?) AS source) c ON p.ticker = c.ticker AND p.source = c.source "
+        "WHERE p.date BETWEEN ? AND ? ORDER BY p.ticker, p.date",
+        [list(chosen), list(chosen.values()), lo, hi],
+    )
+    by_ticker = {str(t): g for t, g in rows.groupby("ticker", sort=False)}
+    for t in chosen:
+        df = by_ticker.get(t, rows.iloc[:0])
         stale = (df.volume == 0).to_numpy()
         if stale.any():
             days = pd.DatetimeIndex(df.date[stale])
