@@ -262,3 +262,21 @@ def test_writer_meeting_a_lock_says_who_holds_it(bundle_db_path, tmp_path):
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_demo_prints_its_table_and_writes_the_html_directory(bundle_db_path, data_dir, tmp_path):
+    """``make demo``'s command: the storm table on stdout (its ``--out`` is the directory of the
+    HTML files, not a file for the table) and the three pages in that directory."""
+    import shutil
+
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(bundle_db_path, db)  # demo ingests (0 rows here): on a copy, not the shared store
+    out = tmp_path / "out"
+    r = _run(db, ["demo", "--out", str(out)], HASHDESK_DATA=str(data_dir))
+    assert "Network around the January 2024 winter storm" in r.stdout
+    row = next(line for line in r.stdout.splitlines() if line.startswith("2024-01-16"))
+    # difficulty 73.20 T, epoch from 824,544, next retarget −2.85 % as of the end of 2024-01-16
+    assert row.split()[:3] == ["2024-01-16", "824,544", "73.20"] and "-2.85" in row.split(), row
+    assert out.is_dir()
+    assert sorted(p.name for p in out.iterdir()) == ["brief-2024-01.html", "hashprice.html", "network.html"]

@@ -16,7 +16,7 @@ STORM_DATES = ["2024-01-10", "2024-01-16", "2024-01-22"]
 
 def demo(
     ctx: typer.Context,
-    out: Path = typer.Option(Path("out"), "--out", help="Directory for the HTML files."),
+    out_dir: Path = typer.Option(Path("out"), "--out", help="Directory for the HTML files."),
     month: str = typer.Option("2024-01", "--month", help="Month of the brief (YYYY-MM)."),
 ) -> None:
     """Load the reference bundle, show the network around the January 2024 storm, write charts
@@ -55,13 +55,15 @@ def demo(
                 "hashprice [USD/PH/day]": econ["hashprice_usd_per_ph_day"],
             }
         )
+    # printed, not written to --out: demo's --out is the directory of the HTML files (named
+    # out_dir here, so that the data commands' ``--out FILE`` rule does not take it)
     print_table(rows, title="Network around the January 2024 winter storm")
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "network.html", out / "hashprice.html"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [out_dir / "network.html", out_dir / "hashprice.html"]
     desk.network_figure("2023-06-01", "2024-12-31", mark_retargets=True).write_html(written[0], include_plotlyjs=True)
     hashprice_figure(desk.daily()).write_html(written[1], include_plotlyjs=True)
-    brief_path = out / f"brief-{month}.html"
+    brief_path = out_dir / f"brief-{month}.html"
     write_brief(desk, month, brief_path, "html")
     written.append(brief_path)
     desk.close()
