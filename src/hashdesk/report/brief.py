@@ -77,6 +77,15 @@ def build_brief(desk: Desk, month: str | Month, claims_path: str | Path | None =
     BriefError
         When the store has no network state for the month's end (naming the data it has).
     """
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: the brief's linear algebra is small (regressions of a few hundred days,
+    # 2-parameter fits), where a multi-threaded BLAS spends more on waking threads than it saves
+    with threadpool_limits(1, user_api="blas"):
+        return _build_brief(desk, month, claims_path)
+
+
+def _build_brief(desk: Desk, month: str | Month, claims_path: str | Path | None) -> Brief:
     from hashdesk.economics.state import NetworkDataError
     from hashdesk.report import sections as S
 

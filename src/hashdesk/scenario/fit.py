@@ -468,6 +468,7 @@ def fit_hashrate_dynamics(network: pd.DataFrame, end: date, start_hashrate_ehs: 
        Filter*, §3.3 (regression effects in the state equation).
     """
     from scipy.optimize import minimize
+    from threadpoolctl import threadpool_limits
 
     wk = weekly_network(network, end, days)
     y = wk["ln_hashrate"].to_numpy()
@@ -501,14 +502,17 @@ def fit_hashrate_dynamics(network: pd.DataFrame, end: date, start_hashrate_ehs: 
 
     fits = {}
     use_response = response and settled >= MIN_RESPONSE_WEEKS
-    if use_response:
-        for lag in lags_weeks:
-            fits[lag] = solve(lag)
-        lag = max(fits, key=lambda k: fits[k][0])
-        ll, sig, gamma, x = fits[lag]
-    else:
-        lag = None
-        ll, sig, gamma, x = solve(None)
+    # one BLAS thread: L-BFGS-B's steps are 2×2 linear algebra, which a multi-threaded BLAS
+    # makes about ten times slower (thread wake-ups); the results are the same
+    with threadpool_limits(1, user_api="blas"):
+        if use_response:
+            for lag in lags_weeks:
+                fits[lag] = solve(lag)
+            lag = max(fits, key=lambda k: fits[k][0])
+            ll, sig, gamma, x = fits[lag]
+        else:
+            lag = None
+            ll, sig, gamma, x = solve(None)
     _, n_ll, (lev, beta, p00, p01, p11) = _kf_level_trend(y, r, gamma * x, sig * sig)
     # from the last week's level (its mean, centred 3 days before the end) to day 0's middle: 4/7 week
     h = 4.0 / 7.0
