@@ -22,6 +22,7 @@ from hashdesk.scenario.paths import (
     GBMPrice,
     HashrateModel,
     ShockModel,
+    SupplyResponse,
     _capitulation_step,
     _gbm_step_constants,
     _trend_step_mean,
@@ -136,8 +137,20 @@ def _np_shocks(sh, state, months, rng, rel):
     state["shock_rows"] = carried
 
 
+def _np_record(resp, state, hashprice_prev, first_day):
+    prev_first, prev_n = state["resp_prev"]
+    z = np.log(hashprice_prev)
+    ref = state["resp_ref"]
+    z -= ref
+    ref += (-math.expm1(-prev_n / resp.ref_days)) * z
+    buf = state["resp_buf"]
+    buf.append((prev_first, prev_n, z))
+    while len(buf) > 1 and buf[1][0] <= first_day + 0.5 - resp.lag_days - 60:
+        buf.pop(0)
+
+
 def _np_hashrate(model, state, first_day, months, hashprice_prev, rng):
-    """HashrateModel.advance without a supply response, as numpy."""
+    """HashrateModel.advance as numpy."""
     n_days = len(months)
     trend = _trend_step_mean(model.growth_per_year, first_day, n_days)
     slope = state["slope"]
@@ -158,6 +171,16 @@ def _np_hashrate(model, state, first_day, months, hashprice_prev, rng):
     if slope is not None:
         rel += slope * (first_day + 0.5 * (n_days - 1))
         rel += slope * slope * ((n_days * n_days - 1) / 24.0)
+    resp = model.response
+    if resp is not None:
+        if first_day > 0:
+            _np_record(resp, state, hashprice_prev, first_day)
+        step = resp.lagged_z(state, first_day, n_days) * resp.gamma_per_day
+        off = state["resp_off"]
+        rel += off
+        rel += step * (0.5 * (n_days + 1))
+        off += step * n_days
+        state["resp_prev"] = (first_day, n_days)
     np.exp(rel, out=rel)
     sh = model.shocks
     if sh is not None and sh.rate_per_year > 0:
@@ -234,15 +257,17 @@ def test_scen_path_kernel_fees_equal_numpy(sd, phi, beta, n, seed):
 @given(
     st.floats(0.0, 0.05), st.sampled_from([0.0, 0.5, 0.9, 1.0]), st.floats(0.0, 0.05), st.floats(0.0, 1e-3),
     st.sampled_from([0.0, 4.0, 300.0]), st.floats(1.0, 20.0), st.sampled_from([None, 1.0, 0.6, 2.5]),
-    st.integers(1, 300), st.integers(0, 2**32),
+    st.sampled_from([None, 0, 3, 12, 40]), st.integers(1, 300), st.integers(0, 2**32),
 )
-def test_scen_path_kernel_hashrate_equals_numpy(sd, phi, level_sd, slope_sd, rate, dur, elasticity, n, seed):
-    """Noise, start level and slope, shocks (at 300/year many rows get two carried shocks in a step)
-    and capitulation with elasticity 1 or not: the same online hashrate and state every step."""
+def test_scen_path_kernel_hashrate_equals_numpy(sd, phi, level_sd, slope_sd, rate, dur, elasticity, lag, n, seed):
+    """Noise, start level and slope, shocks (at 300/year many rows get two carried shocks in a step),
+    capitulation with elasticity 1 or not, and the supply response (lagged on the history or on
+    simulated steps): the same online hashrate and state every step."""
     shocks = ShockModel(rate_per_year=rate, depth_mean=0.2, duration_days_mean=dur) if rate > 0 else None
     cap = CapitulationModel(elasticity=elasticity, marginal_efficiency_j_per_th=30.0) if elasticity else None
+    resp = None if lag is None else SupplyResponse(0.003, lag, 91.0, math.log(37.0), (0.05, -0.02, 0.1) * 5)
     model = HashrateModel(0.4, sd, phi, shocks, cap, level_offset0=0.01, level_sd0=level_sd, slope_sd0_per_day=slope_sd,
-                          level_slope_corr0=0.3)
+                          level_slope_corr0=0.3, response=resp)
     r1, r2 = np.random.default_rng(seed), np.random.default_rng(seed)
     s1, s2 = model.init(n, r1), model.init(n, r2)
     hp = np.random.default_rng(seed + 1).uniform(10.0, 90.0, n)
@@ -251,7 +276,7 @@ def test_scen_path_kernel_hashrate_equals_numpy(sd, phi, level_sd, slope_sd, rat
         got = model.advance(s1, first, months, hp, r1)
         want = _np_hashrate(model, s2, first, months, hp, r2)
         np.testing.assert_array_equal(got, want, strict=True)
-        _same_state(s1, s2, ["x", "kappa", "shock_depth", "shock_left"])
+        _same_state(s1, s2, ["x", "kappa", "shock_depth", "shock_left"] + (["resp_ref", "resp_off"] if resp else []))
         assert sorted(s1["shock_rows"].tolist()) == sorted(s2["shock_rows"].tolist())
         assert s1["shock_rows"].tolist() == s2["shock_rows"].tolist()  # same order too
         hp = got * 40.0

@@ -664,8 +664,8 @@ class SupplyResponse:
         prev_first, prev_n = state["resp_prev"]
         z = np.log(hashprice_prev)
         ref = state["resp_ref"]
-        z -= ref
-        ref += (-math.expm1(-prev_n / self.ref_days)) * z  # in place: the reference after the step
+        # z −= ref; ref += (1 − e^{−n/τ})·z, in place (the reference after the step)
+        _kernels().response_record(z, ref, -math.expm1(-prev_n / self.ref_days))
         buf = state["resp_buf"]
         buf.append((prev_first, prev_n, z))
         while len(buf) > 1 and buf[1][0] <= first_day + 0.5 - self.lag_days - 60:
@@ -823,11 +823,9 @@ class HashrateModel:
             if resp is not None:
                 if first_day > 0:
                     resp.record(state, hashprice_prev, first_day)
-                step = resp.lagged_z(state, first_day, n_days) * resp.gamma_per_day
-                off = state["resp_off"]
-                rel += off
-                rel += step * (0.5 * (n_days + 1))
-                off += step * n_days
+                z = np.broadcast_to(np.asarray(resp.lagged_z(state, first_day, n_days), dtype=np.float64), rel.shape)
+                # s = z·γ; rel += off; rel += s·(n + 1)/2; off += s·n (in place)
+                _kernels().response_step(z, resp.gamma_per_day, 0.5 * (n_days + 1), n_days, state["resp_off"], rel)
                 state["resp_prev"] = (first_day, n_days)
             np.exp(rel, out=rel)
         else:

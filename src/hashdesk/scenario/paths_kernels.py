@@ -191,3 +191,26 @@ def capitulate(target, cost, kappa, mean_keep, end_keep, rel):  # pragma: no cov
         g = kappa[i] - t
         kappa[i] = g * end_keep + t
         rel[i] = rel[i] * (g * mean_keep + t)
+
+
+@njit(cache=True, nogil=True)
+def response_record(z, ref, c):  # pragma: no cover - compiled
+    """The supply response's deviation and reference after a step: ``z ← z − ref`` and ``ref += c·z``
+    in place, with ``z = ln hp`` on entry and ``c = 1 − e^{−n/τ}``."""
+    for i in range(z.shape[0]):
+        zi = z[i] - ref[i]
+        z[i] = zi
+        ref[i] += c * zi
+
+
+@njit(cache=True, nogil=True)
+def response_step(z, gamma, half, n_days, off, rel):  # pragma: no cover - compiled
+    """The supply response's log offset over a step: with ``s = z·γ`` [1/day],
+    ``rel ← (rel + off) + s·half`` (``half = (n + 1)/2``, the offset at mid-step) and
+    ``off += s·n_days`` in place."""
+    for i in range(rel.shape[0]):
+        s = z[i] * gamma
+        r = rel[i] + off[i]
+        r += s * half
+        rel[i] = r
+        off[i] += s * n_days
