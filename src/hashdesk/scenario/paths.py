@@ -8,6 +8,11 @@ or with a stated error (:func:`ar1_step_moments`), so memory is O(scenarios) wha
 and the cost is per step, not per day. Fitting functions take plain arrays (no I/O) and return
 the dataclasses.
 
+The steps' arithmetic runs as compiled loops (:mod:`hashdesk.scenario.paths_kernels`, loaded on
+first use); every random draw, ``exp``, ``log`` and ``**`` stays with numpy here, and the loops do
+the same operations in the same order as numpy would, so results are bit-identical to the numpy
+expressions they replace.
+
 Annual figures use a 365-day year (bitcoin trades every day).
 
 References
@@ -76,7 +81,8 @@ class StepMoments:
         """Joint draw of ``scale ×`` (last-day noise, mean noise) for ``size`` scenarios.
 
         Two standard normals per scenario, drawn in float32 (numpy's float32 ziggurat: 24-bit
-        resolution, a fifth cheaper than float64) and combined in float64.
+        resolution, a fifth cheaper than float64) and combined in float64. The models draw the
+        same normals themselves and combine them in their compiled step loops (same products).
         """
         z = rng.standard_normal((2, size), dtype=np.float32)
         l11, l21, l22 = self.chol
