@@ -8,6 +8,11 @@ or with a stated error (:func:`ar1_step_moments`), so memory is O(scenarios) wha
 and the cost is per step, not per day. Fitting functions take plain arrays (no I/O) and return
 the dataclasses.
 
+The steps' arithmetic runs as compiled loops (:mod:`hashdesk.scenario.paths_kernels`, loaded on
+first use); every random draw, ``exp``, ``log`` and ``**`` stays with numpy here, and the loops do
+the same operations in the same order as numpy would, so results are bit-identical to the numpy
+expressions they replace.
+
 Annual figures use a 365-day year (bitcoin trades every day).
 
 References
@@ -31,6 +36,14 @@ from hashdesk.economics.breakeven import breakeven_hashprice_usd_per_th_day
 
 #: Days per year for bitcoin (trades every day).
 DAYS_PER_YEAR: float = 365.0
+
+
+def _kernels():
+    """The compiled step loops (:mod:`hashdesk.scenario.paths_kernels`), imported on first use (numba's
+    import costs about half a second; fitting and validation never need it)."""
+    from hashdesk.scenario import paths_kernels
+
+    return paths_kernels
 
 
 class ScenarioInputError(ValueError):
@@ -68,7 +81,8 @@ class StepMoments:
         """Joint draw of ``scale ×`` (last-day noise, mean noise) for ``size`` scenarios.
 
         Two standard normals per scenario, drawn in float32 (numpy's float32 ziggurat: 24-bit
-        resolution, a fifth cheaper than float64) and combined in float64.
+        resolution, a fifth cheaper than float64) and combined in float64. The models draw the
+        same normals themselves and combine them in their compiled step loops (same products).
         """
         z = rng.standard_normal((2, size), dtype=np.float32)
         l11, l21, l22 = self.chol
@@ -171,14 +185,14 @@ class GBMPrice:
         exact in expectation to ``O(s⁴ n²)`` (< 1e-7 relative at σ = 1/√y and 8-day steps).
         """
         lr = state["log_ratio"]
-        mom = ar1_step_moments(1.0, n_days)
         m, s, det = _gbm_step_constants(self.drift_per_year, self.vol_per_year, n_days)
-        if s > 0:
-            end, out = mom.draw(rng, lr.shape[0], s)
-            out += lr
-            lr += end
-        else:
-            out = lr.copy()
+        if s > 0:  # what StepMoments.draw and the numpy lines below do, in one compiled pass
+            l11, l21, l22 = ar1_step_moments(1.0, n_days).chol
+            z = rng.standard_normal((2, lr.shape[0]), dtype=np.float32)
+            out = np.empty(lr.shape[0])
+            _kernels().gbm_step(z, s * l11, s * l21, s * l22, lr, det, m * n_days, out)
+            return np.exp(out, out=out)
+        out = lr.copy()
         out += det
         np.exp(out, out=out)
         lr += m * n_days
@@ -268,6 +282,8 @@ class BootstrapPrice:
         """
         lr, cs, ce = state["log_ratio"], state["cs"], state["ce"]
         total = np.zeros(lr.shape[0])
+        e = np.empty(lr.shape[0])
+        K = _kernels()
         day, end = first_day, first_day + n_days
         while day < end:
             off = day % self.block_days
@@ -279,10 +295,10 @@ class BootstrapPrice:
                     pos = np.searchsorted(cdf, rng.random(lr.shape[0]), side="right")
                     state["pos"] = np.minimum(pos, cdf.size - 1)
             m = min(end - day, self.block_days - off)
-            q = state["pos"] + off
-            c_q = cs[q]
-            total += np.exp(lr - c_q) * (ce[q + m] - ce[q])
-            lr += cs[q + m] - c_q
+            pos = state["pos"]
+            K.boot_gather(pos, off, cs, lr, e)  # L − C_q, q = pos + off
+            np.exp(e, out=e)
+            K.boot_add(pos, off, m, cs, ce, e, lr, total)  # total += e·(E_{q+m} − E_q); L += C_{q+m} − C_q
             day += m
         total /= n_days
         return total
@@ -454,48 +470,27 @@ class ShockModel:
         carried = state.get("shock_rows")  # the rows with days left, kept between steps
         if carried is None:
             carried = np.flatnonzero(left)
-        if carried.size:
-            days = left.take(carried)
-            active = np.minimum(days, n_days)
-            share = depth.take(carried) * (active / n_days)
-            np.subtract(1.0, share, out=share)
-            share *= rel.take(carried)
-            rel[carried] = share
-            days -= active
-            left[carried] = days
-            ended = days == 0
-            depth[carried[ended]] = 0.0
-            carried = carried[~ended]
+        K = _kernels()
+        if carried.size:  # the carried shocks' days in this step; rows whose shock ended drop out
+            carried = carried[:K.shock_carry(carried, left, depth, rel, n_days)]
         lam = self.expected_starts(months)
         count = int(rng.poisson(lam * n)) if lam > 0 else 0
         if count:
-            rows = rng.random(count)
-            rows *= n
-            rows = rows.astype(np.int64)
+            u_rows = rng.random(count)  # row ⌊u·n⌋
             a = self.depth_mean * self.depth_concentration
             d = rng.beta(a, self.depth_concentration - a, size=count)
             dur = rng.geometric(1.0 / self.duration_days_mean, size=count)
-            start = rng.random(count)
-            start *= n_days
-            start = start.astype(np.int64)  # uniform day of the step, 0 .. n_days − 1
-            inside = np.minimum(dur, n_days - start)
-            np.multiply.at(rel, rows, 1.0 - d * (inside / n_days))
-            rest = dur - inside
-            carry = rest > 0
-            if carry.any():
-                c, dc, rc = rows[carry], d[carry], rest[carry]
-                uc = np.unique(c)
-                new = uc[left.take(uc) == 0]  # rows that had no days left join the carried ones
-                if uc.size == c.size:
-                    depth[c] = 1.0 - (1.0 - depth.take(c)) * (1.0 - dc)
-                    left[c] = np.maximum(left.take(c), rc)
-                else:  # two carried shocks in one row
-                    keep = 1.0 - depth
-                    np.multiply.at(keep, c, 1.0 - dc)
-                    depth[uc] = 1.0 - keep.take(uc)
-                    np.maximum.at(left, c, rc)
-                if new.size:
-                    carried = np.concatenate([carried, new])
+            u_start = rng.random(count)  # start day ⌊u'·n_days⌋, 0 .. n_days − 1
+            mark = state.get("shock_mark")
+            if mark is None:
+                mark = state["shock_mark"] = np.zeros(n, dtype=np.int64)
+                state["shock_keep"] = np.empty(n)
+            stamp = state["shock_stamp"] = state.get("shock_stamp", 0) + 1
+            new = np.empty(count, dtype=np.int64)
+            k = K.shock_new(u_rows, n, d, dur, u_start, n_days, rel, depth, left, state["shock_keep"], mark,
+                            stamp, new)
+            if k:  # rows that had no days left join the carried ones
+                carried = np.concatenate([carried, new[:k]])
         state["shock_rows"] = carried
 
 
@@ -675,8 +670,8 @@ class SupplyResponse:
         prev_first, prev_n = state["resp_prev"]
         z = np.log(hashprice_prev)
         ref = state["resp_ref"]
-        z -= ref
-        ref += (-math.expm1(-prev_n / self.ref_days)) * z  # in place: the reference after the step
+        # z −= ref; ref += (1 − e^{−n/τ})·z, in place (the reference after the step)
+        _kernels().response_record(z, ref, -math.expm1(-prev_n / self.ref_days))
         buf = state["resp_buf"]
         buf.append((prev_first, prev_n, z))
         while len(buf) > 1 and buf[1][0] <= first_day + 0.5 - self.lag_days - 60:
@@ -816,28 +811,27 @@ class HashrateModel:
                 or self.level_sd0 > 0:
             mom = ar1_step_moments(self.noise_ar1, n_days)
             sd = self.noise_sd_per_day
-            if sd > 0:
-                end, rel = mom.draw(rng, x.shape[0], sd)
-                rel += x * mom.a_mean
-                rel += 0.5 * sd * sd * mom.within + math.log(trend)
+            c1, c2 = first_day + 0.5 * (n_days - 1), (n_days * n_days - 1) / 24.0  # the slope's terms
+            if sd > 0:  # StepMoments.draw, the AR(1) update and the slope's terms in one compiled pass
+                l11, l21, l22 = mom.chol
+                z = rng.standard_normal((2, x.shape[0]), dtype=np.float32)
+                rel = np.empty(x.shape[0])
+                _kernels().ar1_step(z, sd * l11, sd * l21, sd * l22, x, mom.a_mean, mom.a_end,
+                                    0.5 * sd * sd * mom.within + math.log(trend), x if slope is None else slope,
+                                    c1, c2, slope is not None, rel)
             else:
-                end = None
                 rel = x * mom.a_mean
                 rel += math.log(trend)
-            x *= mom.a_end
-            if end is not None:
-                x += end
-            if slope is not None:
-                rel += slope * (first_day + 0.5 * (n_days - 1))
-                rel += slope * slope * ((n_days * n_days - 1) / 24.0)
+                x *= mom.a_end
+                if slope is not None:
+                    rel += slope * c1
+                    rel += slope * slope * c2
             if resp is not None:
                 if first_day > 0:
                     resp.record(state, hashprice_prev, first_day)
-                step = resp.lagged_z(state, first_day, n_days) * resp.gamma_per_day
-                off = state["resp_off"]
-                rel += off
-                rel += step * (0.5 * (n_days + 1))
-                off += step * n_days
+                z = np.broadcast_to(np.asarray(resp.lagged_z(state, first_day, n_days), dtype=np.float64), rel.shape)
+                # s = z·γ; rel += off; rel += s·(n + 1)/2; off += s·n (in place)
+                _kernels().response_step(z, resp.gamma_per_day, 0.5 * (n_days + 1), n_days, state["resp_off"], rel)
                 state["resp_prev"] = (first_day, n_days)
             np.exp(rel, out=rel)
         else:
@@ -848,17 +842,14 @@ class HashrateModel:
         cap = self.capitulation
         if cap is not None and cap.enabled:
             cost, mean_keep, end_keep = _capitulation_step(cap, first_day, n_days)
-            target = hashprice_prev / cost
-            if cap.elasticity != 1.0:
-                target **= cap.elasticity
-            np.minimum(target, 1.0, out=target)
-            gap = state["kappa"] - target
-            kappa = gap * end_keep
-            gap *= mean_keep
-            gap += target
-            rel *= gap
-            kappa += target
-            state["kappa"] = kappa
+            hp = np.asarray(hashprice_prev, dtype=np.float64)
+            if cap.elasticity != 1.0:  # (hp/c)^ε by numpy, then divided by 1 (exact)
+                hp = hp / cost
+                hp **= cap.elasticity
+                cost = 1.0
+            hp = np.broadcast_to(hp, rel.shape)
+            # t = min(hp/c, 1); rel ·= (κ − t)·mean_keep + t; κ ← (κ − t)·end_keep + t (in place)
+            _kernels().capitulate(hp, cost, state["kappa"], mean_keep, end_keep, rel)
         return rel
 
 
@@ -964,12 +955,11 @@ class FeeModel:
             return None
         mom = ar1_step_moments(self.noise_ar1, n_days)
         sd = self.noise_sd_per_day
-        end, mean = mom.draw(rng, y.shape[0], sd)
         v_mean = mom.a_mean**2 * state["var"] + sd * sd * mom.var_mean
-        mean += y * mom.a_mean
-        mean -= 0.5 * v_mean
-        y *= mom.a_end
-        y += end
+        l11, l21, l22 = mom.chol
+        z = rng.standard_normal((2, y.shape[0]), dtype=np.float32)  # StepMoments.draw's normals
+        mean = np.empty(y.shape[0])
+        _kernels().fee_step(z, sd * l11, sd * l21, sd * l22, y, mom.a_mean, mom.a_end, 0.5 * v_mean, mean)
         state["var"] = mom.a_end**2 * state["var"] + sd * sd * mom.chol[0] ** 2
         return mean
 
