@@ -40,7 +40,7 @@ DAYS_PER_YEAR: float = 365.0
 
 def _kernels():
     """The compiled step loops (:mod:`hashdesk.scenario.paths_kernels`), imported on first use (numba's
-    import costs about half a second; fitting and validation never need it)."""
+    start-up costs about half a second; building and validating a spec never needs these loops)."""
     from hashdesk.scenario import paths_kernels
 
     return paths_kernels
