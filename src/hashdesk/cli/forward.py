@@ -56,6 +56,20 @@ def _progress_bar(fmt: OutputFormat, label: str):
                     disable=fmt != OutputFormat.table or not console.is_terminal)
 
 
+def _inputs(chart: Path | None, at: str | None, quotes: Path | None):
+    """The two commands' checked inputs: the start date and the quotes (None without a file);
+    a missing chart directory or a bad quotes file exits 2 naming it."""
+    from hashdesk.scenario.forward import QuoteError, read_quotes
+
+    if chart is not None and not chart.parent.is_dir():
+        fail(f"--chart: directory {chart.parent} does not exist")
+    start = parse_date(at, "--at")
+    try:
+        return start, (None if quotes is None else read_quotes(quotes))
+    except QuoteError as exc:
+        fail(str(exc))
+
+
 def _errors():
     from hashdesk.economics.fleet import CatalogueError, UnknownAsicError
     from hashdesk.economics.profile import ProfileError
@@ -92,17 +106,7 @@ def forward(
     block). json gives one row per month (month, mean_usd_per_ph_day, median_usd_per_ph_day,
     p05, p25, p75, p95, the BTC figures and the drivers); csv and parquet export the same rows.
     """
-    if chart is not None and not chart.parent.is_dir():
-        fail(f"--chart: directory {chart.parent} does not exist")
-    start = parse_date(at, "--at")
-    from hashdesk.scenario.forward import QuoteError, read_quotes
-
-    q = None
-    if quotes is not None:
-        try:
-            q = read_quotes(quotes)
-        except QuoteError as exc:
-            fail(str(exc))
+    start, q = _inputs(chart, at, quotes)
     desk = desk_from_ctx(ctx)
     try:
         with _progress_bar(fmt, "forward") as bar:
@@ -198,17 +202,7 @@ def hedge(
     (mean, std, 5 %/median/95 %, P(margin < 0), 5 % CVaR) for each leg and the variance-minimising
     ratio R*. csv and parquet export the monthly rows; json has everything.
     """
-    if chart is not None and not chart.parent.is_dir():
-        fail(f"--chart: directory {chart.parent} does not exist")
-    start = parse_date(at, "--at")
-    from hashdesk.scenario.forward import QuoteError, read_quotes
-
-    q = None
-    if quotes is not None:
-        try:
-            q = read_quotes(quotes)
-        except QuoteError as exc:
-            fail(str(exc))
+    start, q = _inputs(chart, at, quotes)
     desk = desk_from_ctx(ctx)
     try:
         with _progress_bar(fmt, "hedge") as bar:
