@@ -63,7 +63,7 @@ from hashdesk.scenario.engine import (
 )
 from hashdesk.scenario.executors import DEFAULT_CHUNK_SIZE, Progress, run_reduced
 from hashdesk.scenario.paths import ScenarioInputError
-from hashdesk.scenario.summary import N_BINS, QUANTILES, StreamingHistogram
+from hashdesk.scenario.summary import N_BINS, QUANTILES, StreamingHistogram, start_record
 
 #: The reference miner whose monthly BTC and revenue per day are the month's hashprice: 1 PH/s
 #: (1,000 TH/s), uptime 1, no power, no pool fee, not curtailable, FPPS.
@@ -406,22 +406,6 @@ class ForwardCurve:
         for r in recs:
             r["month_start"] = r["month_start"].isoformat()
         return recs
-
-
-def start_record(spec: ScenarioSpec) -> dict:
-    """The start state of a run as a JSON-ready record (as in :class:`~hashdesk.scenario.summary.ScenarioSummary`)."""
-    st = spec.start
-    return {
-        "date": st.start_date.isoformat(),
-        "time_unix": st.time_unix,
-        "tip_height": st.tip_height,
-        "bits": f"0x{st.bits:08x}",
-        "price_usd": st.price_usd,
-        "hashrate_ehs": st.hashrate_ehs,
-        "fees_sats_per_block": st.fees_sats_per_block,
-        "hashprice_usd_per_ph_day": st.hashprice_usd_per_ph_day,
-        "source": st.source,
-    }
 
 
 def finalize_forward(spec: ScenarioSpec, part: ForwardPartial, seed: int, models: dict | None = None,

@@ -49,9 +49,9 @@ import pandas as pd
 
 from hashdesk.scenario.engine import ChunkResult, ScenarioSpec
 from hashdesk.scenario.executors import DEFAULT_CHUNK_SIZE, Progress, run_reduced
-from hashdesk.scenario.forward import match_quotes, month_days, month_labels, start_record
+from hashdesk.scenario.forward import match_quotes, month_days, month_labels
 from hashdesk.scenario.paths import ScenarioInputError
-from hashdesk.scenario.summary import N_BINS, QUANTILES, StreamingHistogram
+from hashdesk.scenario.summary import N_BINS, QUANTILES, StreamingHistogram, start_record
 
 #: Tail share of the CVaR reported [0–1].
 CVAR_LEVEL: float = 0.05

@@ -374,6 +374,22 @@ class ScenarioSummary:
     samples: dict
 
 
+def start_record(spec: ScenarioSpec) -> dict:
+    """The start state of a run as a JSON-ready record (:attr:`ScenarioSummary.start`, the forward curve's and the hedge's ``start``)."""
+    st = spec.start
+    return {
+        "date": st.start_date.isoformat(),
+        "time_unix": st.time_unix,
+        "tip_height": st.tip_height,
+        "bits": f"0x{st.bits:08x}",
+        "price_usd": st.price_usd,
+        "hashrate_ehs": st.hashrate_ehs,
+        "fees_sats_per_block": st.fees_sats_per_block,
+        "hashprice_usd_per_ph_day": st.hashprice_usd_per_ph_day,
+        "source": st.source,
+    }
+
+
 def finalize(spec: ScenarioSpec, part: Partial, seed: int, models: dict) -> ScenarioSummary:
     """Turn the merged :class:`Partial` into a :class:`ScenarioSummary`."""
     from hashdesk.scenario.engine import first_retarget_height
@@ -434,18 +450,7 @@ def finalize(spec: ScenarioSpec, part: Partial, seed: int, models: dict) -> Scen
             "breakeven_month_q95": month_at(0.95),
             "horizon_totals": totals,
         }
-    st = spec.start
-    start = {
-        "date": st.start_date.isoformat(),
-        "time_unix": st.time_unix,
-        "tip_height": st.tip_height,
-        "bits": f"0x{st.bits:08x}",
-        "price_usd": st.price_usd,
-        "hashrate_ehs": st.hashrate_ehs,
-        "fees_sats_per_block": st.fees_sats_per_block,
-        "hashprice_usd_per_ph_day": st.hashprice_usd_per_ph_day,
-        "source": st.source,
-    }
+    start = start_record(spec)
     return ScenarioSummary(
         n_scenarios=part.n,
         seed=seed,
