@@ -261,8 +261,7 @@ def _backtest(ctx: typer.Context, scenarios: int, seed: int, start_from: str | N
     if not len(res.rows):
         fail("--backtest: no start could be scored (" + "; ".join(f"{s['start']}: {s['reason']}" for s in res.skipped[:3])
              + ")")
-    drift = sorted({m["price"]["drift"] for m in res.models.values()})
-    settings = {**res.settings, "price_drift": drift[0] if len(drift) == 1 else drift, "wall_s": wall}
+    settings = {**res.settings, "wall_s": wall}
     if fmt == OutputFormat.json:
         emit({"horizons": res.summary, "settings": settings, "skipped": res.skipped, "starts": res.rows}, fmt)
         return
@@ -281,7 +280,7 @@ def _backtest(ctx: typer.Context, scenarios: int, seed: int, start_from: str | N
     note(f"{settings['price_drift']}; coverage = share of starts whose outcome fell in the simulated band "
          "(50 %: q25–q75, 90 %: q05–q95; calibrated ≈ 50 % and 90 %); median error = median over starts of "
          "|simulated median / realised − 1|; bias = the same, signed; sampling interval: moving-block "
-         f"bootstrap over starts. {len([s for s in res.skipped if 'target' not in s])} start(s) skipped; "
+         f"bootstrap over starts. {len(res.skipped_starts)} start(s) skipped; "
          f"{wall:.0f} s.", style="dim")
 
 

@@ -248,7 +248,8 @@ class BacktestResult:
     skipped : list of dict
         Starts that could not be run (``start``, ``reason``) and targets without a realised value.
     settings : dict
-        Scenarios per start, seed, targets, months simulated, starts, definitions.
+        Scenarios per start, seed, the price drift of the fitted models (one value, or the distinct
+        ones), targets, months simulated, starts, definitions.
     models : dict
         The fitted models of each start (``start`` -> the models dict of ``scenario_spec``).
     """
@@ -258,6 +259,11 @@ class BacktestResult:
     skipped: list[dict] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)
+
+    @property
+    def skipped_starts(self) -> list[date]:
+        """Starts that could not be run at all (not those missing one target's outcome)."""
+        return [s["start"] for s in self.skipped if "target" not in s]
 
 
 def coverage_interval(hits: np.ndarray, block: int, level: float = 0.9, draws: int = 4000,
@@ -403,8 +409,10 @@ def run_backtest(
             progress(i + 1, len(days), day)
     frame = pd.DataFrame(rows, columns=["start", "target", "q05", "q25", "q50", "q75", "q95", "realized",
                                         "in_50", "in_90", "error_pct", "pit", "n_finite"])
+    drifts = sorted({m["price"]["drift"] for m in models.values()})
     settings = {
         "scenarios_per_start": scenarios, "seed": seed,
+        "price_drift": drifts[0] if len(drifts) == 1 else drifts,
         "targets": {t.key: t.label for t in targets},
         "starts": [d.isoformat() for d in days],
         "coverage": "share of starts whose realised value lies in the simulated central band: "
