@@ -638,15 +638,16 @@ def mixed_subsidy_days(daily: pd.DataFrame, halving_times: dict[int, int] | None
     new_era = np.full(len(out), np.nan)
     notes = [""] * len(out)
     halving_times = dict(halving_times or {})
-    for i in range(len(out)):
-        off_era = bool(np.isfinite(s[i])) and not np.isclose(eras, s[i], rtol=0, atol=1e-9).any()
-        touched: list[int] = []
-        if np.isfinite(hl[i]) and np.isfinite(n[i]) and n[i] > 0:
-            lo, hi = int(hl[i]) - int(n[i]) + 1, int(hl[i])
-            first = -(-max(lo, 1) // HALVING_INTERVAL) * HALVING_INTERVAL
-            touched = list(range(first, hi + 1, HALVING_INTERVAL))
-        if not (off_era or touched):
-            continue
+    # vectorised screen: a day off every era's value, or whose attributed heights reach a multiple
+    # of the halving interval; only those few days are worded below
+    off = np.isfinite(s) & ~(np.abs(s[:, None] - eras[None, :]) <= 1e-9).any(axis=1)
+    spans = np.isfinite(hl) & np.isfinite(n) & (n > 0)
+    hl0, n0 = np.where(spans, hl, 0).astype(np.int64), np.where(spans, n, 0).astype(np.int64)
+    lo0 = np.maximum(hl0 - n0 + 1, 1)
+    first0 = -(-lo0 // HALVING_INTERVAL) * HALVING_INTERVAL
+    for i in np.flatnonzero(off | (spans & (first0 <= hl0))):
+        off_era = bool(off[i])
+        touched = list(range(int(first0[i]), int(hl0[i]) + 1, HALVING_INTERVAL)) if spans[i] else []
         mixed[i] = True
         parts = []
         if off_era and np.isfinite(n[i]):
