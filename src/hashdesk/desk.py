@@ -18,7 +18,8 @@ Examples
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
@@ -79,6 +80,26 @@ class Desk:
         self._inputs: OrderedDict[int, NetworkInputs] = OrderedDict()
         self._states: dict[tuple[int, int], NetworkState] = {}
         self._catalogue = None  # the store's and shipped models (no user files), read once
+        self._once = 0  # depth of reading_once() blocks
+        self._facts: dict[int | None, dict[str, pd.DataFrame]] = {}
+
+    @contextmanager
+    def reading_once(self) -> Iterator[Desk]:
+        """Within the block every query is read from the store once (a repeated one is answered
+        from memory, and the company facts parsed once per time): for one job over one snapshot,
+        such as the brief. Leaving the outermost block forgets what was kept."""
+        self._once += 1
+        if self._once == 1:
+            for r in self._readers.values():
+                r.memoize(True)
+        try:
+            yield self
+        finally:
+            self._once -= 1
+            if self._once == 0:
+                for r in self._readers.values():
+                    r.memoize(False)
+                self._facts.clear()
 
     # -- plumbing ---------------------------------------------------------------------------------
     def reader(self, at_unix: int | None = None) -> Reader:
@@ -86,6 +107,7 @@ class Desk:
         key = None if at_unix is None else int(at_unix)
         if key not in self._readers:
             self._readers[key] = Reader(self.con, key, self.path)
+            self._readers[key].memoize(self._once > 0)
             while len(self._readers) > self.CACHE_TIMES:
                 _, old = self._readers.popitem(last=False)
                 old.close()
@@ -397,10 +419,9 @@ class Desk:
         t = month_bounds(m_to)[1] if m_to else self.data_end_unix
         rows = production_rows(self.reader(t), as_list(tickers), m_from, m_to)
         if pool_models is None:  # pool fees stated in the company facts public by then
-            from hashdesk.data.companies import company_facts
             from hashdesk.economics.production import pool_models_from_facts
 
-            comp = company_facts(self.reader(t))["companies"]
+            comp = self._company_facts(t)["companies"]
             if len(comp) and "pool_fee" in comp:
                 comp = comp.assign(pool_fee_source=comp["source_url"])
                 pool_models = pool_models_from_facts(comp[comp["pool_fee"].notna()])
@@ -710,14 +731,21 @@ class Desk:
     def company_facts(self, at: AtLike | None = None) -> dict[str, pd.DataFrame]:
         """The company facts public by ``at`` (the end of that day; default: all)
         (:func:`hashdesk.data.companies.company_facts`)."""
+        return self._company_facts(None if at is None else self.at_unix(at))
+
+    def _company_facts(self, t: int | None) -> dict[str, pd.DataFrame]:
         from hashdesk.data.companies import company_facts
 
-        return company_facts(self.reader(None if at is None else self.at_unix(at)))
+        if self._once == 0:
+            return company_facts(self.reader(t))
+        if t not in self._facts:
+            self._facts[t] = company_facts(self.reader(t))
+        return {k: v.copy() for k, v in self._facts[t].items()}
 
     def comps(self, at: AtLike) -> pd.DataFrame:
         """Public-miner comparables as of the end of ``at`` from facts public by then
         (:func:`hashdesk.hpc.comps.comps_table`; the last row holds the medians)."""
-        from hashdesk.data.companies import closes_on_or_before, company_facts
+        from hashdesk.data.companies import closes_on_or_before
         from hashdesk.data.production import production_rows
         from hashdesk.economics.production import (
             ProductionError,
@@ -730,7 +758,7 @@ class Desk:
         t = self.at_unix(at)
         day = pd.Timestamp(t - 1, unit="s").date()
         r = self.reader(t)
-        facts = company_facts(r)
+        facts = self._company_facts(t)
         tickers = sorted(facts["companies"]["ticker"]) if len(facts["companies"]) else []
         closes = closes_on_or_before(r, tickers, day)
         prices = self.inputs(t).btc_prices

@@ -215,6 +215,26 @@ pio.templates[TEMPLATE] = build_template()
 _TEMPLATE_BLOB = marshal.dumps(pio.templates[TEMPLATE].to_plotly_json())
 
 
+def vline_shape(x: Any, **line: Any) -> dict[str, Any]:
+    """A vertical line across the plot at ``x`` on a single-axes figure, as ``fig.add_vline``
+    draws it (``line``: Plotly line properties, e.g. ``dash``, ``width``, ``color``)."""
+    return {"type": "line", "xref": "x", "yref": "y domain", "x0": x, "x1": x, "y0": 0, "y1": 1, "line": line}
+
+
+def vrect_shape(x0: Any, x1: Any, fillcolor: str, opacity: float) -> dict[str, Any]:
+    """A shaded band from ``x0`` to ``x1`` across the plot, as ``fig.add_vrect`` draws it."""
+    return {"type": "rect", "xref": "x", "yref": "y domain", "x0": x0, "x1": x1, "y0": 0, "y1": 1,
+            "fillcolor": fillcolor, "opacity": opacity, "line": {"width": 0}}
+
+
+def add_marks(fig: go.Figure, shapes: list[dict] | tuple = (), annotations: list[dict] | tuple = ()) -> go.Figure:
+    """Add shapes and annotations in one layout update (``add_vline``/``add_vrect`` one at a time
+    cost ~2 ms each); returns ``fig``."""
+    if shapes or annotations:
+        fig.update_layout(shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *annotations])
+    return fig
+
+
 def styled(fig: go.Figure) -> go.Figure:
     """Give a figure the house look: the ``hashdesk`` template and each ticker's colour.
 

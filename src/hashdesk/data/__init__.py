@@ -147,14 +147,36 @@ class Reader:
         """Another reader on the same store as of a different time."""
         return Reader(self.con, as_of, self.path)
 
+    #: Answers of earlier queries while :meth:`memoize` is on (None: off), keyed by the query text
+    #: and its parameters.
+    _memo: dict[tuple[str, str], Any] | None = None
+
+    def memoize(self, on: bool) -> None:
+        """Keep (``True``) or stop keeping and forget (``False``) the answers of this reader's
+        queries. While on, a query asked again is answered from memory (DataFrames as copies):
+        for a job that reads one snapshot many times (the brief), not for a long-lived reader
+        that must see new rows."""
+        self._memo = {} if on else None
+
     def df(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
         """Run a query and return a DataFrame."""
-        return self.con.execute(sql, params or []).df()
+        if self._memo is None:
+            return self.con.execute(sql, params or []).df()
+        key = (sql, repr(params))
+        if key not in self._memo:
+            self._memo[key] = self.con.execute(sql, params or []).df()
+        return self._memo[key].copy()
 
     def scalar(self, sql: str, params: list | tuple | None = None) -> Any:
         """Run a query returning one value (None when there is no row)."""
+        key = ("scalar", sql + repr(params))
+        if self._memo is not None and key in self._memo:
+            return self._memo[key]
         row = self.con.execute(sql, params or []).fetchone()
-        return None if row is None else row[0]
+        value = None if row is None else row[0]
+        if self._memo is not None:
+            self._memo[key] = value
+        return value
 
     def has_table(self, name: str) -> bool:
         """True when the store has the table (migrations may add tables later)."""

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from hashdesk.theme import styled
+from hashdesk.theme import add_marks, styled, vrect_shape
 
 _VERDICT_SYMBOL = {"beat": "triangle-up", "in line": "circle", "miss": "triangle-down"}
 
@@ -107,10 +107,10 @@ def shock_figure(daily: pd.DataFrame, shocks: pd.DataFrame, title: str | None = 
                              name="baseline: trailing median [EH/s]", line={"dash": "dash"}))
     fig.add_trace(go.Scatter(x=daily.date, y=daily.threshold_ehs, mode="lines",
                              name="threshold [EH/s]", line={"dash": "dot", "color": "firebrick"}))
-    for s in shocks.itertuples():
-        fig.add_vrect(x0=pd.Timestamp(s.start), x1=pd.Timestamp(s.end) + pd.Timedelta(days=1),
-                      fillcolor="firebrick", opacity=0.15, line_width=0,
-                      annotation_text=f"{s.depth_pct:.0f}%", annotation_position="bottom left")
+    bands = [(pd.Timestamp(s.start), pd.Timestamp(s.end) + pd.Timedelta(days=1), s.depth_pct) for s in shocks.itertuples()]
+    add_marks(fig, [vrect_shape(x0, x1, "firebrick", 0.15) for x0, x1, _ in bands],
+              [{"x": x0, "y": 0, "xref": "x", "yref": "y domain", "text": f"{d:.0f}%", "showarrow": False,
+                "xanchor": "left", "yanchor": "bottom"} for x0, _, d in bands])
     fig.update_layout(title=title or "Network hashrate shocks",
                       xaxis_title="date [UTC]", yaxis_title="hashrate [EH/s]", height=500)
     return styled(fig)

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from hashdesk.theme import styled
+from hashdesk.theme import add_marks, styled, vrect_shape
 
 
 def cumulative_returns_figure(cumulative: dict[str, pd.Series], title: str = "") -> go.Figure:
@@ -72,9 +72,8 @@ def decoupling_figure(path: pd.DataFrame, episodes: pd.DataFrame, name: str, k: 
                     name=f"+{k:g}σ band")
     fig.add_scatter(x=path.index, y=-100 * path["band"], mode="lines", line={"dash": "dot", "color": "grey"},
                     name=f"-{k:g}σ band")
-    for e in episodes.itertuples(index=False):
-        fig.add_vrect(x0=e.start, x1=e.end, fillcolor="green" if e.direction == "up" else "red",
-                      opacity=0.15, line_width=0)
+    add_marks(fig, [vrect_shape(e.start, e.end, "green" if e.direction == "up" else "red", 0.15)
+                    for e in episodes.itertuples(index=False)])
     fig.update_layout(title=f"{name}: residual vs BTC beta (decoupling episodes shaded)",
                       xaxis_title="date (UTC)", yaxis_title="cumulative residual return [%]")
     return styled(fig)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -491,6 +492,13 @@ def lead_lag_terms(
     d = pd.DatetimeIndex(dates).sort_values().unique()
     if len(d) < 3:
         raise MarketDataError(f"lead_lag_terms: need at least three dates, got {len(d)}")
+    # tickers on one exchange share a calendar: the answer depends only on the dates and timings
+    return _lead_lag_terms(d.tz_localize(None).as_unit("ns").asi8.tobytes(), asset, benchmark, max_offset)
+
+
+@lru_cache(maxsize=64)
+def _lead_lag_terms(days_ns: bytes, asset: CloseTiming, benchmark: CloseTiming, max_offset: int) -> LeadLagTerms:
+    d = pd.DatetimeIndex(np.frombuffer(days_ns, dtype=np.int64).astype("datetime64[ns]"))
     a = asset.instants(d).as_unit("s").asi8  # [unix s]
     b = benchmark.instants(d).as_unit("s").asi8
     a_lo, a_hi = a[:-1], a[1:]  # row t = 1..N-1 (interval from d_{t-1} to d_t)

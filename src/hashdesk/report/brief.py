@@ -80,8 +80,9 @@ def build_brief(desk: Desk, month: str | Month, claims_path: str | Path | None =
     from threadpoolctl import threadpool_limits
 
     # one BLAS thread: the brief's linear algebra is small (regressions of a few hundred days,
-    # 2-parameter fits), where a multi-threaded BLAS spends more on waking threads than it saves
-    with threadpool_limits(1, user_api="blas"):
+    # 2-parameter fits), where a multi-threaded BLAS spends more on waking threads than it saves;
+    # the sections share one snapshot, so each query is read from the store once
+    with threadpool_limits(1, user_api="blas"), desk.reading_once():
         return _build_brief(desk, month, claims_path)
 
 

@@ -205,15 +205,16 @@ def mark_retargets(fig, retargets):
 
     ``retargets`` is :meth:`hashdesk.desk.Desk.retargets` with ``change`` as a fraction.
     """
-    from hashdesk.theme import SERIES_COLOURS
+    from hashdesk.theme import SERIES_COLOURS, add_marks, vline_shape
 
+    shapes, notes = [], []
     for r in retargets.to_dict(orient="records"):
         x = r["date"].isoformat() if hasattr(r["date"], "isoformat") else str(r["date"])
-        fig.add_vline(x=x, line_dash="dash", line_width=1, line_color=SERIES_COLOURS["retarget"])
-        fig.add_annotation(x=x, y=1, yref="paper", yanchor="bottom", xanchor="left", showarrow=False,
-                           text=f"retarget {r['change'] * 100:+.2f}%",
-                           font={"color": SERIES_COLOURS["retarget"], "size": 10})
-    return fig
+        shapes.append(vline_shape(x, dash="dash", width=1, color=SERIES_COLOURS["retarget"]))
+        notes.append({"x": x, "y": 1, "yref": "paper", "yanchor": "bottom", "xanchor": "left", "showarrow": False,
+                      "text": f"retarget {r['change'] * 100:+.2f}%",
+                      "font": {"color": SERIES_COLOURS["retarget"], "size": 10}})
+    return add_marks(fig, shapes, notes)
 
 
 # -- markets ----------------------------------------------------------------------------------

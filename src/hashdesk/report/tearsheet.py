@@ -54,9 +54,4 @@ def monthly_returns(returns: pd.DataFrame) -> pd.DataFrame:
         ``∏(1 + r) − 1`` over that month's periods (NaN periods skipped).
     """
     months = returns.index.to_period("M").astype(str)
-
-    def comp(x: pd.Series) -> float:
-        x = x.dropna()
-        return float(np.prod(1.0 + x.to_numpy()) - 1.0) if len(x) else float("nan")
-
-    return returns.groupby(months).agg(comp)
+    return (1.0 + returns).groupby(months).prod(min_count=1) - 1.0
