@@ -79,6 +79,7 @@ class Desk:
         self._readers: OrderedDict[int | None, Reader] = OrderedDict()
         self._inputs: OrderedDict[int, NetworkInputs] = OrderedDict()
         self._states: dict[tuple[int, int], NetworkState] = {}
+        self._epochs: dict[int, tuple[pd.DataFrame, list[str]]] = {}  # epoch starts per time
         self._catalogue = None  # the store's and shipped models (no user files), read once
         self._once = 0  # depth of reading_once() blocks
         self._facts: dict[int | None, dict[str, pd.DataFrame]] = {}
@@ -189,6 +190,7 @@ class Desk:
             while len(self._inputs) > self.CACHE_TIMES:
                 old_t, _ = self._inputs.popitem(last=False)
                 self._states = {k: v for k, v in self._states.items() if k[0] != old_t}
+                self._epochs.pop(old_t, None)
         self._inputs.move_to_end(t)
         return self._inputs[t]
 
@@ -346,6 +348,13 @@ class Desk:
             ``epoch``, ``first_height``, ``bits``, ``start_unix`` [unix s, NaN unknown], and notes
             naming the starts placed within a day by the day's block split (not exact).
         """
+        t = int(at_unix)
+        if t not in self._epochs:
+            self._epochs[t] = self._epoch_starts(t)
+        ep, notes = self._epochs[t]
+        return ep.copy(), list(notes)
+
+    def _epoch_starts(self, at_unix: int) -> tuple[pd.DataFrame, list[str]]:
         i = self.inputs(at_unix)
         ep = i.epochs[["epoch", "first_height", "bits", "start_time"]].rename(columns={"start_time": "start_unix"})
         notes: list[str] = []
@@ -603,7 +612,8 @@ class Desk:
         from hashdesk.economics.production import dedupe_production
 
         r = self.reader(at_unix)
-        have = [t for t in tickers if t in set(known_tickers(r))]
+        known = set(known_tickers(r))
+        have = [t for t in tickers if t in known]
         if not have:
             return pd.DataFrame(columns=["ticker", "month", "btc_mined"])
         months = dedupe_production(production_rows(r, have)).drop_duplicates(["ticker", "month"])

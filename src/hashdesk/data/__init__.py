@@ -77,17 +77,20 @@ def _as_of_tables(con: duckdb.DuckDBPyConnection, db: str, t: int) -> None:
     day = last_full_day(t)
     month = last_full_month(t)
     src = f'"{db}".main'
+    # the heights known (integers only: copying whole rows with their hashes cost ~15 ms more)
+    # and a view of those rows
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE blocks AS
-        WITH k AS (SELECT * FROM {src}.blocks WHERE time < {int(t)}),
-        r AS (SELECT *, height - row_number() OVER (ORDER BY height) AS _grp FROM k),
+        CREATE OR REPLACE TEMP TABLE _known_heights AS
+        WITH k AS (SELECT height FROM {src}.blocks WHERE time < {int(t)}),
+        r AS (SELECT height, height - row_number() OVER (ORDER BY height) AS _grp FROM k),
         c AS (SELECT _grp, count(*) AS _n FROM r GROUP BY _grp)
-        SELECT r.* EXCLUDE (_grp) FROM r JOIN c USING (_grp)
+        SELECT r.height FROM r JOIN c USING (_grp)
         WHERE c._n >= {MIN_RUN_BLOCKS} OR (c._n = 1 AND r.height % 2016 = 0)
-        ORDER BY height
         """
     )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW blocks AS SELECT * FROM {src}.blocks "
+                "WHERE height IN (SELECT height FROM _known_heights)")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE epochs AS
