@@ -67,6 +67,29 @@ def test_surf_every_brief_chart_uses_the_house_template(jan):
                 assert trace.line.color == TICKER_COLOURS[name], (f.key, name)
 
 
+def test_surf_marks_stored_unvalidated_are_valid_plotly(jan):
+    """Shapes and annotations that ``add_marks`` stores without Plotly's validation (and the
+    template ``styled`` sets that way) pass it: each one re-validated, the way
+    ``fig.update_layout`` would have, with no error and the same properties."""
+    import plotly.graph_objects as go
+
+    from hashdesk.theme import add_marks, vline_shape, vrect_shape
+
+    seen = 0
+    for s in jan.sections:
+        for f in s.figures:
+            layout = f.figure.to_plotly_json()["layout"]
+            for shape in layout.get("shapes", []):
+                assert go.layout.Shape(**shape).to_plotly_json() == shape, (f.key, shape)
+                seen += 1
+            for note in layout.get("annotations", []):
+                assert go.layout.Annotation(**note).to_plotly_json() == note, (f.key, note)
+            go.layout.Template(layout["template"])  # raises on an invalid property
+    assert seen >= 3  # retargets on the shock chart, halvings/retargets on the network chart
+    fig = add_marks(go.Figure(), [vline_shape(1, dash="dot"), vrect_shape(2, 3, "red", 0.2)])
+    assert [(x.type, x.yref) for x in fig.layout.shapes] == [("line", "y domain"), ("rect", "y domain")]
+
+
 def test_surf_chart_modules_style_their_figures():
     """A figure straight from a domain charts module (what --chart writes) has the theme."""
     import pandas as pd

@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 
 from hashdesk.chain.consensus import HALVING_INTERVAL, RETARGET_INTERVAL
 from hashdesk.chain.hashrate import daily_hashrate, epoch_hashrate
-from hashdesk.theme import styled
+from hashdesk.theme import add_marks, styled
 from hashdesk.times import parse_at
 from hashdesk.units import HS_PER_EHS
 
@@ -167,7 +167,7 @@ def hashrate_difficulty_figure(
                 notes.append({"x": x, "y": 0.02, "yref": "paper", "showarrow": False, "textangle": -90,
                               "text": f"retarget {rt['change_pct']:+.2f}%", "xanchor": "right",
                               "yanchor": "bottom", "font": {"color": "slategray", "size": 10}})
-    fig.update_layout(shapes=shapes, annotations=notes)
+    add_marks(fig, shapes, notes)
     h = pd.concat([eps.hashrate_ehs, daily.hashrate_ehs]).dropna()
     log_h = len(h) > 0 and h[h > 0].max() / h[h > 0].min() > 100
     log_d = len(eps) > 0 and eps.difficulty.max() / eps.difficulty.min() > 100
