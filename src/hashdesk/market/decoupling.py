@@ -110,25 +110,24 @@ def decoupling_episodes(
     sign = np.sign(trailing.where(trailing.abs() > band, 0.0).fillna(0.0)).astype(int)
     sign = _bridge(sign, merge_gap)
     rows = []
-    run_id = (sign != sign.shift()).cumsum()
-    for _, seg in sign.groupby(run_id):
-        if seg.iloc[0] == 0:
+    # runs of one sign (positions on both's index, which path and sign share)
+    s = sign.to_numpy()
+    cuts = np.flatnonzero(s[1:] != s[:-1]) + 1
+    z_all, trail_all, idx = path["z"].to_numpy(), path["trailing_residual"].to_numpy(), both.index
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(s)], strict=True):
+        if s[a] == 0:
             continue
-        dates = seg.index
-        z = path.loc[dates, "z"]
-        peak = z.abs().idxmax()
-        pos0 = both.index.get_loc(dates[0])
-        span_start = both.index[max(pos0 - window + 1, 0)]
-        span = both.loc[span_start:dates[-1]]
+        peak = a + int(np.nanargmax(np.abs(z_all[a:b])))  # first largest |z|, as idxmax
+        span = both.iloc[max(a - window + 1, 0): b]
         rows.append({
-            "span_start": span_start.date(),
-            "start": dates[0].date(),
-            "end": dates[-1].date(),
-            "n_periods": len(dates),
-            "direction": "up" if seg.iloc[0] > 0 else "down",
-            "peak_date": peak.date(),
-            "size": float(path.loc[peak, "trailing_residual"]),
-            "peak_z": float(z.loc[peak]),
+            "span_start": span.index[0].date(),
+            "start": idx[a].date(),
+            "end": idx[b - 1].date(),
+            "n_periods": int(b - a),
+            "direction": "up" if s[a] > 0 else "down",
+            "peak_date": idx[peak].date(),
+            "size": float(trail_all[peak]),
+            "peak_z": float(z_all[peak]),
             "return": period_return(span["r"]),
             "btc_return": period_return(span["b"]),
         })

@@ -64,8 +64,11 @@ def _one(returns: ArrayLike, name: str = "returns") -> np.ndarray:
 def _pair(returns: ArrayLike, benchmark: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Align (pandas: on the index) and drop pairs with a NaN on either side."""
     if isinstance(returns, pd.Series) and isinstance(benchmark, pd.Series):
-        both = pd.concat([returns.rename("r"), benchmark.rename("b")], axis=1, join="outer")
-        r, b = both["r"].to_numpy(float), both["b"].to_numpy(float)
+        if returns.index.equals(benchmark.index) and returns.index.is_unique:  # already aligned
+            r, b = returns.to_numpy(float), benchmark.to_numpy(float)
+        else:
+            both = pd.concat([returns.rename("r"), benchmark.rename("b")], axis=1, join="outer")
+            r, b = both["r"].to_numpy(float), both["b"].to_numpy(float)
     else:
         r, b = np.asarray(returns, dtype=float), np.asarray(benchmark, dtype=float)
         if r.shape != b.shape or r.ndim != 1:
