@@ -22,6 +22,7 @@ from hashdesk.economics.shocks import ShockError, ShockParams, detect_shocks, sh
 from hashdesk.economics.state import NetworkState
 from hashdesk.scenario.engine import MinerEconomics, ScenarioSpec, StartState
 from hashdesk.scenario.paths import (
+    RISKMETRICS_LAMBDA,
     BootstrapPrice,
     CapitulationModel,
     GBMPrice,
@@ -31,6 +32,8 @@ from hashdesk.scenario.paths import (
     SupplyResponse,
     age_block_weights,
     center_log_returns,
+    ewma_variance,
+    filtered_log_returns,
     fit_fee_model,
     fit_hashrate_trend,
     fit_shock_model,
@@ -139,24 +142,34 @@ PRICE_HALFLIFE_HORIZONS: tuple[int, ...] = (30, 90, 365)
 PRICE_HALFLIFE_EVAL_YEARS: float = 4.0
 
 
+#: The filtered-historical-simulation candidate of :func:`select_price_halflife` (returns
+#: rescaled to the EWMA volatility at the start, :func:`hashdesk.scenario.paths.filtered_log_returns`).
+FILTERED: str = "ewma"
+
+
 def select_price_halflife(prices: pd.DataFrame, end: date, window_years: float,
                           candidates: tuple[float, ...] = PRICE_HALFLIFE_CANDIDATES,
                           horizons: tuple[int, ...] = PRICE_HALFLIFE_HORIZONS,
-                          eval_years: float = PRICE_HALFLIFE_EVAL_YEARS) -> tuple[float, dict]:
+                          eval_years: float = PRICE_HALFLIFE_EVAL_YEARS,
+                          filtered: bool = False) -> tuple[float | str, dict]:
     """Choose the price bootstrap's half-life by how well it would have forecast, before ``end``.
 
     At every month end ``o`` in the ``eval_years`` before ``end`` and for every horizon ``h``
     with ``o + h <= end`` (outcomes known at the start), each candidate half-life gives the
     exponentially weighted variance ``σ²`` of the daily log-returns in the ``window_years``
     before ``o`` (weights ``0.5^(age/half-life)``, about their weighted mean); its forecast of
-    the ``h``-day log-return is ``N(0, h·σ²)``. The candidate with the highest total Gaussian
-    log score over all origins and horizons is chosen (``inf``: equal weights, the plain
-    window). Only prices known at ``end`` are used.
+    the ``h``-day log-return is ``N(0, h·σ²)``. With ``filtered``, one more candidate,
+    :data:`FILTERED` (filtered historical simulation), forecasts ``N(0, h·σ²_EWMA(o))`` with
+    ``σ²_EWMA(o)`` the RiskMetrics variance (λ 0.94, :func:`hashdesk.scenario.paths.ewma_variance`)
+    for the day after ``o`` from the returns up to ``o``. The candidate with the highest total
+    Gaussian log score over all origins and horizons is chosen (``inf``: equal weights, the
+    plain window; ties go to the half-lives, in order). Only prices known at ``end`` are used.
 
     Returns
     -------
-    (halflife_days, info)
-        The choice [days] (``inf`` = uniform) and the scores per candidate.
+    (choice, info)
+        The half-life [days] (``inf`` = uniform) or :data:`FILTERED`, and the scores per
+        candidate.
 
     References
     ----------
@@ -164,6 +177,8 @@ def select_price_halflife(prices: pd.DataFrame, end: date, window_years: float,
        estimation. *JASA* 102(477) (the logarithmic score).
     .. [2] J.P. Morgan/Reuters (1996). *RiskMetrics — Technical Document*, §5.2 (exponentially
        weighted volatility).
+    .. [3] Hull, J. & White, A. (1998). Incorporating volatility updating into the historical
+       simulation method for value-at-risk. *Journal of Risk* 1(1) (filtered historical simulation).
     """
     lo = end - timedelta(days=int(round((eval_years + window_years) * 365)) + 31)
     df = prices[(pd.to_datetime(prices["date"]).dt.date >= lo) & (pd.to_datetime(prices["date"]).dt.date <= end)]
@@ -178,7 +193,9 @@ def select_price_halflife(prices: pd.DataFrame, end: date, window_years: float,
     win = int(round(window_years * 365))
     last = pd.Timestamp(end)
     origins = pd.date_range(last - pd.Timedelta(days=int(round(eval_years * 365))), last, freq="ME")
-    score = dict.fromkeys(candidates, 0.0)
+    keys: tuple[float | str, ...] = tuple(candidates) + ((FILTERED,) if filtered else ())
+    score = dict.fromkeys(keys, 0.0)
+    ewma = ewma_variance(r) if filtered else None  # ewma[i]: variance of the return into day i + 1
     count = 0
     for o in origins:
         io = days.get_indexer([o])[0]
@@ -202,16 +219,66 @@ def select_price_halflife(prices: pd.DataFrame, end: date, window_years: float,
             for h, y in outs:
                 v = var * h
                 score[hl] += -0.5 * (math.log(2 * math.pi * v) + y * y / v)
+        if ewma is not None:
+            var = float(ewma[io])  # known at the end of day io: for the return into day io + 1
+            for h, y in outs:
+                v = var * h
+                score[FILTERED] += -0.5 * (math.log(2 * math.pi * v) + y * y / v)
         count += len(outs)
     if count == 0:
         return math.inf, {"used": f"uniform: no past forecast before {end} to score"}
-    best = max(candidates, key=lambda c: score[c])
+    best = max(keys, key=lambda c: score[c])
+    what = ("filtered (returns rescaled to the EWMA volatility at the start, lambda 0.94)" if best == FILTERED
+            else "uniform" if not math.isfinite(best) else f"half-life {best:g} days")
     return best, {
-        "used": f"{'uniform' if not math.isfinite(best) else f'half-life {best:g} days'}: highest log score of "
+        "used": f"{what}: highest log score of "
                 f"{count} past forecasts ({', '.join(str(h) for h in horizons)}-day returns from month ends in the "
                 f"{eval_years:g} years before the start)",
-        "log_score": {("inf" if not math.isfinite(c) else f"{c:g}"): round(v, 2) for c, v in score.items()},
+        "log_score": {(c if isinstance(c, str) else "inf" if not math.isfinite(c) else f"{c:g}"): round(v, 2)
+                      for c, v in score.items()},
     }
+
+
+#: History before the price window over which the EWMA variance settles [days] (0.94^365 ≈ 2e-10).
+EWMA_BURN_IN_DAYS: int = 365
+
+
+def price_ewma_variance(prices: pd.DataFrame, end: date, ages_days: np.ndarray,
+                        years: float) -> tuple[np.ndarray, float]:
+    """RiskMetrics variance known the day before each return of the price window, and at the start.
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame
+        ``date``, ``close`` [USD/BTC] known at ``end``.
+    end : date
+        Last day of the window (the start is the end of this UTC day).
+    ages_days : numpy.ndarray
+        Age of each return of the window at ``end`` [days] (:func:`price_log_returns`,
+        ``with_ages``; 0 for the return into ``end``).
+    years : float
+        Length of the window [years]; the recursion runs from :data:`EWMA_BURN_IN_DAYS` before it.
+
+    Returns
+    -------
+    (var_before, var_now)
+        Each return's variance forecast from the returns before it, and the forecast for the
+        day after ``end`` [1/day] (:func:`hashdesk.scenario.paths.ewma_variance`, λ 0.94, over
+        the daily closes with a missing day carried over, as in :func:`select_price_halflife`).
+
+    References
+    ----------
+    .. [1] J.P. Morgan/Reuters (1996). *RiskMetrics — Technical Document*, §5.2.1.
+    """
+    lo = end - timedelta(days=int(round(years * 365)) + EWMA_BURN_IN_DAYS)
+    d = pd.to_datetime(prices["date"]).dt.date
+    df = prices[(d >= lo) & (d <= end)]
+    close = pd.Series(df["close"].to_numpy(dtype=np.float64),
+                      index=pd.DatetimeIndex(pd.to_datetime(df["date"]))).sort_index()
+    close = close[~close.index.duplicated(keep="last")].reindex(pd.date_range(lo, end, freq="D"))
+    v = ewma_variance(np.diff(np.log(close.to_numpy())))  # v[k]: before the return into day k + 1
+    last = close.index.size - 1  # day ``end``
+    return v[last - np.asarray(ages_days, dtype=np.int64) - 1], float(v[last])
 
 
 def miner_economics(miner: MinerSpec) -> MinerEconomics:
@@ -588,6 +655,12 @@ class FitOptions:
         ``"auto"`` (default): chosen at the start by :func:`select_price_halflife` from past
         forecasts; None or ``inf``: uniform over the window. GBM: the volatility is the same
         weighted estimate.
+    price_filter : {"off", "candidate", "ewma"}
+        Filtered historical simulation (:func:`~hashdesk.scenario.paths.filtered_log_returns`:
+        each return standardised by its RiskMetrics volatility known the day before, λ 0.94, and
+        rescaled to the volatility at the start; uniform block weights). ``"off"``: never;
+        ``"candidate"``: one more candidate of the ``"auto"`` choice (:func:`select_price_halflife`
+        with ``filtered``; needs ``price_halflife_days = "auto"``); ``"ewma"``: always.
     network_days : int
         Window for the hashrate model and the fee model [days].
     growth_per_year : float, optional
@@ -613,6 +686,7 @@ class FitOptions:
     drift_per_year: float | str | None = None
     vol_per_year: float | None = None
     price_halflife_days: float | str | None = "auto"
+    price_filter: str = "off"
     network_days: int = 730
     growth_per_year: float | None = None
     hashrate_model: str = "state-space"
@@ -668,8 +742,16 @@ def build_spec(
     r, label, ages = price_log_returns(prices, end, options.price_years, with_ages=True)
     hl_opt = options.price_halflife_days
     hl_info: dict = {}
-    if hl_opt == "auto":
-        halflife, hl_info = select_price_halflife(prices, end, options.price_years)
+    filt = options.price_filter
+    if filt not in ("off", "candidate", FILTERED):
+        raise ScenarioInputError(f"price.filter: {filt!r} is not one of off, candidate, {FILTERED}")
+    if filt == "candidate" and hl_opt != "auto":
+        raise ScenarioInputError("price.filter: 'candidate' needs price_halflife_days = 'auto' (it is one of the "
+                                 "candidates chosen from past forecasts)")
+    if filt == FILTERED:
+        halflife = FILTERED
+    elif hl_opt == "auto":
+        halflife, hl_info = select_price_halflife(prices, end, options.price_years, filtered=filt == "candidate")
     elif hl_opt is None:
         halflife = math.inf
     elif isinstance(hl_opt, str):
@@ -678,6 +760,17 @@ def build_spec(
         halflife = float(hl_opt)
         if not halflife > 0:
             raise ScenarioInputError(f"price.halflife_days: must be > 0, got {hl_opt}")
+    filter_info: dict | None = None
+    if halflife == FILTERED:  # filtered historical simulation: uniform blocks of rescaled returns
+        halflife = math.inf
+        var_before, var_now = price_ewma_variance(prices, end, ages, options.price_years)
+        dw = BootstrapPrice(r, options.block_days).day_weights
+        r, m2 = filtered_log_returns(r, var_before, var_now, dw)
+        filter_info = {"method": "filtered historical simulation (Hull & White 1998): returns standardised by "
+                                 "their EWMA volatility known the day before, rescaled to the volatility at "
+                                 "the start", "ewma_lambda": RISKMETRICS_LAMBDA,
+                       "vol_per_year_at_start": math.sqrt(var_now * 365.0), "standardised_second_moment": m2}
+        label = f"{label}, filtered to the EWMA volatility {math.sqrt(var_now * 365.0):.2f}/sqrt(y) at the start"
     weights = age_block_weights(ages, options.block_days, halflife)
     drift_opt = options.drift_per_year
     if isinstance(drift_opt, str) and drift_opt != "history":
@@ -754,6 +847,8 @@ def build_spec(
             "drift": drift_note,
             "vol_per_year": price.vol_per_year,
             "halflife_days": None if not math.isfinite(halflife) else halflife,
+            "filter": None if filter_info is None else FILTERED,
+            **({"filter_fit": filter_info} if filter_info else {}),
             **({"halflife_fit": hl_info} if hl_info else {}),
             **({"block_days": options.block_days} if options.price_model == "bootstrap" else {}),
         },

@@ -376,6 +376,97 @@ def center_log_returns(log_returns: np.ndarray, drift_per_year: float = 0.0,
     return r - (m + math.log(float((w / w.sum()) @ np.exp(r - m)))) + drift_per_year / DAYS_PER_YEAR
 
 
+#: RiskMetrics decay of the exponentially weighted daily variance (fixed a priori, not fitted) [5]_.
+RISKMETRICS_LAMBDA: float = 0.94
+#: Finite returns whose mean square starts the exponentially weighted variance.
+EWMA_INIT_DAYS: int = 30
+
+
+def ewma_variance(log_returns: np.ndarray, lam: float = RISKMETRICS_LAMBDA,
+                  init_days: int = EWMA_INIT_DAYS) -> np.ndarray:
+    """Exponentially weighted daily variance known *before* each return (RiskMetrics, zero mean).
+
+    Parameters
+    ----------
+    log_returns : numpy.ndarray
+        Consecutive daily log-returns, oldest first [dimensionless]; NaN where a day is missing
+        (the variance is then carried over unchanged).
+    lam : float
+        Decay ``λ`` in (0, 1) [dimensionless].
+    init_days : int
+        The recursion starts at the mean square of the first ``init_days`` finite returns.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``v`` of length ``n + 1`` [1/day]: ``v[t]`` is the variance forecast for return ``t`` from
+        the returns before it, ``v[t+1] = λ v[t] + (1 − λ) r_t²``; ``v[n]`` is the forecast for the
+        day after the last return.
+
+    References
+    ----------
+    .. [5] J.P. Morgan/Reuters (1996). *RiskMetrics — Technical Document*, 4th ed., §5.2.1
+       (exponentially weighted volatility, λ = 0.94 for daily data).
+    """
+    r = np.asarray(log_returns, dtype=np.float64)
+    _check(0.0 < lam < 1.0, "price.ewma_lambda", f"must be in (0, 1), got {lam}")
+    fin = r[np.isfinite(r)]
+    _check(fin.size >= init_days, "price.log_returns",
+           f"need >= {init_days} finite returns to start the EWMA variance, got {fin.size}")
+    v = np.empty(r.size + 1)
+    cur = float(np.mean(fin[:init_days] ** 2))
+    for t in range(r.size):
+        v[t] = cur
+        x = r[t]
+        if x == x:  # finite (NaN: a missing day, carried over)
+            cur = lam * cur + (1.0 - lam) * x * x
+    v[r.size] = cur
+    return v
+
+
+def filtered_log_returns(log_returns: np.ndarray, var_before: np.ndarray, var_now: float,
+                         day_weights: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Filtered historical simulation: returns rescaled from their own volatility to today's.
+
+    Parameters
+    ----------
+    log_returns : numpy.ndarray
+        Historical daily log-returns ``r_i`` [dimensionless].
+    var_before : numpy.ndarray
+        Each return's variance known the day before (:func:`ewma_variance`) [1/day], > 0.
+    var_now : float
+        Variance forecast for the first simulated day [1/day], > 0.
+    day_weights : numpy.ndarray, optional
+        How often the bootstrap draws each day (:attr:`BootstrapPrice.day_weights`); default equal.
+
+    Returns
+    -------
+    (returns, m2)
+        ``r*_i = √var_now · z_i / √m2`` with the standardised returns ``z_i = r_i / √var_before_i``
+        and ``m2 = Σ w_i z_i²`` their second moment under the day weights, so a bootstrapped day
+        has second moment ``var_now`` (the variance its forecast was scored with); and ``m2``.
+        Centre the result afterwards (:func:`center_log_returns`) for a martingale price.
+
+    References
+    ----------
+    .. [6] Hull, J. & White, A. (1998). Incorporating volatility updating into the historical
+       simulation method for value-at-risk. *Journal of Risk* 1(1), 5–19.
+    .. [7] Barone-Adesi, G., Giannopoulos, K. & Vosper, L. (1999). VaR without correlations for
+       portfolios of derivative securities. *Journal of Futures Markets* 19(5), 583–602.
+    """
+    r = np.asarray(log_returns, dtype=np.float64)
+    vb = np.asarray(var_before, dtype=np.float64)
+    _check(vb.shape == r.shape, "price.var_before", "need one variance per return")
+    _check(bool(np.isfinite(vb).all() and (vb > 0).all()), "price.var_before", "must be finite and > 0")
+    _check(math.isfinite(var_now) and var_now > 0, "price.var_now", f"must be finite and > 0, got {var_now}")
+    z = r / np.sqrt(vb)
+    w = np.full(r.size, 1.0 / r.size) if day_weights is None else np.asarray(day_weights, dtype=np.float64)
+    _check(w.shape == r.shape, "price.day_weights", "need one weight per return")
+    m2 = float((w / w.sum()) @ (z * z))
+    _check(m2 > 0, "price.log_returns", "all returns are zero")
+    return z * math.sqrt(var_now / m2), m2
+
+
 def fit_gbm(log_returns: np.ndarray, window: str = "given") -> GBMPrice:
     """Estimate GBM drift and volatility from daily log-returns.
 
