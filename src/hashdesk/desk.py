@@ -80,7 +80,7 @@ class Desk:
         self._inputs: OrderedDict[int, NetworkInputs] = OrderedDict()
         self._states: dict[tuple[int, int], NetworkState] = {}
         self._epochs: dict[int, tuple[pd.DataFrame, list[str]]] = {}  # epoch starts per time
-        self._catalogue = None  # the store's and shipped models (no user files), read once
+        self._catalogue = None  # the store's and shipped models (no user files) and their catalogue, read once
         self._once = 0  # depth of reading_once() blocks
         self._facts: dict[int | None, dict[str, pd.DataFrame]] = {}
 
@@ -823,10 +823,10 @@ class Desk:
             stored = asic_models(self.reader(None))
             frames = [validate_catalogue(stored, "store asic_models")] if not stored.empty else []
             frames.append(shipped_additions())
-            self._catalogue = frames
+            self._catalogue = frames, AsicCatalogue.from_frames(*frames)  # frozen: shared
         if not extra:
-            return AsicCatalogue.from_frames(*self._catalogue)
-        return AsicCatalogue.from_frames(*self._catalogue, *(read_catalogue_file(p) for p in extra))
+            return self._catalogue[1]
+        return AsicCatalogue.from_frames(*self._catalogue[0], *(read_catalogue_file(p) for p in extra))
 
     def miner(self, profile, asics: Iterable[str | Path] = ()):
         """A miner profile (a path or a validated :class:`~hashdesk.economics.profile.MinerProfile`)
