@@ -260,12 +260,15 @@ def styled(fig: go.Figure) -> go.Figure:
     for trace in fig.data:
         name = (getattr(trace, "name", None) or "").split(" ")[0].upper()
         if name in TICKER_COLOURS:
-            colour = TICKER_COLOURS[name]
-            if trace.type in ("scatter", "scattergl"):
-                trace.line.color = colour
-                trace.marker.color = colour
-            elif trace.type == "bar":
-                trace.marker.color = colour
+            parts = {"scatter": ("line", "marker"), "scattergl": ("line", "marker"), "bar": ("marker",)}
+            # a colour string into the trace's own properties, merged and set unvalidated (a
+            # validated set cost ~0.3 ms, and the brief colours ~60 traces)
+            trace._validate = False
+            try:
+                for part in parts.get(trace.type, ()):
+                    trace[part] = {**(trace._props.get(part) or {}), "color": TICKER_COLOURS[name]}
+            finally:
+                trace._validate = fig._validate
     layout = fig.layout
     if (layout._props or {}).get("template", {}).get("layout", {}).get("meta") != {"theme": TEMPLATE}:
         # Plotly's own default-template path: the template is valid, so set it unvalidated

@@ -69,7 +69,7 @@ def test_surf_every_brief_chart_uses_the_house_template(jan):
 
 def test_surf_marks_stored_unvalidated_are_valid_plotly(jan):
     """Shapes and annotations that ``add_marks`` stores without Plotly's validation (and the
-    template ``styled`` sets that way) pass it: each one re-validated, the way
+    template and ticker colours ``styled`` sets that way) pass it: each one re-validated, the way
     ``fig.update_layout`` would have, with no error and the same properties."""
     import plotly.graph_objects as go
 
@@ -85,6 +85,7 @@ def test_surf_marks_stored_unvalidated_are_valid_plotly(jan):
             for note in layout.get("annotations", []):
                 assert go.layout.Annotation(**note).to_plotly_json() == note, (f.key, note)
             go.layout.Template(layout["template"])  # raises on an invalid property
+            go.Figure(f.figure.to_plotly_json())  # and the whole figure (traces coloured by styled)
     assert seen >= 3  # retargets on the shock chart, halvings/retargets on the network chart
     fig = add_marks(go.Figure(), [vline_shape(1, dash="dot"), vrect_shape(2, 3, "red", 0.2)])
     assert [(x.type, x.yref) for x in fig.layout.shapes] == [("line", "y domain"), ("rect", "y domain")]
