@@ -181,26 +181,24 @@ def returns_on_calendar(
     if len(cal) < 2:
         raise MarketDataError(f"need at least two calendar dates for a return, got {len(cal)}")
     p = prices.reindex(cal)  # no fill: a missing price stays NaN
-    ratio = p / p.shift(1)
-    gap_days = pd.Series(cal, index=cal).diff().dt.days
+    v = p.to_numpy(dtype=float)
+    ratio = v[1:] / v[:-1]  # row t: price on cal[t+1] over price on cal[t]
+    gap_days = np.asarray((cal[1:] - cal[:-1]).days)
     too_long = gap_days > max_gap_days
     warnings: list[str] = []
-    if too_long.any():
-        for d, g in gap_days[too_long].items():
-            prev = cal[cal.get_loc(d) - 1]
-            warnings.append(
-                f"gap of {int(g)} days from {prev.date()} to {d.date()}: no return across it"
-            )
-        ratio.loc[too_long.to_numpy()] = np.nan
-    for col in p.columns:
-        missing = p[col].isna()
-        if missing.any():
-            days = p.index[missing]
-            shown = ", ".join(str(x.date()) for x in days[:5]) + (" …" if len(days) > 5 else "")
-            warnings.append(f"{col}: no price on {missing.sum()} calendar date(s) ({shown}); returns touching them are NaN")
+    for i in np.flatnonzero(too_long):
+        warnings.append(
+            f"gap of {int(gap_days[i])} days from {cal[i].date()} to {cal[i + 1].date()}: no return across it"
+        )
+    ratio[too_long] = np.nan
+    missing = np.isnan(v)
+    for j in np.flatnonzero(missing.any(axis=0)):
+        days = cal[missing[:, j]]
+        shown = ", ".join(str(x.date()) for x in days[:5]) + (" …" if len(days) > 5 else "")
+        warnings.append(f"{p.columns[j]}: no price on {len(days)} calendar date(s) ({shown}); returns touching them are NaN")
     rets = np.log(ratio) if kind == ReturnKind.log else ratio - 1.0
     return AlignedReturns(
-        returns=rets.iloc[1:],
+        returns=pd.DataFrame(rets, index=cal[1:], columns=p.columns),
         prices=p,
         kind=kind,
         frequency=frequency,
