@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from hashdesk.theme import add_marks, styled, vrect_shape
+from hashdesk.theme import add_marks, plain_figure, styled, vrect_shape
 
 
 def cumulative_returns_figure(cumulative: dict[str, pd.Series], title: str = "") -> go.Figure:
@@ -23,11 +23,11 @@ def cumulative_returns_figure(cumulative: dict[str, pd.Series], title: str = "")
         Cumulative simple return per date [1] (e.g. from
         :func:`hashdesk.market.returns.cumulative_returns`).
     """
-    fig = go.Figure()
-    for name, s in cumulative.items():
-        fig.add_scatter(x=s.index, y=100 * s.to_numpy(), mode="lines", name=name)
-    fig.update_layout(title=title or "Cumulative return", xaxis_title="date (UTC)",
-                      yaxis_title="cumulative return [%]", hovermode="x unified")
+    fig = plain_figure(
+        [{"type": "scatter", "x": s.index, "y": 100 * s.to_numpy(), "mode": "lines", "name": name}
+         for name, s in cumulative.items()],
+        {"title": {"text": title or "Cumulative return"}, "xaxis": {"title": {"text": "date (UTC)"}},
+         "yaxis": {"title": {"text": "cumulative return [%]"}}, "hovermode": "x unified"})
     return styled(fig)
 
 
@@ -65,17 +65,17 @@ def decoupling_figure(path: pd.DataFrame, episodes: pd.DataFrame, name: str, k: 
     episodes : pd.DataFrame
         Columns ``start``, ``end``, ``direction``.
     """
-    fig = go.Figure()
-    fig.add_scatter(x=path.index, y=100 * path["trailing_residual"], mode="lines",
-                    name="trailing cumulative residual")
-    fig.add_scatter(x=path.index, y=100 * path["band"], mode="lines", line={"dash": "dot", "color": "grey"},
-                    name=f"+{k:g}σ band")
-    fig.add_scatter(x=path.index, y=-100 * path["band"], mode="lines", line={"dash": "dot", "color": "grey"},
-                    name=f"-{k:g}σ band")
+    band = 100 * path["band"].to_numpy(dtype=float)
+    dotted = {"dash": "dot", "color": "grey"}
+    fig = plain_figure(
+        [{"type": "scatter", "x": path.index, "y": 100 * path["trailing_residual"].to_numpy(dtype=float),
+          "mode": "lines", "name": "trailing cumulative residual"},
+         {"type": "scatter", "x": path.index, "y": band, "mode": "lines", "line": dict(dotted), "name": f"+{k:g}σ band"},
+         {"type": "scatter", "x": path.index, "y": -band, "mode": "lines", "line": dict(dotted), "name": f"-{k:g}σ band"}],
+        {"title": {"text": f"{name}: residual vs BTC beta (decoupling episodes shaded)"},
+         "xaxis": {"title": {"text": "date (UTC)"}}, "yaxis": {"title": {"text": "cumulative residual return [%]"}}})
     add_marks(fig, [vrect_shape(e.start, e.end, "green" if e.direction == "up" else "red", 0.15)
                     for e in episodes.itertuples(index=False)])
-    fig.update_layout(title=f"{name}: residual vs BTC beta (decoupling episodes shaded)",
-                      xaxis_title="date (UTC)", yaxis_title="cumulative residual return [%]")
     return styled(fig)
 
 
@@ -117,13 +117,12 @@ def underwater_figure(paths: dict[str, pd.Series], title: str = "") -> go.Figure
     paths : dict of str → pd.Series
         Drawdown per date [1] (≤ 0), e.g. from :func:`hashdesk.report.tearsheet.underwater`.
     """
-    fig = go.Figure()
-    for name, s in paths.items():
-        fig.add_scatter(x=s.index, y=100 * s.to_numpy(), mode="lines", name=name, fill="tozeroy",
-                        line={"width": 1.2})
-    fig.update_layout(title=title or "Drawdown from peak", xaxis_title="date (UTC)",
-                      yaxis_title="drawdown [%]", hovermode="x unified")
-    fig.update_yaxes(ticksuffix="%", rangemode="tozero")
+    fig = plain_figure(
+        [{"type": "scatter", "x": s.index, "y": 100 * s.to_numpy(), "mode": "lines", "name": name,
+          "fill": "tozeroy", "line": {"width": 1.2}} for name, s in paths.items()],
+        {"title": {"text": title or "Drawdown from peak"}, "xaxis": {"title": {"text": "date (UTC)"}},
+         "yaxis": {"title": {"text": "drawdown [%]"}, "ticksuffix": "%", "rangemode": "tozero"},
+         "hovermode": "x unified"})
     return styled(fig)
 
 

@@ -193,7 +193,7 @@ def metric(key: str, label: str, value: Any, kind: str = "num", note: str = "") 
 def figure(key: str, title: str, fig: go.Figure) -> Figure:
     """Wrap a domain figure, applying the house style (ticker colours, layout)."""
     if not fig.layout.title.text:
-        fig.update_layout(title=title)
+        fig.update_layout(title={"text": title})
     return Figure(key, title, apply_style(fig))
 
 

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from hashdesk.scenario.summary import ScenarioSummary
-from hashdesk.theme import styled
+from hashdesk.theme import add_marks, plain_figure, styled, vline_shape
 
 #: Panel titles with units, by metric.
 PANELS: dict[str, str] = {
@@ -97,34 +97,37 @@ def forward_fan_figure(curve, realized=None, title: str | None = None) -> go.Fig
     rows = curve.rows
     x = list(rows["month"])
     c = _rgb(SERIES_COLOURS["hashprice"])
-    fig = go.Figure()
+
+    def y(col):
+        return rows[col].to_numpy(dtype=float)
+
+    traces = []
     for lo, hi, alpha, name in (("p05", "p95", 0.18, "5–95 %"), ("p25", "p75", 0.35, "25–75 %")):
-        fig.add_trace(go.Scatter(x=x, y=rows[hi], mode="lines", line={"width": 0}, showlegend=False,
-                                 hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=x, y=rows[lo], mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor=f"rgba({c},{alpha})", name=name))
-    fig.add_trace(go.Scatter(x=x, y=rows["median_usd_per_ph_day"], mode="lines+markers",
-                             line={"color": f"rgb({c})", "width": 2}, name="median"))
-    fig.add_trace(go.Scatter(x=x, y=rows["mean_usd_per_ph_day"], mode="lines",
-                             line={"color": f"rgb({c})", "width": 1.5, "dash": "dash"}, name="mean (model forward)"))
+        traces += [{"type": "scatter", "x": x, "y": y(hi), "mode": "lines", "line": {"width": 0},
+                    "showlegend": False, "hoverinfo": "skip"},
+                   {"type": "scatter", "x": x, "y": y(lo), "mode": "lines", "line": {"width": 0}, "fill": "tonexty",
+                    "fillcolor": f"rgba({c},{alpha})", "name": name}]
+    traces += [{"type": "scatter", "x": x, "y": y("median_usd_per_ph_day"), "mode": "lines+markers",
+                "line": {"color": f"rgb({c})", "width": 2}, "name": "median"},
+               {"type": "scatter", "x": x, "y": y("mean_usd_per_ph_day"), "mode": "lines",
+                "line": {"color": f"rgb({c})", "width": 1.5, "dash": "dash"}, "name": "mean (model forward)"}]
     if "quote_usd_per_ph_day" in rows and rows["quote_usd_per_ph_day"].notna().any():
-        fig.add_trace(go.Scatter(x=x, y=rows["quote_usd_per_ph_day"], mode="markers",
-                                 marker={"symbol": "diamond", "size": 9, "color": SERIES_COLOURS["price"]},
-                                 name="quote"))
+        traces.append({"type": "scatter", "x": x, "y": y("quote_usd_per_ph_day"), "mode": "markers",
+                       "marker": {"symbol": "diamond", "size": 9, "color": SERIES_COLOURS["price"]}, "name": "quote"})
     if realized is not None and realized["realized_usd_per_ph_day"].notna().any():
-        fig.add_trace(go.Scatter(x=list(realized["month"]), y=realized["realized_usd_per_ph_day"], mode="markers",
-                                 marker={"size": 8, "color": "#111111"}, name="realised"))
-    hv = rows[rows["p_halving"] >= 0.5]
-    for m in hv["month"]:
-        fig.add_vline(x=m, line={"color": SERIES_COLOURS["halving"], "dash": "dot", "width": 1})
-        fig.add_annotation(x=m, y=1.0, yref="paper", text="halving", showarrow=False,
-                           font={"color": SERIES_COLOURS["halving"]}, yanchor="bottom")
+        traces.append({"type": "scatter", "x": list(realized["month"]),
+                       "y": realized["realized_usd_per_ph_day"].to_numpy(dtype=float), "mode": "markers",
+                       "marker": {"size": 8, "color": "#111111"}, "name": "realised"})
     st = curve.start
-    fig.update_layout(
-        title=title or f"Hashprice forward curve from {st['date']} ({curve.n_scenarios:,} scenarios, seed {curve.seed})",
-        xaxis_title="delivery month [UTC]", yaxis_title="month-average hashprice [USD/PH/day]",
-        height=460,
-    )
+    fig = plain_figure(traces, {
+        "title": {"text": title or f"Hashprice forward curve from {st['date']} ({curve.n_scenarios:,} scenarios, "
+                                   f"seed {curve.seed})"},
+        "xaxis": {"title": {"text": "delivery month [UTC]"}},
+        "yaxis": {"title": {"text": "month-average hashprice [USD/PH/day]"}}, "height": 460})
+    halving = list(rows[rows["p_halving"] >= 0.5]["month"])
+    add_marks(fig, [vline_shape(m, color=SERIES_COLOURS["halving"], dash="dot", width=1) for m in halving],
+              [{"x": m, "y": 1.0, "yref": "paper", "text": "halving", "showarrow": False,
+                "font": {"color": SERIES_COLOURS["halving"]}, "yanchor": "bottom"} for m in halving])
     return styled(fig)
 
 
