@@ -91,6 +91,31 @@ def test_surf_marks_stored_unvalidated_are_valid_plotly(jan):
     assert [(x.type, x.yref) for x in fig.layout.shapes] == [("line", "y domain"), ("rect", "y domain")]
 
 
+def test_surf_plain_figure_serialises_as_the_validated_one():
+    """A figure built from plain dicts without validation (``theme.plain_figure``) writes the same
+    JSON as the same figure built with ``add_scatter``/``update_layout``, and validates later edits."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+    import plotly.graph_objects as go
+    import pytest
+
+    from hashdesk.market.charts import cumulative_returns_figure
+
+    idx = pd.date_range("2024-01-01", periods=4, tz="UTC")
+    paths = {"MARA": pd.Series([0.0, 0.1, -0.05, 0.2], idx), "BTC-USD": pd.Series([0.0, 0.01, 0.02, 0.03], idx)}
+    fast = cumulative_returns_figure(paths, "t")
+    slow = go.Figure()
+    for name, s in paths.items():
+        slow.add_scatter(x=s.index, y=100 * s.to_numpy(), mode="lines", name=name)
+    slow.update_layout(title="t", xaxis_title="date (UTC)", yaxis_title="cumulative return [%]", hovermode="x unified")
+    assert json.loads(fast.to_json()) == json.loads(styled(slow).to_json())
+    with pytest.raises(ValueError):
+        fast.update_layout(not_a_property=1)
+    assert np.allclose(fast.data[0].y, [0, 10, -5, 20])
+
+
 def test_surf_chart_modules_style_their_figures():
     """A figure straight from a domain charts module (what --chart writes) has the theme."""
     import pandas as pd
