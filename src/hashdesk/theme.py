@@ -230,9 +230,9 @@ def vrect_shape(x0: Any, x1: Any, fillcolor: str, opacity: float) -> dict[str, A
 def plain_figure(traces: list[dict[str, Any]], layout: dict[str, Any] | None = None) -> go.Figure:
     """A figure from plain dicts of Plotly properties (each trace with its ``type``), built
     without Plotly's property validation: ~10x faster than ``add_scatter`` + ``update_layout``
-    for the same JSON. Arrays must be numpy arrays or pandas indexes (not Series), as the
-    validated path would make them; a test re-validates every figure of the brief whole. Edits
-    after it are validated."""
+    for the same JSON (Plotly's encoder writes numpy arrays, pandas Series and indexes as the
+    validated path does; a test checks each kind the charts pass, another re-validates every
+    figure of the brief whole). Edits after it are validated."""
     fig = go.Figure(data=list(traces), layout=dict(layout or {}), _validate=False)
     # later edits (a caller's update_layout, a notebook user's) are validated as usual
     fig._validate = fig.layout._validate = True

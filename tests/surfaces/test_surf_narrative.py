@@ -114,6 +114,17 @@ def test_surf_plain_figure_serialises_as_the_validated_one():
     with pytest.raises(ValueError):
         fast.update_layout(not_a_property=1)
     assert np.allclose(fast.data[0].y, [0, 10, -5, 20])
+    # arrays of every kind the charts pass, a Series included (coerced as validation does)
+    from hashdesk.theme import plain_figure
+
+    y = pd.Series([1.0, 2.5, np.nan])
+    for x in (pd.Series(pd.date_range("2024-01-01", periods=3, tz="UTC")), pd.date_range("2024-01-01", periods=3),
+              pd.date_range("2024-01-01", periods=3, tz="UTC"), pd.Series(["a", "b", "c"]), np.arange(3.0),
+              ["2024-01", "2024-02", "2024-03"]):
+        checked = go.Figure()
+        checked.add_scatter(x=x, y=y)
+        assert json.loads(plain_figure([{"type": "scatter", "x": x, "y": y}]).to_json())["data"] == \
+            json.loads(checked.to_json())["data"], type(x)
 
 
 def test_surf_chart_modules_style_their_figures():

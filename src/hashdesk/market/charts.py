@@ -65,10 +65,10 @@ def decoupling_figure(path: pd.DataFrame, episodes: pd.DataFrame, name: str, k: 
     episodes : pd.DataFrame
         Columns ``start``, ``end``, ``direction``.
     """
-    band = 100 * path["band"].to_numpy(dtype=float)
+    band = 100 * path["band"]
     dotted = {"dash": "dot", "color": "grey"}
     fig = plain_figure(
-        [{"type": "scatter", "x": path.index, "y": 100 * path["trailing_residual"].to_numpy(dtype=float),
+        [{"type": "scatter", "x": path.index, "y": 100 * path["trailing_residual"],
           "mode": "lines", "name": "trailing cumulative residual"},
          {"type": "scatter", "x": path.index, "y": band, "mode": "lines", "line": dict(dotted), "name": f"+{k:g}σ band"},
          {"type": "scatter", "x": path.index, "y": -band, "mode": "lines", "line": dict(dotted), "name": f"-{k:g}σ band"}],

@@ -98,25 +98,22 @@ def forward_fan_figure(curve, realized=None, title: str | None = None) -> go.Fig
     x = list(rows["month"])
     c = _rgb(SERIES_COLOURS["hashprice"])
 
-    def y(col):
-        return rows[col].to_numpy(dtype=float)
-
     traces = []
     for lo, hi, alpha, name in (("p05", "p95", 0.18, "5–95 %"), ("p25", "p75", 0.35, "25–75 %")):
-        traces += [{"type": "scatter", "x": x, "y": y(hi), "mode": "lines", "line": {"width": 0},
+        traces += [{"type": "scatter", "x": x, "y": rows[hi], "mode": "lines", "line": {"width": 0},
                     "showlegend": False, "hoverinfo": "skip"},
-                   {"type": "scatter", "x": x, "y": y(lo), "mode": "lines", "line": {"width": 0}, "fill": "tonexty",
+                   {"type": "scatter", "x": x, "y": rows[lo], "mode": "lines", "line": {"width": 0}, "fill": "tonexty",
                     "fillcolor": f"rgba({c},{alpha})", "name": name}]
-    traces += [{"type": "scatter", "x": x, "y": y("median_usd_per_ph_day"), "mode": "lines+markers",
+    traces += [{"type": "scatter", "x": x, "y": rows["median_usd_per_ph_day"], "mode": "lines+markers",
                 "line": {"color": f"rgb({c})", "width": 2}, "name": "median"},
-               {"type": "scatter", "x": x, "y": y("mean_usd_per_ph_day"), "mode": "lines",
+               {"type": "scatter", "x": x, "y": rows["mean_usd_per_ph_day"], "mode": "lines",
                 "line": {"color": f"rgb({c})", "width": 1.5, "dash": "dash"}, "name": "mean (model forward)"}]
     if "quote_usd_per_ph_day" in rows and rows["quote_usd_per_ph_day"].notna().any():
-        traces.append({"type": "scatter", "x": x, "y": y("quote_usd_per_ph_day"), "mode": "markers",
+        traces.append({"type": "scatter", "x": x, "y": rows["quote_usd_per_ph_day"], "mode": "markers",
                        "marker": {"symbol": "diamond", "size": 9, "color": SERIES_COLOURS["price"]}, "name": "quote"})
     if realized is not None and realized["realized_usd_per_ph_day"].notna().any():
         traces.append({"type": "scatter", "x": list(realized["month"]),
-                       "y": realized["realized_usd_per_ph_day"].to_numpy(dtype=float), "mode": "markers",
+                       "y": realized["realized_usd_per_ph_day"], "mode": "markers",
                        "marker": {"size": 8, "color": "#111111"}, "name": "realised"})
     st = curve.start
     fig = plain_figure(traces, {

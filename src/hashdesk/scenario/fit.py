@@ -22,6 +22,7 @@ from hashdesk.economics.shocks import ShockError, ShockParams, detect_shocks, sh
 from hashdesk.economics.state import NetworkState
 from hashdesk.scenario.engine import MinerEconomics, ScenarioSpec, StartState
 from hashdesk.scenario.paths import (
+    DAYS_PER_YEAR,
     RISKMETRICS_LAMBDA,
     BootstrapPrice,
     CapitulationModel,
@@ -766,11 +767,12 @@ def build_spec(
         var_before, var_now = price_ewma_variance(prices, end, ages, options.price_years)
         dw = BootstrapPrice(r, options.block_days).day_weights
         r, m2 = filtered_log_returns(r, var_before, var_now, dw)
+        vol_now = math.sqrt(var_now * DAYS_PER_YEAR)  # [1/sqrt(year)]
         filter_info = {"method": "filtered historical simulation (Hull & White 1998): returns standardised by "
                                  "their EWMA volatility known the day before, rescaled to the volatility at "
                                  "the start", "ewma_lambda": RISKMETRICS_LAMBDA,
-                       "vol_per_year_at_start": math.sqrt(var_now * 365.0), "standardised_second_moment": m2}
-        label = f"{label}, filtered to the EWMA volatility {math.sqrt(var_now * 365.0):.2f}/sqrt(y) at the start"
+                       "vol_per_year_at_start": vol_now, "standardised_second_moment": m2}
+        label = f"{label}, filtered to the EWMA volatility {vol_now:.2f}/sqrt(y) at the start"
     weights = age_block_weights(ages, options.block_days, halflife)
     drift_opt = options.drift_per_year
     if isinstance(drift_opt, str) and drift_opt != "history":

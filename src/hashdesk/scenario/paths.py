@@ -1050,7 +1050,9 @@ class FeeModel:
         l11, l21, l22 = mom.chol
         z = rng.standard_normal((2, y.shape[0]), dtype=np.float32)  # StepMoments.draw's normals
         mean = np.empty(y.shape[0])
-        _kernels().fee_step(z, sd * l11, sd * l21, sd * l22, y, mom.a_mean, mom.a_end, 0.5 * v_mean, mean)
+        # ȳ − V/2 (adding −V/2 is bit-identical to subtracting V/2); y ← y·a_end + end, in place
+        _kernels().ar1_step(z, sd * l11, sd * l21, sd * l22, y, mom.a_mean, mom.a_end, -(0.5 * v_mean),
+                            y, 0.0, 0.0, False, mean)
         state["var"] = mom.a_end**2 * state["var"] + sd * sd * mom.chol[0] ** 2
         return mean
 

@@ -53,7 +53,8 @@ def gbm_step(z, c11, c21, c22, log_ratio, det, drift, out):  # pragma: no cover 
 @njit(cache=True, nogil=True)
 def ar1_step(z, c11, c21, c22, x, a_mean, a_end, const, slope, slope_c1, slope_c2, has_slope,
              rel):  # pragma: no cover - compiled
-    """An AR(1) log-deviation's step mean plus constants, before ``exp`` [dimensionless] [3]_.
+    """An AR(1) log-deviation's step mean plus constants, before ``exp`` [dimensionless] [3]_
+    (the hashrate noise, and the fee level with ``const = −V/2`` and no slope).
 
     ``rel = (z₀·c21 + z₁·c22 + x·a_mean) + const`` then, when ``has_slope``,
     ``rel += slope·slope_c1`` and ``rel += slope·slope·slope_c2``; ``x ← x·a_end + z₀·c11`` in place.
@@ -73,23 +74,6 @@ def ar1_step(z, c11, c21, c22, x, a_mean, a_end, const, slope, slope_c1, slope_c
         xi *= a_end
         xi += z0 * c11
         x[i] = xi
-
-
-@njit(cache=True, nogil=True)
-def fee_step(z, c11, c21, c22, y, a_mean, a_end, half_var, mean):  # pragma: no cover - compiled
-    """The fee level's step log ``ȳ − V/2``: ``mean = (z₀·c21 + z₁·c22 + y·a_mean) − half_var`` and
-    ``y ← y·a_end + z₀·c11`` in place [dimensionless] [3]_."""
-    for i in range(y.shape[0]):
-        z0 = np.float64(z[0, i])
-        m = z0 * c21
-        m += np.float64(z[1, i]) * c22
-        yi = y[i]
-        m += yi * a_mean
-        m -= half_var
-        mean[i] = m
-        yi *= a_end
-        yi += z0 * c11
-        y[i] = yi
 
 
 @njit(cache=True, nogil=True)
