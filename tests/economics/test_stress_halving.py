@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -207,6 +208,33 @@ def test_stress_cli_names_the_source_of_every_tier(bundle_db_path, tmp_path):
     r = run.invoke(app, ["--db", str(bundle_db_path), "stress", "--price", "64000", "--fees", "0.3",
                          "--at", "2024-04-10", "--halving"])
     assert r.exit_code == 0 and "ONE power price" in " ".join(r.output.split())
+
+
+def test_stress_cli_defaults_price_and_fees_to_the_state(bundle_db_path, bundle_desk):
+    """The issue's command as given (no --price/--fees): the state's close and mean fees, named as
+    such; 6.25 BTC until height 840,000 and 3.125 after; every tier's source named."""
+    r = CliRunner().invoke(app, ["--db", str(bundle_db_path), "stress", "--at", "2024-04-10", "--halving",
+                                 "--format", "json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    n = out["network"]
+    state = bundle_desk.network_state("2024-04-10")
+    close = bundle_desk.daily("2024-04-10", "2024-04-10").price_usd.iloc[0]
+    assert n["price_usd"] == pytest.approx(close, rel=1e-12) and state.price_date == "2024-04-10"
+    assert round(n["price_usd"], 2) == 70_579.45  # Coin Metrics' fixing for 2024-04-10
+    d = bundle_desk.daily("2024-04-04", "2024-04-10")
+    assert n["fees_btc_per_block"] == pytest.approx(d.fees_btc_total.sum() / d.blocks.sum(), rel=1e-12)
+    assert n["price_source"] == "the network state's BTC close on 2024-04-10"
+    assert n["fees_source"].startswith("the network state's mean fees per block over 7 UTC days 2024-04-04")
+    e = pd.DataFrame(out["epochs"])
+    assert e[e.first_height == 840_000].subsidy_btc_per_block.tolist() == [3.125]
+    assert e[e.last_height == 839_999].subsidy_btc_per_block.tolist() == [6.25]
+    assert (e[e.first_height >= 840_000].subsidy_btc_per_block == 3.125).all()
+    assert all(t["source"] for t in out["cost_curve"]["tiers"])
+    given = stress_test(state, 64_000.0, None, read_cost_curve(), halving=True)
+    assert given.network["price_source"] == "set (--price)" and given.network["fees_source"] == n["fees_source"]
+    with pytest.raises(StressInputError, match="no price known .* pass --price"):
+        stress_test(dataclasses.replace(state, price_usd=None), None, 0.3, read_cost_curve())
 
 
 def test_mixed_subsidy_by_hand():

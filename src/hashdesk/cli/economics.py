@@ -178,8 +178,9 @@ def profile(
 
 def stress(
     ctx: typer.Context,
-    price: float = typer.Option(..., "--price", help="BTC price [USD/BTC]."),
-    fees: float = typer.Option(..., "--fees", help="Fees per block [BTC]."),
+    price: float = typer.Option(None, "--price", help="BTC price [USD/BTC] \\[default: the close at --at]."),
+    fees: float = typer.Option(None, "--fees", help="Fees per block [BTC] \\[default: the network state's "
+                               "mean at --at]."),
     at: str = typer.Option(None, "--at", help="Network state at the end of this UTC day \\[default: latest]."),
     profile_file: Path = typer.Option(None, "--profile", help="Miner profile to stress across the halving."),
     asics: list[Path] = typer.Option(None, "--asics", help="Extra ASIC catalogue (CSV/TOML); repeatable."),

@@ -213,6 +213,16 @@ def check_stress_inputs(price_usd: float, fees_btc_per_block: float) -> None:
         raise StressInputError(f"fees_btc_per_block must be >= 0, got {fees_btc_per_block!r}")
 
 
+def _state_default(given: float | None, known: float | None, what: str, flag: str, source: str,
+                   at: str) -> tuple[float, str]:
+    """A stress input and where it came from: ``given`` (set by the user), else the state's value."""
+    if given is not None:
+        return float(given), f"set ({flag})"
+    if known is None:
+        raise StressInputError(f"no {what} known at {at}: pass {flag}")
+    return float(known), source
+
+
 def _segments(first_height: int, constant_subsidy: int | None) -> list[tuple[int, int, int]]:
     """``(first, last, subsidy_sats)`` runs of one subsidy inside the epoch starting at
     ``first_height`` (one run for a constant subsidy; split at a halving height otherwise)."""
@@ -457,8 +467,8 @@ class StressResult:
 
 def stress_test(
     state: NetworkState,
-    price_usd: float,
-    fees_btc_per_block: float,
+    price_usd: float | None,
+    fees_btc_per_block: float | None,
     curve: pd.DataFrame,
     halving: bool = False,
     n_epochs: int = 4,
@@ -473,10 +483,11 @@ def stress_test(
     state : NetworkState
         The network as of the stress time (:func:`hashdesk.economics.state.network_state`):
         tip height, bits in force, blocks mined in the epoch, 7-day hashrate.
-    price_usd : float
-        Stress BTC price [USD/BTC].
-    fees_btc_per_block : float
-        Stress fees per block [BTC].
+    price_usd : float or None
+        Stress BTC price [USD/BTC]; None: the state's BTC close (``price_date``).
+    fees_btc_per_block : float or None
+        Stress fees per block [BTC]; None: the state's mean fees per block over its window
+        (``fees_window``).
     curve : pandas.DataFrame
         Validated network cost curve (:func:`read_cost_curve`; its ``attrs`` carry the origin).
     halving : bool
@@ -499,10 +510,17 @@ def stress_test(
         ``network`` holds the stress inputs and the headline figures: the subsidy of the next
         block, ``halving_height``, ``blocks_to_halving``, ``halving_day`` (simulated days from
         now to the halving block; None when it is not reached in the path), the hashprice and
-        share under water now and after the halving, and the next retarget's change.
+        share under water now and after the halving, and the next retarget's change;
+        ``price_source`` and ``fees_source`` say whether each input was given or taken from the
+        state.
     """
     from hashdesk.chain.consensus import next_halving_height
 
+    price_usd, price_source = _state_default(price_usd, state.price_usd, "price", "--price",
+                                             f"the network state's BTC close on {state.price_date}", state.at)
+    fees_btc_per_block, fees_source = _state_default(
+        fees_btc_per_block, state.fees_btc_per_block, "fees per block", "--fees",
+        f"the network state's mean fees per block over {state.fees_window}", state.at)
     check_stress_inputs(price_usd, fees_btc_per_block)
     if halving_at not in HALVING_MODES:
         raise StressInputError(f"halving_at must be one of {', '.join(HALVING_MODES)}, got {halving_at!r}")
@@ -549,7 +567,9 @@ def stress_test(
         "difficulty": difficulty(bits),
         "hashrate_before_ehs": hashrate_ehs,
         "price_usd": price_usd,
+        "price_source": price_source,
         "fees_btc_per_block": fees_btc_per_block,
+        "fees_source": fees_source,
         "subsidy_btc_per_block": float(first.subsidy_btc_per_block),
         "halving_applied": halving,
         "halving_at": applied,
