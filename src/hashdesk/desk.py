@@ -461,15 +461,32 @@ class Desk:
         d = d[(d["date"] >= start) & (d["date"] <= end)].dropna(subset=["hashrate_ehs"])
         return pd.Series(d["hashrate_ehs"].to_numpy(dtype=float), index=list(d["date"]), dtype=float)
 
-    def shocks(self, start: AtLike, end: AtLike, params=None, source: str = "coinmetrics",
-               miner_ehs: float = 10.0, miner=None):
+    def shock_days(self, start: AtLike | None = None, end: AtLike | None = None,
+                   source: str = "coinmetrics") -> tuple[date, date]:
+        """The days a shock search covers: ``start`` and ``end`` as given, each missing one the
+        first / last day of ``source``'s daily hashrate in the store (all rows known now)."""
+        d0 = pd.Timestamp(start).date() if start is not None else None
+        d1 = pd.Timestamp(end).date() if end is not None else None
+        if d0 is None or d1 is None:
+            whole = self.daily_hashrate(date.min, date.max, source, self.data_end_unix)
+            if whole.empty:
+                from hashdesk.economics.shocks import ShockError
+
+                raise ShockError(f"no {source} daily hashrate in the store")
+            d0 = d0 if d0 is not None else whole.index[0]
+            d1 = d1 if d1 is not None else whole.index[-1]
+        return d0, d1
+
+    def shocks(self, start: AtLike | None = None, end: AtLike | None = None, params=None,
+               source: str = "coinmetrics", miner_ehs: float = 10.0, miner=None):
         """Hashrate shocks between two UTC days and each one's effect on a miner that stayed
         online, as of the end of ``end`` (:class:`hashdesk.economics.shocks.ShockReport`).
 
         Parameters
         ----------
-        start, end : date or str
-            Days searched (the baseline reads ``params.window_days`` before).
+        start, end : date or str, optional
+            Days searched (the baseline reads ``params.window_days`` before) [default: the first /
+            last day of ``source``'s daily hashrate, :meth:`shock_days`].
         params : ShockParams, optional
         source : {"coinmetrics", "mempool.space"}
         miner_ehs : float
@@ -492,7 +509,7 @@ class Desk:
         )
 
         params = params or ShockParams()
-        d0, d1 = pd.Timestamp(start).date(), pd.Timestamp(end).date()
+        d0, d1 = self.shock_days(start, end, source)
         if d1 < d0:
             raise ShockError(f"--to {d1} is before --from {d0}")
         t = day_end_unix(d1)
@@ -1146,7 +1163,7 @@ class Desk:
     # -- issue 13: stress / shocks / production ---------------------------------------------------
     # Added methods only; the methods above keep their behaviour.
 
-    def shocks_mine_or_curtail(self, start: AtLike, end: AtLike, miner, params=None,
+    def shocks_mine_or_curtail(self, start: AtLike | None, end: AtLike | None, miner, params=None,
                                source: str = "coinmetrics", power_prices=None,
                                power_basis: str = "resale", dr_usd: float | None = None,
                                dr_basis: str = "curtailment"):
@@ -1155,7 +1172,8 @@ class Desk:
 
         Parameters
         ----------
-        start, end : date or str
+        start, end : date or str, optional
+            As :meth:`shocks` (None: the whole daily series of ``source``).
         miner : MinerSpec
             From :meth:`miner`: its online hashrate, power price, hosting, pool fee and credits.
         params : ShockParams, optional
@@ -1180,8 +1198,9 @@ class Desk:
         from hashdesk.economics.production import ProductionError
         from hashdesk.economics.shocks import ShockError, mine_or_curtail
 
+        start, end = self.shock_days(start, end, source)
         rep = self.shocks(start, end, params, source=source, miner=miner)
-        t = day_end_unix(pd.Timestamp(end).date())
+        t = day_end_unix(end)
         daily = self.inputs(t).daily
         prices = {d: float(p) for d, p in zip(daily["date"], daily["price_usd"], strict=True)
                   if p is not None and np.isfinite(p)}

@@ -224,3 +224,23 @@ def test_shocks_cli_mine_vs_curtail_with_a_price_series(bundle_db_path, tmp_path
     table = CliRunner().invoke(app, ["--db", str(bundle_db_path), "shocks", "--from", "2024-01-01", "--to",
                                      "2024-02-15", "--profile", f"{PROFILES}/riot_style_2024_03.toml"])
     assert table.exit_code == 0 and "mine or curtail" in " ".join(table.output.split())
+
+
+def test_shocks_cli_profile_alone_searches_the_whole_series(bundle_db_path):
+    """`hashdesk shocks --profile P` (no dates): the whole Coin Metrics series is searched; every
+    shock the store can value gets mine vs curtail, the 2024-01 storm as in a dated search."""
+    prof = f"{PROFILES}/riot_style_2024_03.toml"
+    r = CliRunner().invoke(app, ["--db", str(bundle_db_path), "shocks", "--profile", prof, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert [s["start"][:10] for s in out["shocks"]][:3] == ["2022-12-23", "2024-01-14", "2025-06-22"]
+    starts = [d["start"][:10] for d in out["mine_or_curtail"]]
+    assert starts[:3] == ["2022-12-23", "2024-01-14", "2025-06-22"]
+    assert all(n.startswith("shock 2026-") for n in out["notes"])  # block-only days: no fees to value them
+    dated = CliRunner().invoke(app, ["--db", str(bundle_db_path), "shocks", "--from", "2024-01-01", "--to",
+                                     "2024-02-15", "--profile", prof, "--format", "json"])
+    storm = json.loads(dated.stdout)["mine_or_curtail"][0]
+    whole = out["mine_or_curtail"][1]
+    assert whole["next_epoch_btc"] == pytest.approx(storm["next_epoch_btc"], rel=1e-12)
+    assert whole["mine_usd"] == pytest.approx(storm["mine_usd"], rel=1e-12)
+    assert round(whole["next_epoch_btc"], 2) == round(11.0445 * 0.868, 2)

@@ -141,8 +141,9 @@ def production(
 
 def shocks(
     ctx: typer.Context,
-    date_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (UTC)."),
-    date_to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (UTC)."),
+    date_from: str = typer.Option(None, "--from", help="First day, YYYY-MM-DD (UTC) \\[default: the source's "
+                                  "first day]."),
+    date_to: str = typer.Option(None, "--to", help="Last day, YYYY-MM-DD (UTC) \\[default: the source's last day]."),
     source: str = typer.Option("coinmetrics", "--source", help="coinmetrics | mempool.space"),
     window_days: int = typer.Option(28, "--window", help="Baseline: trailing median window [days]."),
     threshold_pct: float = typer.Option(10.0, "--threshold", help="Drop below baseline [%]."),
@@ -187,8 +188,10 @@ def shocks(
     from hashdesk.cli.economics import _load_miner
     from hashdesk.economics.shocks import ShockError, ShockParams, read_power_prices
 
-    d0, d1 = parse_date(date_from, "--from"), parse_date(date_to, "--to")
-    check_range(d0, d1)
+    d0 = parse_date(date_from, "--from") if date_from is not None else None
+    d1 = parse_date(date_to, "--to") if date_to is not None else None
+    if d0 is not None and d1 is not None:
+        check_range(d0, d1)
     if profile is None and (power_prices is not None or dr_usd is not None):
         fail("--power-prices and --dr-usd need --profile (the fleet whose decision they value)")
     desk = desk_from_ctx(ctx)
