@@ -723,6 +723,7 @@ class Desk:
         -------
         BacktestResult
         """
+        from hashdesk.chain.consensus import SATS_PER_BTC
         from hashdesk.economics.state import NetworkDataError
         from hashdesk.scenario.backtest import (
             DEFAULT_TARGETS,
@@ -739,6 +740,7 @@ class Desk:
         i = self.inputs(self.data_end_unix + 1)
         bits = dict(zip(i.epochs["epoch"].astype(int), i.epochs["bits"].astype(int), strict=True))
         realized = i.daily.set_index("date")[["hashprice_usd_per_ph_day", "price_usd"]].astype(float)
+        realized["fees_sats_per_block"] = i.daily["fees_btc_per_block"].astype(float).to_numpy() * SATS_PER_BTC
         targets = tuple(targets or DEFAULT_TARGETS)
         months = horizon_months(targets)
         res = run_backtest(starts, lambda day: self.scenario_spec(months, day, options=options)[:2], bits, realized,

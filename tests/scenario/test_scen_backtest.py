@@ -133,6 +133,12 @@ def test_scen_backtest_realized_targets_exact_bits_and_step_days():
     assert realized_targets(spec, DEFAULT_TARGETS, {}, daily)["hashprice_30d"] is None
     price = realized_targets(spec, [Target("p", "days", 30, "price_usd")], bits, daily)
     assert price["p"] is None
+    daily["fees_sats_per_block"] = 1e6 + 1e3 * np.arange(120.0)
+    fees = realized_targets(spec, [Target("f", "days", 90, "fees_sats_per_block")], bits, daily)
+    assert fees["f"] == pytest.approx(1e6 + 1e3 * np.mean(np.arange(f90, f90 + n90)))
+    assert Target("f", "days", 90, "fees_sats_per_block").label == "fees per block on day 90 [sats]"
+    with pytest.raises(ScenarioInputError, match="not one of hashprice_usd_per_ph_day, price_usd, fees"):
+        Target("x", "days", 30, "hashrate_ehs")
 
 
 def test_scen_backtest_outcomes_from_the_model_are_covered_at_the_nominal_rate():

@@ -57,6 +57,10 @@ QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 BANDS: dict[str, tuple[float, float]] = {"coverage_50": (0.25, 0.75), "coverage_90": (0.05, 0.95)}
 
 
+#: Day metrics a target can score: the engine's step means and the realised daily columns alike.
+DAY_METRICS: tuple[str, ...] = ("hashprice_usd_per_ph_day", "price_usd", "fees_sats_per_block")
+
+
 @dataclass(frozen=True)
 class Target:
     """One quantity scored at every start.
@@ -70,8 +74,9 @@ class Target:
     n : int
         Retargets or days (>= 1).
     metric : str
-        For ``days``: the engine's step value and the realised daily column compared
-        (``hashprice_usd_per_ph_day`` [USD/PH/day], or ``price_usd`` [USD/BTC] as a diagnostic).
+        For ``days``: the engine's step value and the realised daily column compared (one of
+        :data:`DAY_METRICS`: ``hashprice_usd_per_ph_day`` [USD/PH/day]; as diagnostics
+        ``price_usd`` [USD/BTC] and ``fees_sats_per_block`` [sats]).
     """
 
     key: str
@@ -84,9 +89,9 @@ class Target:
             raise ScenarioInputError(f"target {self.key}: kind {self.kind!r} is not 'retargets' or 'days'")
         if self.n < 1:
             raise ScenarioInputError(f"target {self.key}: n must be >= 1, got {self.n}")
-        if self.metric not in ("hashprice_usd_per_ph_day", "price_usd"):
-            raise ScenarioInputError(f"target {self.key}: metric {self.metric!r} is not hashprice_usd_per_ph_day "
-                                     "or price_usd")
+        if self.metric not in DAY_METRICS:
+            raise ScenarioInputError(f"target {self.key}: metric {self.metric!r} is not one of "
+                                     f"{', '.join(DAY_METRICS)}")
 
     @property
     def approx_days(self) -> float:
@@ -100,6 +105,8 @@ class Target:
             return f"difficulty after {self.n} retarget{'s' if self.n > 1 else ''}"
         if self.metric == "price_usd":
             return f"BTC price on day {self.n} [USD]"
+        if self.metric == "fees_sats_per_block":
+            return f"fees per block on day {self.n} [sats]"
         return f"hashprice on day {self.n}"
 
 
@@ -181,8 +188,9 @@ def realized_targets(spec: ScenarioSpec, targets: Sequence[Target], epoch_bits: 
     epoch_bits : mapping of int to int
         Compact bits of every epoch the store knows (epoch number -> bits).
     daily : pandas.DataFrame
-        Realised daily values indexed by UTC day (``datetime.date``): ``hashprice_usd_per_ph_day``
-        [USD/PH/day] and ``price_usd`` [USD/BTC]; days without one absent or NaN.
+        Realised daily values indexed by UTC day (``datetime.date``), a column per metric scored
+        (:data:`DAY_METRICS`: ``hashprice_usd_per_ph_day`` [USD/PH/day], ``price_usd`` [USD/BTC],
+        ``fees_sats_per_block`` [sats]); days without one absent or NaN.
 
     Notes
     -----
