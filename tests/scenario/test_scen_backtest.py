@@ -238,6 +238,7 @@ def test_scen_backtest_bundle_json_shape_and_50_bands(cli_backtest):
     out = cli_backtest
     assert set(out["horizons"]) == {t.key for t in DEFAULT_TARGETS}
     assert out["settings"]["price_drift"] == "price drift 0 %/y (default; --drift to set)"
+    assert out["settings"]["capitulation"].startswith("hashdesk's assumption, not a sourced figure")
     assert out["settings"]["starts"][0] == "2022-01-31" and not [s for s in out["skipped"] if "target" not in s]
     for key, h in out["horizons"].items():
         assert 0.40 <= h["coverage_50"] <= 0.62, (key, h)  # 0.60 for day 30 at 2,000 scenarios (the default)

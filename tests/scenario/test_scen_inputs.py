@@ -120,10 +120,36 @@ def test_scen_cli_json_and_chart(bundle_db_path, tmp_path):
     assert '<script src="http' not in html
 
 
+def test_scen_cli_capitulation_says_where_it_comes_from(bundle_db_path):
+    """The default cost of the marginal fleet is an assumption and every output says so; the
+    flags replace it (25 J/TH x 0.024 x 0.05 USD/kWh x 1000 = 30 USD/PH/day; 30 x 0.06 -> 43.2)."""
+    base = ["--db", str(bundle_db_path), "simulate", "--horizon", "1m", "-n", "100"]
+    r = CliRunner().invoke(app, [*base, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    cap = json.loads(r.stdout)["models"]["hashrate"]["capitulation"]
+    assert cap["marginal_cost_usd_per_ph_day_at_start"] == pytest.approx(30.0)
+    assert cap["source"].startswith("hashdesk's assumption, not a sourced figure")
+    r = CliRunner().invoke(app, [*base, "--format", "json", "--capitulation-j-per-th", "30",
+                                 "--capitulation-usd-per-kwh", "0.06"])
+    assert r.exit_code == 0, r.output
+    cap = json.loads(r.stdout)["models"]["hashrate"]["capitulation"]
+    assert cap["marginal_cost_usd_per_ph_day_at_start"] == pytest.approx(43.2)
+    assert cap["source"].startswith("user: marginal fleet 30 J/TH at 0.06 USD/kWh")
+    r = CliRunner().invoke(app, base)
+    assert r.exit_code == 0, r.output
+    assert "capitulation below 30.0 USD/PH/day at the start; parameters: hashdesk's assumption" in " ".join(
+        r.output.split())
+    r = CliRunner().invoke(app, [*base, "--no-capitulation"])
+    assert "capitulation off (--no-capitulation)" in r.output
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
         (["--horizon", "200y"], "after the last subsidy era"),
+        (["--capitulation-j-per-th", "0"], "--capitulation-j-per-th: must be > 0, got 0"),
+        (["--capitulation-usd-per-kwh", "0.06", "--no-capitulation"],
+         "--capitulation-usd-per-kwh: not with --no-capitulation"),
         (["--price-model", "gbm", "--vol", "-0.3"], "volatility must be >= 0"),
         (["--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
         (["--miner", "BAD"], "power: Field required"),

@@ -63,16 +63,38 @@ class FitOptionsArgs(NamedTuple):
     growth: float | None
     no_shocks: bool
     no_capitulation: bool
+    capitulation_j_per_th: float | None = None
+    capitulation_usd_per_kwh: float | None = None
 
     def build(self):
-        """The :class:`~hashdesk.scenario.fit.FitOptions` these options give."""
+        """The :class:`~hashdesk.scenario.fit.FitOptions` these options give (raises
+        :class:`~hashdesk.scenario.paths.ScenarioInputError` on conflicting or bad options)."""
         from hashdesk.scenario.fit import FitOptions
+        from hashdesk.scenario.paths import CapitulationModel, ScenarioInputError
 
+        given = {name: value for name, value in (("--capitulation-j-per-th", self.capitulation_j_per_th),
+                                                 ("--capitulation-usd-per-kwh", self.capitulation_usd_per_kwh))
+                 if value is not None}
+        for name, value in given.items():
+            if not value > 0:
+                raise ScenarioInputError(f"{name}: must be > 0, got {value:g}")
+        cap = {}
+        if self.no_capitulation:
+            if given:
+                raise ScenarioInputError(f"{', '.join(given)}: not with --no-capitulation")
+            cap = {"capitulation": None}
+        elif given:
+            base = CapitulationModel()
+            j = base.marginal_efficiency_j_per_th if self.capitulation_j_per_th is None else self.capitulation_j_per_th
+            usd = base.power_usd_per_kwh if self.capitulation_usd_per_kwh is None else self.capitulation_usd_per_kwh
+            cap = {"capitulation": CapitulationModel(
+                marginal_efficiency_j_per_th=j, power_usd_per_kwh=usd,
+                source=f"user: marginal fleet {j:g} J/TH at {usd:g} USD/kWh ({', '.join(given)}; the rest "
+                       "hashdesk's defaults: 10 %/y efficiency gain, elasticity 1, 7-day adjustment)")}
         return FitOptions(
             price_model=self.price_model, price_years=self.price_years, drift_per_year=self.drift,
             vol_per_year=self.vol, growth_per_year=self.growth,
-            **({"shocks": None} if self.no_shocks else {}),
-            **({"capitulation": None} if self.no_capitulation else {}),
+            **({"shocks": None} if self.no_shocks else {}), **cap,
         )
 
 
@@ -96,6 +118,12 @@ def simulate(
     growth: float = typer.Option(None, "--growth", help="Hashrate trend override [1/year], e.g. 0.3."),
     no_shocks: bool = typer.Option(False, "--no-shocks", help="Disable curtailment shocks."),
     no_capitulation: bool = typer.Option(False, "--no-capitulation", help="Disable the cost-curve capitulation."),
+    capitulation_j_per_th: float = typer.Option(
+        None, "--capitulation-j-per-th", help="Capitulation: the marginal fleet's efficiency [J/TH] "
+        "\\[default: 25, an assumption, not sourced]."),
+    capitulation_usd_per_kwh: float = typer.Option(
+        None, "--capitulation-usd-per-kwh", help="Capitulation: the marginal fleet's power price [USD/kWh] "
+        "\\[default: 0.05, an assumption, not sourced]."),
     capex_usd: float = typer.Option(0.0, "--capex-usd", help="Investment to recover for time-to-breakeven [USD]."),
     chunk_size: int = typer.Option(16384, "--chunk-size", help="Scenarios per chunk (part of the seed's identity)."),
     fmt: OutputFormat = format_option(),
@@ -140,7 +168,8 @@ def simulate(
             if given is not None:
                 fail(f"{name} does not apply to --backtest (it scores the network model on many starts)")
         _backtest(ctx, scenarios or BACKTEST_SCENARIOS, seed, start_from, start_to, FitOptionsArgs(
-            price_model.value, price_years, drift, vol, growth, no_shocks, no_capitulation), fmt)
+            price_model.value, price_years, drift, vol, growth, no_shocks, no_capitulation,
+            capitulation_j_per_th, capitulation_usd_per_kwh), fmt)
         return
     if start_from is not None or start_to is not None:
         fail("--from/--to apply to --backtest only (use --at for a simulation's start)")
@@ -156,7 +185,8 @@ def simulate(
     try:
         months = parse_horizon(horizon)
         m = desk.miner(miner) if miner is not None else None
-        opts = FitOptionsArgs(price_model.value, price_years, drift, vol, growth, no_shocks, no_capitulation).build()
+        opts = FitOptionsArgs(price_model.value, price_years, drift, vol, growth, no_shocks, no_capitulation,
+            capitulation_j_per_th, capitulation_usd_per_kwh).build()
         spec, models, state = desk.scenario_spec(months, start_date, miner=m, options=opts, capex_usd=capex_usd)
     except (ProfileError, CatalogueError, UnknownAsicError, ScenarioInputError, NetworkDataError) as exc:
         fail(str(exc))
@@ -193,6 +223,10 @@ def simulate(
     emit(summary.start, fmt, title="start state", kinds={"time_unix": "datetime", "source": "text"},
          labels={"time_unix": "time (UTC)", "fees_sats_per_block": "fees [sats/block]"})
     note(models["price"]["drift"], style="")
+    cap = models["hashrate"]["capitulation"]
+    note("capitulation off (--no-capitulation)" if cap is None else
+         f"capitulation below {cap['marginal_cost_usd_per_ph_day_at_start']:.1f} USD/PH/day at the start; "
+         f"parameters: {cap['source']}", style="")
     table = summary.monthly[summary.monthly.metric.isin(
         ["price_usd", "hashprice_usd_per_ph_day", "margin_usd", "btc_mined"])]
     last = table.month.max()
@@ -282,6 +316,8 @@ def _backtest(ctx: typer.Context, scenarios: int, seed: int, start_from: str | N
          "|simulated median / realised − 1|; bias = the same, signed; sampling interval: moving-block "
          f"bootstrap over starts. {len(res.skipped_starts)} start(s) skipped; "
          f"{wall:.0f} s.", style="dim")
+    if caps := settings["capitulation"]:
+        note("capitulation: " + (caps if isinstance(caps, str) else "; ".join(caps)), style="dim")
 
 
 def register(app: typer.Typer) -> None:

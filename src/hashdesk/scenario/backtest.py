@@ -418,9 +418,12 @@ def run_backtest(
     frame = pd.DataFrame(rows, columns=["start", "target", "q05", "q25", "q50", "q75", "q95", "realized",
                                         "in_50", "in_90", "error_pct", "pit", "n_finite"])
     drifts = sorted({m["price"]["drift"] for m in models.values()})
+    caps = sorted({"off" if (c := m["hashrate"].get("capitulation")) is None else c["source"]
+                   for m in models.values() if "hashrate" in m})
     settings = {
         "scenarios_per_start": scenarios, "seed": seed,
         "price_drift": drifts[0] if len(drifts) == 1 else drifts,
+        "capitulation": caps[0] if len(caps) == 1 else caps or None,
         "targets": {t.key: t.label for t in targets},
         "starts": [d.isoformat() for d in days],
         "coverage": "share of starts whose realised value lies in the simulated central band: "

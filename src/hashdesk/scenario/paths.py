@@ -654,6 +654,15 @@ def fit_shock_model(
     )
 
 
+#: Where the default capitulation parameters come from: nowhere citable, and the output says so.
+CAPITULATION_ASSUMPTION = (
+    "hashdesk's assumption, not a sourced figure: a marginal fleet of 25 J/TH at 0.05 USD/kWh, "
+    "10 %/y more efficient as fleets renew (the sourced cost curve of `hashdesk stress` describes "
+    "June 2023 and is not dated to a start); --capitulation-j-per-th / --capitulation-usd-per-kwh "
+    "set it, --no-capitulation turns it off"
+)
+
+
 @dataclass(frozen=True)
 class CapitulationModel:
     """Network cost curve: hashrate switches off when hashprice falls under the marginal cost.
@@ -671,6 +680,9 @@ class CapitulationModel:
         ``(hp / c) ** elasticity`` [dimensionless].
     adjust_days : float
         Time constant of switching off / back on [days].
+    source : str
+        Where the parameters come from, shown with every result (default
+        :data:`CAPITULATION_ASSUMPTION`: they are an assumption, not data).
 
     Notes
     -----
@@ -683,6 +695,7 @@ class CapitulationModel:
     elasticity: float = 1.0
     adjust_days: float = 7.0
     enabled: bool = True
+    source: str = CAPITULATION_ASSUMPTION
 
     def __post_init__(self) -> None:
         _check(self.marginal_efficiency_j_per_th > 0, "capitulation.marginal_efficiency_j_per_th", "must be > 0")
