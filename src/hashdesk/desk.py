@@ -687,7 +687,7 @@ class Desk:
         i = self.inputs(state.at_unix)
         spec, models = build_spec(start_from_state(state), horizon_months, i.btc_prices, i.daily,
                                   miner_economics(miner) if miner is not None else None,
-                                  options or FitOptions(), capex_usd)
+                                  options or FitOptions(), capex_usd, hashrate_history=i.hashrate_daily)
         return spec, models, state
 
     def scenario_backtest(self, first: AtLike = "2022-01-31", last: AtLike | None = None, *,

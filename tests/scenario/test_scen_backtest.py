@@ -213,20 +213,17 @@ def test_scen_backtest_is_point_in_time(bundle_db_path, tmp_path):
 
 @pytest.fixture(scope="module")
 def cli_backtest(bundle_db_path) -> dict:
-    r = CliRunner().invoke(app, ["--db", str(bundle_db_path), "simulate", "--backtest", "-n", "1000",
-                                 "--format", "json"])
+    r = CliRunner().invoke(app, ["--db", str(bundle_db_path), "simulate", "--backtest", "--format", "json"])
     assert r.exit_code == 0, r.output
     return json.loads(r.stdout)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("horizon", [
-    "difficulty_1r", "difficulty_3r", "difficulty_6r", "hashprice_30d",
-    pytest.param("hashprice_90d", marks=pytest.mark.xfail(
-        strict=True, reason="0.977 on the bundle (43 of 44 starts; 90 % sampling interval 0.93-1.00): see "
-                            "docs/scenario.md, Backtest")),
-])
+@pytest.mark.parametrize("horizon", ["difficulty_1r", "difficulty_3r", "difficulty_6r", "hashprice_30d",
+                                     "hashprice_90d"])
 def test_scen_backtest_bundle_coverage_90_is_calibrated(cli_backtest, horizon):
+    """The issue's command as written (seed 0, 2,000 scenarios per start); hashprice on day 90 is
+    0.932 here and 0.955 at seed 1 (two starts sit at PIT 0.945-0.952): docs/scenario.md."""
     h = cli_backtest["horizons"][horizon]
     assert {"coverage_50", "coverage_90", "median_error"} <= set(h)
     assert h["n_starts"] >= 44
@@ -241,7 +238,7 @@ def test_scen_backtest_bundle_json_shape_and_50_bands(cli_backtest):
     assert out["settings"]["capitulation"].startswith("hashdesk's assumption, not a sourced figure")
     assert out["settings"]["starts"][0] == "2022-01-31" and not [s for s in out["skipped"] if "target" not in s]
     for key, h in out["horizons"].items():
-        assert 0.40 <= h["coverage_50"] <= 0.62, (key, h)  # 0.60 for day 30 at 2,000 scenarios (the default)
+        assert 0.40 <= h["coverage_50"] <= 0.62, (key, h)  # 0.42-0.56 at seed 0, 2,000 scenarios (the default)
         assert h["median_error"] > 0
     assert out["horizons"]["difficulty_1r"]["median_error"] < out["horizons"]["difficulty_6r"]["median_error"]
 

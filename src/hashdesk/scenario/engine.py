@@ -1061,11 +1061,22 @@ def simulate_chunk(spec: ScenarioSpec, n: int, seed: np.random.SeedSequence, *,
 
     ones = np.ones(spm)
     K = _kernels()
+    comove = hr_model.price_corr > 0  # the hashrate's innovation sees the step's price return
+    if comove:
+        lr_prev, u = np.empty(n), np.empty(n)
+        p_mean, p_sd = price_model.daily_log_moments()
+        hr_state["price_u"] = u
     j = 0  # step of the month
     for k in range(n_steps):
         nd, day = lengths[k], first_days[k]
         step_s = float(nd * SECONDS_PER_DAY)
+        if comove:
+            lr_prev[:] = price_state["log_ratio"]
         price_rel = price_model.advance(price_state, day, nd, rng)
+        if comove:  # u = (ΔL − m·n) / (s·√n), the step's standardised log-return (the hashrate reads it)
+            np.subtract(price_state["log_ratio"], lr_prev, out=u)
+            u -= p_mean * nd
+            u *= 1.0 / (p_sd * math.sqrt(nd)) if p_sd > 0 else 0.0
         rel = hr_model.advance(hr_state, day, calendar[k], hashprice_prev, rng)
         ln_f = fee_model.advance_log(fee_state, nd, rng)
         # A_k (fees per block are A_k·w^β)

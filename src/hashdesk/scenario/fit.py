@@ -679,6 +679,9 @@ class FitOptions:
     shock_years : float
         History searched for shocks when fitting [years].
     capitulation : CapitulationModel or None
+    price_hashrate_corr : bool
+        Correlate the hashrate's random-walk innovations with the simulated price's step returns at
+        :func:`fit_price_hashrate_corr` (``hashrate_model = "state-space"``); False: independent.
     """
 
     price_model: str = "bootstrap"
@@ -695,6 +698,81 @@ class FitOptions:
     shocks: ShockModel | None | str = "fit"
     shock_years: float = 4.0
     capitulation: CapitulationModel | None = CapitulationModel()
+    price_hashrate_corr: bool = True
+
+
+#: Horizon of the price–hashrate co-movement [weeks]: the supply response's reference time constant.
+COMOVE_WEEKS: int = 13
+#: Fewest changes for :func:`fit_price_hashrate_corr` (else no co-movement, said so).
+COMOVE_MIN_CHANGES: int = 52
+#: Largest correlation used (the model needs ``ρ < 1``: a share of the innovation stays the hashrate's own).
+COMOVE_MAX: float = 0.99
+
+
+def fit_price_hashrate_corr(prices: pd.DataFrame, network: pd.DataFrame, hashrate_history: pd.DataFrame | None,
+                            end: date, years: float = 4.0, weeks: int = COMOVE_WEEKS) -> tuple[float, dict]:
+    """Correlation of BTC price and network hashrate changes over ``weeks``, known at ``end``.
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame
+        ``date``, ``close`` [USD/BTC] (:func:`hashdesk.data.network.btc_prices`).
+    network : pandas.DataFrame
+        ``date``, ``hashrate_ehs`` [EH/s] (Coin Metrics' daily series).
+    hashrate_history : pandas.DataFrame or None
+        ``date``, ``hashrate_ehs`` [EH/s] of a longer daily series (mempool.space), used for the
+        changes Coin Metrics does not cover at both ends.
+    end : datetime.date
+        Last day known.
+    years : float
+        Window [years].
+    weeks : int
+        Horizon of the changes [weeks].
+
+    Returns
+    -------
+    (float, dict)
+        ``ρ`` clipped to ``[0, COMOVE_MAX]`` [dimensionless] (0 with fewer than
+        :data:`COMOVE_MIN_CHANGES` changes) and what was used (``rho``: unclipped).
+
+    Notes
+    -----
+    ρ is Pearson's correlation of the overlapping ``weeks``-week changes, at weekly steps, of the
+    log weekly-mean close and the log weekly-mean hashrate (complete UTC weeks ending on Sundays
+    only); a change's two weeks come from one hashrate source. Block luck in the weekly hashrate
+    is not removed, so ρ understates the co-movement of the hashrate itself slightly.
+    """
+    lo = pd.Timestamp(end - timedelta(days=int(round(years * 365))))
+    hi = pd.Timestamp(end)
+
+    def weekly(frame: pd.DataFrame | None, col: str) -> pd.Series:
+        if frame is None or not len(frame):
+            return pd.Series(dtype=float)
+        x = pd.Series(pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float),
+                      index=pd.to_datetime(frame["date"]))
+        x = np.log(x[(x.index > lo) & (x.index <= hi) & (x > 0)])
+        g = x.resample("W-SUN")
+        return g.mean()[g.count() == 7]
+
+    p = weekly(prices, "close")
+    changes = []
+    for src in (network, hashrate_history):
+        h = weekly(src, "hashrate_ehs")
+        both = pd.concat([p.rename("p"), h.rename("h")], axis=1, sort=True).dropna().asfreq("W-SUN")
+        changes.append(both.diff(weeks).dropna())
+    cm = changes[0]
+    extra = changes[1][~changes[1].index.isin(cm.index)]
+    ch = pd.concat([cm, extra]).sort_index()
+    n = len(ch)
+    if n < COMOVE_MIN_CHANGES:
+        return 0.0, {"used": f"none: {n} {weeks}-week changes of price and hashrate to {end}, "
+                             f"need >= {COMOVE_MIN_CHANGES}", "rho": 0.0, "n_changes": n}
+    rho = float(np.corrcoef(ch["p"], ch["h"])[0, 1])
+    return min(max(rho, 0.0), COMOVE_MAX), {
+        "used": f"correlation of {weeks}-week changes of log BTC price and log hashrate: {rho:.3f} "
+                f"({n} weekly-step changes, {ch.index[0].date()}..{ch.index[-1].date()}; "
+                f"{len(cm)} from Coin Metrics, {len(extra)} from the longer daily series)",
+        "rho": rho, "n_changes": n, "weeks": weeks}
 
 
 def build_spec(
@@ -705,6 +783,7 @@ def build_spec(
     miner: MinerEconomics | None = None,
     options: FitOptions = FitOptions(),
     capex_usd: float = 0.0,
+    hashrate_history: pd.DataFrame | None = None,
 ) -> tuple[ScenarioSpec, dict]:
     """Fit the price, hashrate and fee models on history and assemble a :class:`ScenarioSpec`.
 
@@ -836,6 +915,10 @@ def build_spec(
         shocks, shock_info = fit_shocks(series.dropna(), end, options.shock_years)
     else:
         shocks = options.shocks
+    corr_info: dict | None = None
+    if model == "state-space" and options.price_hashrate_corr:
+        dynamics["price_corr"], corr_info = fit_price_hashrate_corr(prices, network, hashrate_history, end,
+                                                                    options.price_years)
     hashrate = HashrateModel(
         growth_per_year=growth, shocks=shocks, capitulation=options.capitulation, window=net_label, **dynamics
     )
@@ -866,6 +949,8 @@ def build_spec(
             "response": None if hashrate.response is None else {
                 "gamma_per_day": hashrate.response.gamma_per_day, "lag_days": hashrate.response.lag_days,
                 "ref_days": hashrate.response.ref_days},
+            "price_corr": hashrate.price_corr,
+            **({"price_corr_fit": corr_info} if corr_info is not None else {}),
             **({"fit": dyn_info} if dyn_info is not None else {}),
             "window": net_label,
             "shocks": None if shocks is None else {**vars(shocks), **({"fit": shock_info} if shock_info else {})},

@@ -168,6 +168,11 @@ class GBMPrice:
     def init(self, n: int, rng: np.random.Generator) -> dict:
         return {"log_ratio": np.zeros(n)}
 
+    def daily_log_moments(self) -> tuple[float, float]:
+        """Mean and standard deviation of a day's log-return [1/day, 1/day^½]."""
+        m, s, _ = _gbm_step_constants(self.drift_per_year, self.vol_per_year, 1)
+        return m, s
+
     def advance(self, state: dict, first_day: int, n_days: int, rng: np.random.Generator) -> np.ndarray:
         """Advance over days ``first_day .. first_day + n_days − 1``.
 
@@ -310,6 +315,12 @@ class BootstrapPrice:
         r = self.log_returns
         m = float(r.max())
         return float((m + math.log(float(self.day_weights @ np.exp(r - m)))) * DAYS_PER_YEAR)
+
+    def daily_log_moments(self) -> tuple[float, float]:
+        """Mean and standard deviation of a bootstrapped day's log-return (day weights) [1/day, 1/day^½]."""
+        r, w = self.log_returns, self.day_weights
+        mu = float(w @ r)
+        return mu, math.sqrt(float(w @ (r - mu) ** 2))
 
     @property
     def vol_per_year(self) -> float:
@@ -813,6 +824,9 @@ class HashrateModel:
         Correlation of the start level and the slope draws [−1, 1].
     response : SupplyResponse or None
         Supply response to hashprice (both directions, lagged); None disables.
+    price_corr : float
+        Correlation of each step's random-walk innovation of ``x`` with the price's standardised
+        log-return over the same step [0, 1) (the engine passes it as ``state["price_u"]``); 0: none.
 
     Notes
     -----
@@ -834,9 +848,11 @@ class HashrateModel:
     slope_sd0_per_day: float = 0.0
     level_slope_corr0: float = 0.0
     response: SupplyResponse | None = None
+    price_corr: float = 0.0
 
     def __post_init__(self) -> None:
         _check(self.growth_per_year > -1, "hashrate.growth_per_year", "must be > -1")
+        _check(0 <= self.price_corr < 1, "hashrate.price_corr", f"must be in [0, 1), got {self.price_corr}")
         _check(self.noise_sd_per_day >= 0, "hashrate.noise_sd_per_day", "volatility must be >= 0")
         _check(0 <= self.noise_ar1 <= 1, "hashrate.noise_ar1", "must be in [0, 1]")
         _check(math.isfinite(self.level_offset0), "hashrate.level_offset0", "must be finite")
@@ -919,6 +935,11 @@ class HashrateModel:
             if sd > 0:  # StepMoments.draw, the AR(1) update and the slope's terms in one compiled pass
                 l11, l21, l22 = mom.chol
                 z = rng.standard_normal((2, x.shape[0]), dtype=np.float32)
+                u = state.get("price_u")
+                if self.price_corr > 0 and u is not None:  # z0 ← ρ·u + √(1 − ρ²)·z0
+                    z0 = z[0]
+                    z0 *= math.sqrt(1.0 - self.price_corr ** 2)
+                    z0 += self.price_corr * u
                 rel = np.empty(x.shape[0])
                 _kernels().ar1_step(z, sd * l11, sd * l21, sd * l22, x, mom.a_mean, mom.a_end,
                                     0.5 * sd * sd * mom.within + math.log(trend), x if slope is None else slope,
