@@ -195,7 +195,9 @@ def build_template() -> go.layout.Template:
     tpl = go.layout.Template(data={k: v for k, v in base.items() if k in TRACE_TYPES})
     tpl.layout = go.Layout(
         font={"family": FONT_FAMILY, "size": 12, "color": "#1b1f24"},
-        title={"font": {"size": 15}, "x": 0.0, "xanchor": "left", "y": 0.97, "yanchor": "top"},
+        # the title 14 px under the top at any height (a fraction of a tall figure ran it into the
+        # subplot titles)
+        title={"font": {"size": 15}, "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "top", "pad": {"t": 14}},
         paper_bgcolor="#ffffff", plot_bgcolor="#ffffff", colorway=list(COLORWAY),
         xaxis=_axis(), yaxis=_axis(),
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0, "font": {"size": 11},

@@ -338,6 +338,10 @@ def test_dashboard_forward_panel(bundle_db_path):
         assert body["status"] == "ok" and body["key"] == "forward"
         assert [t["key"] for t in body["tables"]] == ["forward_curve", "hedge"]
         assert len(body["tables"][0]["rows"]) == 6 and body["figures"][0]["plotly"]["data"]
+        # the models in words, the unsourced capitulation cost said to be an assumption
+        assert [s.split(":")[0] for s in body["sources"]][:3] == ["price", "hashrate", "shocks"]
+        assert any(s.startswith("capitulation below 30.0 USD/PH/day at the start; parameters: hashdesk's "
+                                "assumption") for s in body["sources"])
         for bad in ("scenarios=10000000", "profile=../../etc/passwd", "ratio=-1", "at=2024-02-30x"):
             assert client.get(f"/api/v1/forward?{bad}").status_code == 422, bad
         assert client.get("/forward").status_code == 200

@@ -140,7 +140,25 @@ def test_scen_cli_capitulation_says_where_it_comes_from(bundle_db_path):
     assert "capitulation below 30.0 USD/PH/day at the start; parameters: hashdesk's assumption" in " ".join(
         r.output.split())
     r = CliRunner().invoke(app, [*base, "--no-capitulation"])
-    assert "capitulation off (--no-capitulation)" in r.output
+    assert "capitulation: off (--no-capitulation)" in r.output
+
+
+def test_scen_model_notes_in_words_on_the_dashboard(bundle_desk):
+    """The dashboard's scenario panel names what each model was fitted on, in words with units
+    (it showed the models' raw dicts, 3,000 characters for the hashrate); values as fitted at
+    2025-12-29 (docs/scenario.md, worked example)."""
+    from hashdesk.report.sections import scenarios_section
+
+    sec = scenarios_section(bundle_desk, None, 1, 200, 0, None, "bootstrap")
+    notes = dict(line.split(":", 1) for line in sec.sources)
+    assert list(notes) == ["price", "hashrate", "shocks", "capitulation below 30.0 USD/PH/day at the start; "
+                                                          "parameters", "fees per block"]
+    assert "half-life 365 d (volatility 0.47/√y); price drift 0 %/y (default; --drift to set)" in notes["price"]
+    assert "trend +57.9 %/y" in notes["hashrate"] and "random walk 1.76 %/week" in notes["hashrate"]
+    assert "co-movement with the price, ρ = 0.48" in notes["hashrate"]
+    assert notes["shocks"].startswith(" 0.76/year, mean depth 18.0 %, 4.0 days")
+    assert "^1.02" in notes["fees per block"]
+    assert not any("{" in line for line in sec.sources)
 
 
 @pytest.mark.parametrize(

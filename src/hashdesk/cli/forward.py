@@ -140,6 +140,8 @@ def forward(
         emit(qt, fmt, labels=ql, kinds=qk, title="quotes vs the model: implied risk premium")
     emit(_drivers(curve), fmt, title="drivers", kinds={"start": "text", "halving": "text", "price model": "text",
                                                      "fee model": "text", "hashrate growth [%/year]": "pct_value"})
+    for line in curve.drivers.get("model_notes", []):
+        note(line, style="")
     if chart is not None:
         note(f"fan chart: {chart}", style="")
 

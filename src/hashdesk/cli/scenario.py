@@ -156,6 +156,7 @@ def simulate(
     from hashdesk.scenario.engine import parse_horizon
     from hashdesk.scenario.executors import ExecutorError
     from hashdesk.scenario.executors import simulate as run
+    from hashdesk.scenario.fit import model_notes
     from hashdesk.scenario.paths import ScenarioInputError
 
     if chart is not None and not chart.parent.is_dir():
@@ -222,11 +223,8 @@ def simulate(
         return
     emit(summary.start, fmt, title="start state", kinds={"time_unix": "datetime", "source": "text"},
          labels={"time_unix": "time (UTC)", "fees_sats_per_block": "fees [sats/block]"})
-    note(models["price"]["drift"], style="")
-    cap = models["hashrate"]["capitulation"]
-    note("capitulation off (--no-capitulation)" if cap is None else
-         f"capitulation below {cap['marginal_cost_usd_per_ph_day_at_start']:.1f} USD/PH/day at the start; "
-         f"parameters: {cap['source']}", style="")
+    for line in model_notes(models):
+        note(line, style="")
     table = summary.monthly[summary.monthly.metric.isin(
         ["price_usd", "hashprice_usd_per_ph_day", "margin_usd", "btc_mined"])]
     last = table.month.max()

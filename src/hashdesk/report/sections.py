@@ -605,7 +605,7 @@ def scenarios_section(
     def build() -> Section:
         from hashdesk.scenario.charts import fan_chart_figure
         from hashdesk.scenario.executors import simulate
-        from hashdesk.scenario.fit import FitOptions
+        from hashdesk.scenario.fit import FitOptions, model_notes
 
         miner = desk.miner(profile) if profile is not None else None
         spec, models, _ = desk.scenario_spec(horizon_months, at, miner=miner,
@@ -647,7 +647,7 @@ def scenarios_section(
         )]
         return Section("scenarios", "Scenarios", metrics=tuple(metrics), tables=tuple(tables),
                        figures=(figure("fan", "Fan chart", fan_chart_figure(summary)),),
-                       sources=tuple(f"{k}: {v}" for k, v in (summary.models or {}).items()))
+                       sources=model_notes(models))
 
     return guarded("scenarios", "Scenarios", build)
 
@@ -740,7 +740,8 @@ def forward_section(
         return Section("forward", "Hashprice forward curve", note="; ".join(notes), metrics=tuple(metrics),
                        tables=tuple(tables),
                        figures=(figure("forward_fan", "Forward curve", forward_fan_figure(curve)),),
-                       sources=(f"price: {dr['price'].get('window', '')}", f"fees: {dr['fees'].get('window', '')}",
+                       sources=(*(dr["model_notes"] or (f"price: {dr['price'].get('window', '')}",
+                                                         f"fees: {dr['fees'].get('window', '')}")),
                                 "hashdesk.scenario.forward (reference miner 1 PH/s, FPPS)"))
 
     return guarded("forward", "Hashprice forward curve", build)

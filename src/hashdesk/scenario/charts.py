@@ -64,9 +64,15 @@ def fan_chart_figure(summary: ScenarioSummary, title: str | None = None) -> go.F
         if i + 2 >= len(metrics):
             fig.update_xaxes(title_text="month start [UTC]", row=i // 2 + 1, col=i % 2 + 1)
     start = summary.start
+    height = 320 * rows + 120
     fig.update_layout(
         title=title or f"{summary.n_scenarios:,} scenarios from {start['date']} (seed {summary.seed})",
-        height=320 * rows + 120,
+        height=height,
+        # the legend on the title's line, right (under the last row it sat a fraction of the
+        # figure's height below, leaving a gap that grew with the rows)
+        legend={"yref": "container", "y": 1.0 - 14.0 / height, "yanchor": "top", "xref": "container",
+                "x": 1.0, "xanchor": "right"},
+        margin={"t": 84},
     )
     return styled(fig)
 

@@ -9,6 +9,7 @@ and :mod:`hashdesk.scenario.paths`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -973,3 +974,60 @@ def build_spec(
         },
     }
     return spec, models
+
+
+def model_notes(models: Mapping) -> tuple[str, ...]:
+    """One line per fitted model, in words with units, for people (the CLI, the dashboard, the brief).
+
+    Parameters
+    ----------
+    models : mapping
+        The ``models`` dict of :func:`build_spec` (as JSON or as returned).
+
+    Returns
+    -------
+    tuple of str
+        Price, hashrate, shocks, capitulation, fees and (with one) the miner; what each was fitted on.
+    """
+    out = []
+    p = models["price"]
+    if p["model"] == "bootstrap":
+        hl = p.get("halflife_days")
+        out.append(f"price: moving-block bootstrap of daily returns {p['window']}, {p.get('block_days', 30)}-day "
+                   f"blocks, {'half-life ' + format(hl, 'g') + ' d' if hl else 'uniform weights'} "
+                   f"(volatility {p['vol_per_year']:.2f}/√y); {p['drift']}")
+    else:
+        out.append(f"price: GBM, volatility {p['vol_per_year']:.2f}/√y ({p['window']}); {p['drift']}")
+    h = models["hashrate"]
+    fit = h.get("fit") or {}
+    if h["model"] == "state-space":
+        words = (f"hashrate: level, trend and random walk by Kalman filter ({fit.get('window', h['window'])}): "
+                 f"trend {100 * h['growth_per_year']:+.1f} %/y ± {100 * 365 * h['slope_sd0_per_day']:.0f} %/y, start "
+                 f"level ± {100 * h['level_sd0']:.1f} %, random walk {100 * h['noise_sd_per_day'] * math.sqrt(7):.2f} %/week")
+        resp = (fit.get("response") or {}).get("used")
+        if resp:
+            words += f"; supply response {resp}"
+        corr = h.get("price_corr_fit")
+        if corr is not None:
+            words += f"; co-movement with the price, ρ = {h['price_corr']:.2f}: {corr['used']}"
+        out.append(words)
+    else:
+        out.append(f"hashrate: trend {100 * h['growth_per_year']:+.1f} %/y, AR(1) noise φ {h['noise_ar1']:.2f} "
+                   f"σ {h['noise_sd_per_day']:.3f}/day ({fit.get('used', h['window'])})")
+    sh = h.get("shocks")
+    out.append("shocks: off" if sh is None else
+               f"shocks: {sh['rate_per_year']:.2f}/year, mean depth {100 * sh['depth_mean']:.1f} %, "
+               f"{sh['duration_days_mean']:.1f} days" + (f", {sh['fit']['used']}" if sh.get("fit") else ""))
+    cap = h.get("capitulation")
+    out.append("capitulation: off (--no-capitulation)" if cap is None else
+               f"capitulation below {cap['marginal_cost_usd_per_ph_day_at_start']:.1f} USD/PH/day at the start; "
+               f"parameters: {cap['source']}")
+    f = models["fees"]
+    out.append(f"fees per block: {f['base_sats_per_block']:,.0f} sats at 600-s blocks × (block interval / 600 s)"
+               f"^{f['interval_elasticity']:.2f}, AR(1) log-noise φ {f['noise_ar1']:.2f} σ {f['noise_sd_per_day']:.2f}/day "
+               f"({f['window']})")
+    m = models.get("miner")
+    if m:
+        out.append(f"miner: {m['name']}, {m['hashrate_ths'] / 1e6:,.3f} EH/s at {m['efficiency_j_per_th']:.1f} J/TH, "
+                   f"breakeven {m['breakeven_hashprice_usd_per_ph_day']:.1f} USD/PH/day")
+    return tuple(out)

@@ -62,6 +62,7 @@ from hashdesk.scenario.engine import (
     first_retarget_height,
 )
 from hashdesk.scenario.executors import DEFAULT_CHUNK_SIZE, Progress, run_reduced
+from hashdesk.scenario.fit import model_notes
 from hashdesk.scenario.paths import ScenarioInputError
 from hashdesk.scenario.summary import N_BINS, QUANTILES, StreamingHistogram, start_record
 
@@ -473,6 +474,7 @@ def finalize_forward(spec: ScenarioSpec, part: ForwardPartial, seed: int, models
                      "capitulation": models.get("hashrate", {}).get("capitulation") is not None},
         "price": {k: v for k, v in models.get("price", {}).items()},
         "reference_miner": "1 PH/s, uptime 1, pool fee 0, no costs, FPPS",
+        "model_notes": list(model_notes(models)) if models.get("price") else [],
     }
     return ForwardCurve(df, start_record(spec), drivers, n, seed, tuple(unmatched), part.usd)
 

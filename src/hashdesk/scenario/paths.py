@@ -669,8 +669,8 @@ def fit_shock_model(
 CAPITULATION_ASSUMPTION = (
     "hashdesk's assumption, not a sourced figure: a marginal fleet of 25 J/TH at 0.05 USD/kWh, "
     "10 %/y more efficient as fleets renew (the sourced cost curve of `hashdesk stress` describes "
-    "June 2023 and is not dated to a start); --capitulation-j-per-th / --capitulation-usd-per-kwh "
-    "set it, --no-capitulation turns it off"
+    "June 2023 and is not dated to a start); `hashdesk simulate --capitulation-j-per-th / "
+    "--capitulation-usd-per-kwh` set it, --no-capitulation turns it off"
 )
 
 

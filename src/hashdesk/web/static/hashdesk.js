@@ -231,8 +231,13 @@
       if (t.note) box.appendChild(el("p", { "class": "note" }, t.note));
       box.appendChild(renderTable(t));
     });
-    if (sec.sources && sec.sources.length) {
-      box.appendChild(el("p", { "class": "note" }, "Sources: " + sec.sources.join("; ")));
+    if (sec.sources && sec.sources.length === 1) {
+      box.appendChild(el("p", { "class": "note" }, "Sources: " + sec.sources[0]));
+    } else if (sec.sources && sec.sources.length) {  /* one line each: they can be long */
+      box.appendChild(el("p", { "class": "note sources-head" }, "Sources:"));
+      var ul = el("ul", { "class": "note sources" });
+      sec.sources.forEach(function (s) { ul.appendChild(el("li", null, s)); });
+      box.appendChild(ul);
     }
     return box;
   }
