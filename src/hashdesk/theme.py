@@ -200,8 +200,10 @@ def build_template() -> go.layout.Template:
         title={"font": {"size": 15}, "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "top", "pad": {"t": 14}},
         paper_bgcolor="#ffffff", plot_bgcolor="#ffffff", colorway=list(COLORWAY),
         xaxis=_axis(), yaxis=_axis(),
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0, "font": {"size": 11},
-                "bgcolor": "rgba(255,255,255,0)"},
+        # the legend at the figure's foot in pixels (a fraction of the plot's height under it ran
+        # into the x-axis title on short figures and left a gap on tall ones)
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "x": 0,
+                "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0)"},
         hoverlabel={"font": {"family": FONT_FAMILY}},
         margin={"l": 64, "r": 24, "t": 56, "b": 56},
         separators=".,",

@@ -93,6 +93,37 @@ def _wait_ready(pg) -> None:
     pg.wait_for_selector("#panel[data-state='ready'][data-drawn='1']", timeout=60_000)
 
 
+#: Bounding boxes of each chart's title, legend, x-axis titles and annotations (Plotly's SVG).
+_LAYOUT_BOXES = """els => els.map(gd => {
+  const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const seen = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const all = sel => [...gd.querySelectorAll(sel)].filter(seen);
+  return {
+    title: all('text.gtitle').map(box),
+    legend: all('g.legend').map(box),
+    xtitles: all('text').filter(t => /^x\\d*title$/.test(t.getAttribute('class') || '')).map(box),
+    annotations: all('g.annotation').map(box),
+  };
+})"""
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] - 1 and b[0] < a[2] - 1 and a[1] < b[3] - 1 and b[1] < a[3] - 1
+
+
+def _check_layout(pg, name: str) -> None:
+    """No chart's legend covers an x-axis title, and no chart title covers a subplot title, an
+    annotation or the legend (both happened: a legend a fraction of the plot's height under it, a
+    title a fraction of a tall figure's height from the top)."""
+    for i, c in enumerate(pg.eval_on_selector_all(".js-plotly-plot", _LAYOUT_BOXES)):
+        for leg in c["legend"]:
+            bad = [x for x in c["xtitles"] if _overlaps(leg, x)]
+            assert not bad, f"{name}: chart {i}: the legend {leg} covers an x-axis title {bad}"
+        for t in c["title"]:
+            bad = [a for a in c["annotations"] + c["legend"] if _overlaps(t, a)]
+            assert not bad, f"{name}: chart {i}: the title {t} covers {bad}"
+
+
 def _check_page(pg, name: str) -> dict:
     _wait_ready(pg)
     sections = pg.eval_on_selector_all("section.section", "els => els.map(e => [e.id, e.dataset.status])")
@@ -105,6 +136,7 @@ def _check_page(pg, name: str) -> dict:
     assert all(n > 0 for n in charts), f"{name}: a chart has no data traces: {charts}"
     assert not pg.errors, f"{name}: JavaScript errors {pg.errors}"
     assert not pg.external, f"{name}: requests outside loopback {pg.external}"
+    _check_layout(pg, name)
     return {"sections": sections, "charts": charts}
 
 

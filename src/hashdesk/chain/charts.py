@@ -177,6 +177,5 @@ def hashrate_difficulty_figure(
                      secondary_y=True, tickformat="~s")  # 71T, not 71,060,000,000,000
     fig.update_xaxes(title_text="date [UTC]")
     span = f"{x_lo:%Y-%m-%d} … {x_hi:%Y-%m-%d}"
-    fig.update_layout(title=f"Bitcoin hashrate and difficulty, {span}", hovermode="x unified",
-                      legend={"orientation": "h", "y": -0.15})
+    fig.update_layout(title=f"Bitcoin hashrate and difficulty, {span}", hovermode="x unified")
     return styled(fig)

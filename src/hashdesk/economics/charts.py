@@ -67,7 +67,6 @@ def hashprice_figure(table: pd.DataFrame, title: str | None = None) -> go.Figure
         title=title or "Bitcoin hashprice (daily, exact work; Coin Metrics fees and price)",
         xaxis_title="date [UTC]",
         hovermode="x unified",
-        legend={"orientation": "h", "y": -0.15},
     )
     fig.update_yaxes(title_text="hashprice [USD/PH/day]", secondary_y=False)
     fig.update_yaxes(title_text="hashprice [BTC/PH/day]", secondary_y=True, tickformat=".5f")
@@ -116,6 +115,5 @@ def stress_figure(result) -> go.Figure:
     fig.update_layout(
         title=(f"Stress at {net['at']}: BTC {net['price_usd']:,.0f} USD, fees {net['fees_btc_per_block']:g} "
                f"BTC/block, subsidy {net['subsidy_btc_per_block']:g} BTC"),
-        legend={"orientation": "h", "y": -0.2},
     )
     return styled(fig)
