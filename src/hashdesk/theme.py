@@ -184,6 +184,10 @@ def _axis() -> dict[str, Any]:
 TRACE_TYPES: tuple[str, ...] = ("scatter", "scattergl", "bar", "heatmap", "waterfall", "histogram")
 
 
+#: Gap between a figure's top edge and its title [px].
+TITLE_PAD_PX: int = 14
+
+
 def build_template() -> go.layout.Template:
     """The ``hashdesk`` Plotly template: plotly_white's defaults for the trace types hashdesk
     draws (:data:`TRACE_TYPES`), house fonts, axes and colours.
@@ -195,9 +199,10 @@ def build_template() -> go.layout.Template:
     tpl = go.layout.Template(data={k: v for k, v in base.items() if k in TRACE_TYPES})
     tpl.layout = go.Layout(
         font={"family": FONT_FAMILY, "size": 12, "color": "#1b1f24"},
-        # the title 14 px under the top at any height (a fraction of a tall figure ran it into the
-        # subplot titles)
-        title={"font": {"size": 15}, "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "top", "pad": {"t": 14}},
+        # the title TITLE_PAD_PX under the top at any height (a fraction of a tall figure ran it
+        # into the subplot titles)
+        title={"font": {"size": 15}, "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "top",
+               "pad": {"t": TITLE_PAD_PX}},
         paper_bgcolor="#ffffff", plot_bgcolor="#ffffff", colorway=list(COLORWAY),
         xaxis=_axis(), yaxis=_axis(),
         # the legend at the figure's foot in pixels (a fraction of the plot's height under it ran

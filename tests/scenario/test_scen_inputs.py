@@ -134,7 +134,9 @@ def test_scen_cli_capitulation_says_where_it_comes_from(bundle_db_path):
     assert r.exit_code == 0, r.output
     cap = json.loads(r.stdout)["models"]["hashrate"]["capitulation"]
     assert cap["marginal_cost_usd_per_ph_day_at_start"] == pytest.approx(43.2)
-    assert cap["source"].startswith("user: marginal fleet 30 J/TH at 0.06 USD/kWh")
+    assert cap["source"] == ("user: marginal fleet 30 J/TH at 0.06 USD/kWh (--capitulation-j-per-th, "
+                             "--capitulation-usd-per-kwh; the rest hashdesk's defaults: 10 %/y efficiency gain, "
+                             "elasticity 1, 7-day adjustment)")
     r = CliRunner().invoke(app, base)
     assert r.exit_code == 0, r.output
     assert "capitulation below 30.0 USD/PH/day at the start; parameters: hashdesk's assumption" in " ".join(

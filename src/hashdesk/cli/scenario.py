@@ -72,25 +72,20 @@ class FitOptionsArgs(NamedTuple):
         from hashdesk.scenario.fit import FitOptions
         from hashdesk.scenario.paths import CapitulationModel, ScenarioInputError
 
-        given = {name: value for name, value in (("--capitulation-j-per-th", self.capitulation_j_per_th),
-                                                 ("--capitulation-usd-per-kwh", self.capitulation_usd_per_kwh))
-                 if value is not None}
-        for name, value in given.items():
+        given = [(flag, name, value) for flag, name, value in (
+            ("--capitulation-j-per-th", "marginal_efficiency_j_per_th", self.capitulation_j_per_th),
+            ("--capitulation-usd-per-kwh", "power_usd_per_kwh", self.capitulation_usd_per_kwh)) if value is not None]
+        for flag, _, value in given:
             if not value > 0:
-                raise ScenarioInputError(f"{name}: must be > 0, got {value:g}")
+                raise ScenarioInputError(f"{flag}: must be > 0, got {value:g}")
+        flags = ", ".join(flag for flag, _, _ in given)
         cap = {}
         if self.no_capitulation:
             if given:
-                raise ScenarioInputError(f"{', '.join(given)}: not with --no-capitulation")
+                raise ScenarioInputError(f"{flags}: not with --no-capitulation")
             cap = {"capitulation": None}
         elif given:
-            base = CapitulationModel()
-            j = base.marginal_efficiency_j_per_th if self.capitulation_j_per_th is None else self.capitulation_j_per_th
-            usd = base.power_usd_per_kwh if self.capitulation_usd_per_kwh is None else self.capitulation_usd_per_kwh
-            cap = {"capitulation": CapitulationModel(
-                marginal_efficiency_j_per_th=j, power_usd_per_kwh=usd,
-                source=f"user: marginal fleet {j:g} J/TH at {usd:g} USD/kWh ({', '.join(given)}; the rest "
-                       "hashdesk's defaults: 10 %/y efficiency gain, elasticity 1, 7-day adjustment)")}
+            cap = {"capitulation": CapitulationModel().set_by_user(flags, **{name: v for _, name, v in given})}
         return FitOptions(
             price_model=self.price_model, price_years=self.price_years, drift_per_year=self.drift,
             vol_per_year=self.vol, growth_per_year=self.growth,

@@ -740,9 +740,7 @@ def forward_section(
         return Section("forward", "Hashprice forward curve", note="; ".join(notes), metrics=tuple(metrics),
                        tables=tuple(tables),
                        figures=(figure("forward_fan", "Forward curve", forward_fan_figure(curve)),),
-                       sources=(*(dr["model_notes"] or (f"price: {dr['price'].get('window', '')}",
-                                                         f"fees: {dr['fees'].get('window', '')}")),
-                                "hashdesk.scenario.forward (reference miner 1 PH/s, FPPS)"))
+                       sources=(*dr["model_notes"], "hashdesk.scenario.forward (reference miner 1 PH/s, FPPS)"))
 
     return guarded("forward", "Hashprice forward curve", build)
 

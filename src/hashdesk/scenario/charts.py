@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from hashdesk.scenario.summary import ScenarioSummary
-from hashdesk.theme import add_marks, plain_figure, styled, vline_shape
+from hashdesk.theme import TITLE_PAD_PX, add_marks, plain_figure, styled, vline_shape
 
 #: Panel titles with units, by metric.
 PANELS: dict[str, str] = {
@@ -70,7 +70,7 @@ def fan_chart_figure(summary: ScenarioSummary, title: str | None = None) -> go.F
         height=height,
         # the legend on the title's line, right (under the last row it sat a fraction of the
         # figure's height below, leaving a gap that grew with the rows)
-        legend={"yref": "container", "y": 1.0 - 14.0 / height, "yanchor": "top", "xref": "container",
+        legend={"yref": "container", "y": 1.0 - TITLE_PAD_PX / height, "yanchor": "top", "xref": "container",
                 "x": 1.0, "xanchor": "right"},
         margin={"t": 84},
     )

@@ -739,7 +739,7 @@ def fit_price_hashrate_corr(prices: pd.DataFrame, network: pd.DataFrame, hashrat
     Notes
     -----
     ρ is Pearson's correlation of the overlapping ``weeks``-week changes, at weekly steps, of the
-    log weekly-mean close and the log weekly-mean hashrate (complete UTC weeks ending on Sundays
+    weekly means of the log close and of the log hashrate (complete UTC weeks ending on Sundays
     only); a change's two weeks come from one hashrate source. Block luck in the weekly hashrate
     is not removed, so ρ understates the co-movement of the hashrate itself slightly.
     """
@@ -993,7 +993,7 @@ def model_notes(models: Mapping) -> tuple[str, ...]:
     p = models["price"]
     if p["model"] == "bootstrap":
         hl = p.get("halflife_days")
-        out.append(f"price: moving-block bootstrap of daily returns {p['window']}, {p.get('block_days', 30)}-day "
+        out.append(f"price: moving-block bootstrap of daily returns {p['window']}, {p['block_days']}-day "
                    f"blocks, {'half-life ' + format(hl, 'g') + ' d' if hl else 'uniform weights'} "
                    f"(volatility {p['vol_per_year']:.2f}/√y); {p['drift']}")
     else:

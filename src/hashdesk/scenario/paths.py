@@ -27,7 +27,7 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -326,11 +326,9 @@ class BootstrapPrice:
     def vol_per_year(self) -> float:
         """Standard deviation of a bootstrapped day (the sample's, weighted by the day weights),
         annualised [1/sqrt(year)]."""
-        r, w = self.log_returns, self.day_weights
         if self.block_weights is None:
-            return float(r.std(ddof=1) * math.sqrt(DAYS_PER_YEAR))
-        mu = float(w @ r)
-        return float(math.sqrt(float(w @ (r - mu) ** 2) * DAYS_PER_YEAR))
+            return float(self.log_returns.std(ddof=1) * math.sqrt(DAYS_PER_YEAR))
+        return self.daily_log_moments()[1] * math.sqrt(DAYS_PER_YEAR)
 
 
 def age_block_weights(ages_days: np.ndarray, block_days: int, halflife_days: float | None) -> np.ndarray | None:
@@ -715,6 +713,23 @@ class CapitulationModel:
         _check(self.elasticity >= 0, "capitulation.elasticity", "must be >= 0")
         _check(self.adjust_days >= 1, "capitulation.adjust_days", "must be >= 1")
 
+    def set_by_user(self, origin: str, **values: float) -> CapitulationModel:
+        """This model with ``values`` (field names) replaced and its source saying so.
+
+        Parameters
+        ----------
+        origin : str
+            Who set them, for the source (e.g. the command-line flags).
+        **values : float
+            ``marginal_efficiency_j_per_th`` [J/TH], ``power_usd_per_kwh`` [USD/kWh], … (checked
+            as any model's fields).
+        """
+        m = replace(self, **values)
+        return replace(m, source=(
+            f"user: marginal fleet {m.marginal_efficiency_j_per_th:g} J/TH at {m.power_usd_per_kwh:g} USD/kWh "
+            f"({origin}; the rest hashdesk's defaults: {100 * m.efficiency_gain_per_year:g} %/y efficiency "
+            f"gain, elasticity {m.elasticity:g}, {m.adjust_days:g}-day adjustment)"))
+
     def marginal_cost_usd_per_ph_day(self, day: float) -> float:
         """Marginal cost of hashing on a day after the start [USD/PH/day]."""
         eff = self.marginal_efficiency_j_per_th * (1 - self.efficiency_gain_per_year) ** (day / DAYS_PER_YEAR)
@@ -831,7 +846,8 @@ class HashrateModel:
     Notes
     -----
     ``H_d = H_0 · (1+g)^{d/365} · e^{δ d} · exp(x_d + r_d) · (1 − shock_d) · κ_d`` with
-    ``x_d = φ x_{d-1} + σ ε_d`` (``φ = 1``: a random walk), ``x_0 ~ N(level_offset0, level_sd0²)``,
+    ``x_d = φ x_{d-1} + σ ε_d`` (``φ = 1``: a random walk; a step's ``ε`` correlates at
+    ``price_corr`` with the price's standardised return over the step), ``x_0 ~ N(level_offset0, level_sd0²)``,
     the slope deviation ``δ ~ N(0, slope_sd0²)`` (correlated with ``x_0``), the response
     ``r_d = Σ_{d' < d} γ z(d' − L)`` (:class:`SupplyResponse`) and ``κ`` relaxing towards
     ``min(1, (hp/c)^ε)``.
